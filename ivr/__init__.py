@@ -1,0 +1,1 @@
+"""The phone adapter: FastAGI server, AGI protocol, the AGI scripts and prompt playback."""

@@ -1,0 +1,22 @@
+"""Composition root of the IVR processes: builds the database, services and the call runner."""
+
+from __future__ import annotations
+
+from ivr.scripts import SCRIPTS
+from ivr.server import CallRunner, FastAGIServer
+from tawasul.config import Settings
+from tawasul.db import make_engine, make_session_factory
+from tawasul.intake import IntakeService
+from tawasul.pii import PiiProtector
+
+
+def build_runner(settings: Settings) -> CallRunner:
+    """Wire the call runner for these settings (fails closed without a secret key)."""
+    engine = make_engine(settings.resolved_database_url())
+    pii = PiiProtector.from_master_key(settings.resolved_secret_key())
+    return CallRunner(settings, make_session_factory(engine), IntakeService(pii), SCRIPTS)
+
+
+def build_server(settings: Settings) -> FastAGIServer:
+    """Return a FastAGI server bound to the configured address, not yet serving."""
+    return FastAGIServer((settings.agi_host, settings.agi_port), build_runner(settings))

@@ -1,0 +1,179 @@
+"""The prompt catalogue and the renderer that turns it into sound files Asterisk can play."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+AUDIO_DIR = Path(__file__).resolve().parent.parent / "audio"
+CATALOGUE = AUDIO_DIR / "prompts.toml"
+LANGUAGES = ("ar", "en")
+SOUND_PREFIX = "tawasul"
+"""Prompts are installed under sounds/<lang>/tawasul/, so flows play ``tawasul/<key>``."""
+
+
+def sound(key: str) -> str:
+    """Return the name Asterisk plays for a catalogue key (the channel's language picks the file)."""
+    return f"{SOUND_PREFIX}/{key}"
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One text to render, in one language."""
+
+    key: str
+    language: str
+    text: str
+    parts: tuple[tuple[str, str], ...]
+    """(language, text) pieces: one for a plain prompt, two for a bilingual one."""
+
+    @property
+    def relative_path(self) -> Path:
+        """Where the file goes under a language's sounds directory (digits are Asterisk's own)."""
+        if self.key.startswith("digits."):
+            return Path(self.language) / "digits" / f"{self.key.split('.', 1)[1]}.wav"
+        return Path(self.language) / SOUND_PREFIX / f"{self.key}.wav"
+
+
+def _flatten(table: dict[str, object], prefix: str = "") -> Iterator[tuple[str, dict[str, object]]]:
+    for name, value in table.items():
+        if not isinstance(value, dict):
+            continue
+        key = f"{prefix}{name}"
+        if any(lang in value for lang in LANGUAGES):
+            yield key, value
+        else:
+            yield from _flatten(value, key + ".")
+
+
+def load_catalogue(path: Path = CATALOGUE) -> list[Prompt]:
+    """Read the catalogue: one :class:`Prompt` per key and language it has a text for."""
+    with path.open("rb") as handle:
+        table = tomllib.load(handle)
+    prompts = []
+    for key, entry in _flatten(table):
+        texts = {lang: str(entry[lang]) for lang in LANGUAGES if lang in entry}
+        if entry.get("bilingual"):
+            parts = tuple((lang, texts[lang]) for lang in LANGUAGES)
+            joined = " / ".join(text for _, text in parts)
+            prompts.extend(Prompt(key, lang, joined, parts) for lang in LANGUAGES)
+        else:
+            prompts.extend(Prompt(key, lang, text, ((lang, text),)) for lang, text in texts.items())
+    return prompts
+
+
+class EspeakEngine:
+    """Offline speech with espeak-ng (Debian), which has Arabic and English voices."""
+
+    name = "espeak-ng"
+
+    def __init__(self, binary: str = "espeak-ng") -> None:
+        self.binary = binary
+
+    def available(self) -> bool:
+        """Return True when espeak-ng is installed."""
+        return shutil.which(self.binary) is not None
+
+    def render(self, language: str, text: str, out: Path) -> None:
+        """Speak ``text`` into a WAV file at espeak-ng's own rate."""
+        subprocess.run(
+            [self.binary, "-v", language, "-s", "150", "-w", str(out), text],
+            check=True,
+            capture_output=True,
+        )
+
+
+def _to_asterisk_wav(sources: list[Path], out: Path) -> None:
+    # Asterisk's format_wav plays 8 kHz, mono, 16-bit signed PCM.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    command = ["sox", *map(str, sources), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed"]
+    subprocess.run([*command, str(out)], check=True, capture_output=True)
+
+
+@dataclass
+class BuildReport:
+    """What a build did."""
+
+    rendered: int = 0
+    recorded: int = 0
+    unchanged: int = 0
+
+
+class PromptBuilder:
+    """Renders the catalogue into ``build_dir``, skipping prompts whose source did not change."""
+
+    def __init__(
+        self,
+        build_dir: Path = AUDIO_DIR / "build",
+        recorded_dir: Path = AUDIO_DIR / "recorded",
+        engine: EspeakEngine | None = None,
+    ) -> None:
+        self.build_dir = build_dir
+        self.recorded_dir = recorded_dir
+        self.engine = engine or EspeakEngine()
+        self._manifest_path = build_dir / "manifest.json"
+
+    def _source_hash(self, prompt: Prompt) -> tuple[str, Path | None]:
+        recorded = self.recorded_dir / prompt.language / f"{prompt.key}.wav"
+        digest = hashlib.sha256()
+        if recorded.exists():
+            digest.update(b"recorded:" + recorded.read_bytes())
+            return digest.hexdigest(), recorded
+        digest.update(f"{self.engine.name}:{prompt.parts!r}".encode())
+        return digest.hexdigest(), None
+
+    def build(self, prompts: list[Prompt], progress: bool = False) -> BuildReport:
+        """Render what is missing or changed and return how many files each way."""
+        manifest: dict[str, str] = {}
+        if self._manifest_path.exists():
+            manifest = json.loads(self._manifest_path.read_text(encoding="utf-8"))
+        report = BuildReport()
+        total = len(prompts)
+        for index, prompt in enumerate(prompts, 1):
+            target = self.build_dir / prompt.relative_path
+            source_hash, recorded = self._source_hash(prompt)
+            name = str(prompt.relative_path)
+            if manifest.get(name) == source_hash and target.exists():
+                report.unchanged += 1
+            elif recorded is not None:
+                _to_asterisk_wav([recorded], target)
+                report.recorded += 1
+            else:
+                self._render(prompt, target)
+                report.rendered += 1
+            manifest[name] = source_hash
+            if progress:
+                _progress_bar(index, total, name)
+        self._manifest_path.parent.mkdir(parents=True, exist_ok=True)
+        self._manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True), "utf-8")
+        if progress:
+            sys.stderr.write("\n")
+        return report
+
+    def _render(self, prompt: Prompt, target: Path) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            pieces = []
+            for number, (language, text) in enumerate(prompt.parts):
+                piece = Path(tmp) / f"{number}.wav"
+                self.engine.render(language, text, piece)
+                pieces.append(piece)
+            _to_asterisk_wav(pieces, target)
+
+
+def _progress_bar(done: int, total: int, label: str) -> None:
+    width = 30
+    filled = width * done // total
+    bar = "#" * filled + "-" * (width - filled)
+    sys.stderr.write(f"\r[{bar}] {done}/{total} {label[:40]:<40}")
+    sys.stderr.flush()

@@ -1,0 +1,10 @@
+"""One module per AGI script; ``SCRIPTS`` maps the FastAGI path to the script's entry point."""
+
+from __future__ import annotations
+
+from ivr.scripts import intake
+from ivr.scripts.base import Script
+
+SCRIPTS: dict[str, Script] = {
+    "intake": intake.run,
+}

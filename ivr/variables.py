@@ -1,0 +1,18 @@
+"""Every channel variable the dialplan and the AGI scripts share, named once."""
+
+AGI_STATUS = "TAWASUL_AGI_STATUS"
+"""Set by the server at the end of a script: OK, or FAILED when the script broke. The dialplan
+treats anything but OK (including nothing, when the server was unreachable) as a failure."""
+STATUS_OK = "OK"
+STATUS_FAILED = "FAILED"
+
+NEXT = "TAWASUL_NEXT"
+"""Where the dialplan sends the caller after the script: "hangup" or "agent"."""
+NEXT_HANGUP = "hangup"
+NEXT_AGENT = "agent"
+
+REFERENCE = "TAWASUL_REFERENCE"
+"""The reference number of the request filed on this call."""
+BRANCH = "TAWASUL_BRANCH"
+"""The branch whose queue takes the caller (set by the dialplan per DID, default riyadh)."""
+LANGUAGE = "CHANNEL(language)"

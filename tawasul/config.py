@@ -1,0 +1,145 @@
+"""Configuration: built-in defaults, then a TOML file, then ``TAWASUL_*`` environment variables.
+
+Every process (FastAGI server, worker, API) reads the same settings, and keeps no state of its
+own beyond the database and Redis, so several of each can run side by side.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tawasul.errors import ConfigError
+
+ENV_PREFIX = "TAWASUL_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of every process, with its default."""
+
+    var_dir: Path = field(default_factory=lambda: Path.cwd() / "var")
+    database_url: str = ""
+    """Empty means SQLite at ``<var_dir>/tawasul.db``."""
+    secret_key: str = ""
+    """Base64 master key for personal data; empty means read ``secret_key_file``."""
+    secret_key_file: str = ""
+    """Empty means ``<var_dir>/secret.key``."""
+
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+    agi_debug: bool = False
+
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    ami_username: str = "tawasul"
+    ami_secret: str = ""
+    """Empty means read ``<var_dir>/asterisk/ami.secret``, written by ``tawasul asterisk up``."""
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    branches: tuple[str, ...] = ("riyadh", "jeddah", "medina")
+    default_branch: str = "riyadh"
+    input_attempts: int = 3
+    """Wrong or missing keypad entries before the caller is offered an agent."""
+    digit_timeout_ms: int = 6000
+
+    def resolved_database_url(self) -> str:
+        """Return the database URL, defaulting to SQLite under the var directory."""
+        return self.database_url or f"sqlite:///{self.var_dir / 'tawasul.db'}"
+
+    def resolved_secret_key(self) -> str:
+        """Return the master key for personal data.
+
+        Raises:
+            ConfigError: when no key is configured: the system fails closed rather than store
+                national IDs without protection.
+        """
+        if self.secret_key:
+            return self.secret_key
+        path = Path(self.secret_key_file) if self.secret_key_file else self.var_dir / "secret.key"
+        try:
+            return path.read_text(encoding="ascii").strip()
+        except FileNotFoundError as exc:
+            raise ConfigError(
+                f"no secret key: set TAWASUL_SECRET_KEY or create {path} (tawasul keygen)"
+            ) from exc
+
+    def resolved_ami_secret(self) -> str:
+        """Return the AMI secret, from the setting or from the file the Asterisk harness wrote."""
+        if self.ami_secret:
+            return self.ami_secret
+        path = self.var_dir / "asterisk" / "ami.secret"
+        try:
+            return path.read_text(encoding="ascii").strip()
+        except FileNotFoundError as exc:
+            raise ConfigError(f"no AMI secret: set TAWASUL_AMI_SECRET or create {path}") from exc
+
+
+def _coerce(name: str, kind: Any, raw: Any) -> Any:
+    try:
+        if kind in ("Path", Path):
+            return Path(raw)
+        if kind in ("int", int):
+            return int(raw)
+        if kind in ("bool", bool):
+            if isinstance(raw, bool):
+                return raw
+            lowered = str(raw).strip().lower()
+            if lowered not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise ValueError(raw)
+            return lowered in ("1", "true", "yes", "on")
+        if kind in ("tuple[str, ...]",):
+            if isinstance(raw, list | tuple):
+                return tuple(str(item) for item in raw)
+            return tuple(item.strip() for item in str(raw).split(",") if item.strip())
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name}: cannot use {raw!r} ({exc})") from exc
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the settings: defaults, then the TOML file, then the environment.
+
+    The file is ``path`` if given, else ``$TAWASUL_CONFIG``, else ``<var_dir>/tawasul.toml`` if it
+    exists.
+
+    Raises:
+        ConfigError: for an unknown key in the file or a value of the wrong type.
+    """
+    env = os.environ if environ is None else environ
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    values: dict[str, Any] = {}
+
+    def env_value(name: str) -> str | None:
+        return env.get(ENV_PREFIX + name.upper())
+
+    var_dir = env_value("var_dir")
+    if var_dir:
+        values["var_dir"] = Path(var_dir)
+    default_var = values.get("var_dir", Path.cwd() / "var")
+
+    config_path = path or env.get(ENV_PREFIX + "CONFIG")
+    candidate = Path(config_path) if config_path else Path(default_var) / "tawasul.toml"
+    if candidate.exists():
+        with candidate.open("rb") as handle:
+            from_file = tomllib.load(handle)
+        for key, raw in from_file.items():
+            if key not in fields:
+                raise ConfigError(f"{candidate}: unknown setting {key!r}")
+            values[key] = _coerce(key, fields[key].type, raw)
+    elif config_path:
+        raise ConfigError(f"configuration file {candidate} does not exist")
+
+    for name, spec in fields.items():
+        raw_env = env_value(name)
+        if raw_env is not None:
+            values[name] = _coerce(name, spec.type, raw_env)
+    return Settings(**values)

@@ -1,0 +1,204 @@
+"""Intake use cases: a call comes in, the caller is identified, a request is filed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tawasul.ids import new_reference_number, validate_national_id
+from tawasul.masking import mask_phone
+from tawasul.models import (
+    Call,
+    CallOutcome,
+    Channel,
+    Language,
+    Request,
+    RequestEvent,
+    Requester,
+    utcnow,
+)
+from tawasul.pii import PiiProtector
+from tawasul.workflow import OPEN_STATUSES, RequestStatus
+
+log = logging.getLogger(__name__)
+
+REFERENCE_ATTEMPTS = 8
+"""Fresh reference numbers tried before giving up (each collision has odds of about 1e-8)."""
+
+
+@dataclass
+class NewRequest:
+    """What the intake collected for a new request (personal data still in clear)."""
+
+    national_id: str
+    language: Language
+    branch: str
+    channel: Channel = Channel.PHONE
+    callback_number: str | None = None
+
+
+class IntakeService:
+    """Records calls and files requests. Each method commits its own unit of work."""
+
+    def __init__(self, pii: PiiProtector, clock: Callable[[], datetime] = utcnow) -> None:
+        self._pii = pii
+        self._clock = clock
+
+    def open_call(self, session: Session, uniqueid: str, caller_id: str) -> Call:
+        """Record a call as it reaches the IVR (or find it again if the script is re-entered).
+
+        Args:
+            session: the call's database session.
+            uniqueid: Asterisk's UNIQUEID of the inbound channel.
+            caller_id: the caller's number, stored for matching and callbacks.
+
+        Returns:
+            The ``Call`` row, committed.
+        """
+        call = session.scalar(select(Call).where(Call.uniqueid == uniqueid))
+        if call is None:
+            now = self._clock()
+            call = Call(
+                uniqueid=uniqueid,
+                caller_id=caller_id or None,
+                started_at=now,
+                answered_at=now,
+                journey=[],
+            )
+            session.add(call)
+            session.commit()
+            log.info("call %s opened from %s", uniqueid, mask_phone(caller_id))
+        return call
+
+    def record_step(self, session: Session, call: Call, step: str, shown: str = "") -> None:
+        """Append one step of the menu journey; ``shown`` must already be masked."""
+        elapsed = (self._clock() - call.started_at).total_seconds()
+        entry = {"step": step, "t": round(elapsed, 3)}
+        if shown:
+            entry["input"] = shown
+        call.journey = [*call.journey, entry]
+        session.commit()
+
+    def set_language(self, session: Session, call: Call, language: Language) -> None:
+        """Remember the language the caller chose."""
+        call.language = language
+        session.commit()
+
+    def file_request(
+        self, session: Session, new: NewRequest, call: Call | None = None, actor: str = "ivr"
+    ) -> Request:
+        """File a new request in status RECEIVED and write its first audit event.
+
+        Args:
+            session: the database session; committed on return.
+            new: what the intake collected; the national ID must be valid.
+            call: the call that carried it, linked to the request when given.
+            actor: who filed it, for the audit trail.
+
+        Returns:
+            The committed request, with its reference number.
+
+        Raises:
+            ValidationError: when the national ID is not valid.
+        """
+        national_id = validate_national_id(new.national_id)
+        requester = self._requester_for(session, national_id)
+        request = self._insert_with_reference(
+            session,
+            requester,
+            new,
+        )
+        session.add(
+            RequestEvent(
+                request_id=request.id,
+                at=self._clock(),
+                actor=actor,
+                kind="created",
+                to_status=RequestStatus.RECEIVED,
+                details={"channel": new.channel.value, "call": call.uniqueid if call else None},
+            )
+        )
+        if call is not None:
+            call.request_id = request.id
+            call.outcome = CallOutcome.REQUEST_FILED
+        session.commit()
+        log.info("request %s filed (%s, %s)", request.reference_number, new.channel, new.branch)
+        return request
+
+    def open_requests_of(self, session: Session, national_id: str) -> list[Request]:
+        """Return the requester's requests that are still open, oldest first."""
+        fingerprint = self._pii.fingerprint(national_id)
+        return list(
+            session.scalars(
+                select(Request)
+                .join(Requester)
+                .where(Requester.national_id_hash == fingerprint)
+                .where(Request.status.in_(OPEN_STATUSES))
+                .order_by(Request.created_at)
+            )
+        )
+
+    def close_call(self, session: Session, call: Call, outcome: CallOutcome | None = None) -> None:
+        """Record the end of a call; the outcome stays as it was unless one is given."""
+        if session.in_transaction():
+            session.rollback()
+        call.ended_at = self._clock()
+        if outcome is not None and call.outcome != CallOutcome.REQUEST_FILED:
+            call.outcome = outcome
+        elif call.outcome == CallOutcome.IN_PROGRESS:
+            call.outcome = CallOutcome.HUNG_UP
+        session.add(call)
+        session.commit()
+
+    def _requester_for(self, session: Session, national_id: str) -> Requester:
+        fingerprint = self._pii.fingerprint(national_id)
+        requester = session.scalar(
+            select(Requester).where(Requester.national_id_hash == fingerprint)
+        )
+        if requester is not None:
+            return requester
+        candidate = Requester(
+            national_id_hash=fingerprint,
+            national_id_encrypted=self._pii.encrypt(national_id, "national_id"),
+            national_id_last4_hash=self._pii.fingerprint("last4:" + national_id[-4:]),
+            created_at=self._clock(),
+        )
+        try:
+            with session.begin_nested():
+                session.add(candidate)
+            return candidate
+        except IntegrityError:
+            # Another call filed for the same person between our SELECT and INSERT.
+            return session.scalars(
+                select(Requester).where(Requester.national_id_hash == fingerprint)
+            ).one()
+
+    def _insert_with_reference(
+        self, session: Session, requester: Requester, new: NewRequest
+    ) -> Request:
+        now = self._clock()
+        for _ in range(REFERENCE_ATTEMPTS):
+            request = Request(
+                reference_number=new_reference_number(),
+                channel=new.channel,
+                status=RequestStatus.RECEIVED,
+                requester_id=requester.id,
+                branch=new.branch,
+                callback_number=new.callback_number,
+                language=new.language,
+                created_at=now,
+                updated_at=now,
+            )
+            try:
+                with session.begin_nested():
+                    session.add(request)
+                return request
+            except IntegrityError:
+                log.warning("reference number collision, drawing another")
+        raise RuntimeError("could not draw a free reference number")

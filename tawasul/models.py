@@ -1,0 +1,190 @@
+"""The database models (SQLAlchemy 2). Schema changes go through Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Dialect, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from tawasul.workflow import RequestStatus
+
+
+def utcnow() -> datetime:
+    """Return the current time in UTC (the only time zone stored)."""
+    return datetime.now(UTC)
+
+
+class Channel(StrEnum):
+    """How a request reached the centre."""
+
+    PHONE = "phone"
+    FAX = "fax"
+    TELEGRAM = "telegram"
+    MANUAL = "manual"
+    PORTAL = "portal"
+
+
+class RequesterCategory(StrEnum):
+    """The split the centre reports its figures by."""
+
+    MAN = "man"
+    WOMAN = "woman"
+    COMPANY = "company"
+
+
+class MeetingMode(StrEnum):
+    """How the requester will meet the official."""
+
+    IN_PERSON = "in_person"
+    VIDEO = "video"
+
+
+class Language(StrEnum):
+    """The languages of the phone menu and the SMS, Arabic first."""
+
+    AR = "ar"
+    EN = "en"
+
+
+class CallOutcome(StrEnum):
+    """How a call into the IVR ended, as far as the system is concerned."""
+
+    IN_PROGRESS = "in_progress"
+    REQUEST_FILED = "request_filed"
+    HUNG_UP = "hung_up"
+    SENT_TO_AGENT = "sent_to_agent"
+    FAILED = "failed"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python, whatever the database keeps.
+
+    SQLite stores no zone and hands back naive values; PostgreSQL hands back aware ones.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _enum(kind: type[StrEnum], length: int = 24) -> Enum:
+    # Stored as plain strings: portable across SQLite and PostgreSQL, and adding a value needs
+    # no ALTER TYPE.
+    return Enum(
+        kind,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every model."""
+
+
+class Requester(Base):
+    """A person or company that asks for meetings; matched by national ID / iqama."""
+
+    __tablename__ = "requester"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    national_id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """HMAC-SHA256 of the national ID: matches without storing it in clear."""
+    national_id_encrypted: Mapped[str] = mapped_column(Text)
+    """AES-GCM token of the national ID, for authorised display only."""
+    national_id_last4_hash: Mapped[str] = mapped_column(String(64))
+    """Keyed hash of the last four digits, which the caller types to hear a request's status."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    requests: Mapped[list[Request]] = relationship(back_populates="requester")
+
+
+class Request(Base):
+    """A request for a meeting or a video call with an official."""
+
+    __tablename__ = "request"
+    __table_args__ = (
+        Index("ix_request_status_created", "status", "created_at"),
+        Index("ix_request_branch_status", "branch", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference_number: Mapped[str] = mapped_column(String(10), unique=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus), default=RequestStatus.RECEIVED)
+    is_partial: Mapped[bool] = mapped_column(default=False)
+    """The caller hung up before the intake finished: kept, never shown as complete."""
+    requester_id: Mapped[int | None] = mapped_column(ForeignKey("requester.id"), index=True)
+    category: Mapped[RequesterCategory | None] = mapped_column(_enum(RequesterCategory))
+    target_official: Mapped[str | None] = mapped_column(String(64))
+    meeting_mode: Mapped[MeetingMode | None] = mapped_column(_enum(MeetingMode))
+    branch: Mapped[str] = mapped_column(String(32))
+    callback_number: Mapped[str | None] = mapped_column(String(16))
+    """E.164, e.g. +966501234567."""
+    language: Mapped[Language] = mapped_column(_enum(Language, 2), default=Language.AR)
+    voice_message_path: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    requester: Mapped[Requester | None] = relationship(back_populates="requests")
+    events: Mapped[list[RequestEvent]] = relationship(
+        back_populates="request", order_by="RequestEvent.id"
+    )
+    calls: Mapped[list[Call]] = relationship(back_populates="request")
+
+
+class Call(Base):
+    """One call into the IVR, from the Asterisk channel that carried it."""
+
+    __tablename__ = "call"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uniqueid: Mapped[str] = mapped_column(String(64), unique=True)
+    """Asterisk's ``UNIQUEID`` of the inbound channel."""
+    caller_id: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[Language | None] = mapped_column(_enum(Language, 2))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    journey: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """Each menu step: name, masked input, seconds since the call started."""
+    outcome: Mapped[CallOutcome] = mapped_column(
+        _enum(CallOutcome), default=CallOutcome.IN_PROGRESS
+    )
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("request.id"), index=True)
+
+    request: Mapped[Request | None] = relationship(back_populates="calls")
+
+
+class RequestEvent(Base):
+    """The audit trail: every change to a request, who made it and when. No personal data."""
+
+    __tablename__ = "request_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    """"ivr", "user:<id>", "worker", "portal"..."""
+    kind: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[RequestStatus | None] = mapped_column(_enum(RequestStatus))
+    to_status: Mapped[RequestStatus | None] = mapped_column(_enum(RequestStatus))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    request: Mapped[Request] = relationship(back_populates="events")

@@ -1,0 +1,1 @@
+"""The ``tawasul`` command: the one door for humans, the demo and CI."""

@@ -1,0 +1,391 @@
+"""The project's own Asterisk 22: a Debian-unstable chroot, built once, cached, started on demand.
+
+Debian 12 has no Asterisk; Debian unstable has 22. ``build`` makes a minbase chroot with
+debootstrap, installs Asterisk from Debian's packages and keeps a tarball of it in a cache outside
+the repository (restored in seconds next time). ``up`` installs the project's ``dialplans/`` and a
+generated ``manager.conf`` (loopback only, random secret, least privilege) into
+``/etc/tawasul`` inside the chroot, installs the built prompts, starts Asterisk and waits until it
+is fully booted. ``down`` stops it cleanly. Nothing of Asterisk is committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tawasul.config import Settings
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGES = ("asterisk", "asterisk-modules", "asterisk-core-sounds-en-gsm")
+RECIPE_VERSION = "1"
+"""Bump when the recipe changes, so a stale cached tarball is not reused."""
+CONFIG_DIR = "/etc/tawasul"
+"""Inside the chroot: where Asterisk reads the project's configuration (``asterisk -C``)."""
+BOOT_TIMEOUT_S = 90
+
+
+class HarnessError(RuntimeError):
+    """The chroot could not be built, or Asterisk could not be started or stopped."""
+
+
+def default_cache_dir() -> Path:
+    """The tarball cache, outside the repository so a fresh clone (CI) reuses it."""
+    return Path(os.environ.get("TAWASUL_ASTERISK_CACHE", "/var/cache/tawasul"))
+
+
+def _run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    log.debug("running %s", " ".join(command))
+    return subprocess.run(command, check=True, text=True, **kwargs)  # type: ignore[call-overload]
+
+
+@contextlib.contextmanager
+def _mounted_proc(root: Path) -> Iterator[None]:
+    # /proc is needed only while apt runs: mount it for that and take it away again, so that
+    # nothing under the chroot points outside it when it is archived or deleted.
+    target = root / "proc"
+    target.mkdir(exist_ok=True)
+    _run(["mount", "-t", "proc", "proc", str(target)])
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+@dataclass
+class Harness:
+    """One Asterisk instance: a chroot under ``<var_dir>/asterisk`` and its ports."""
+
+    settings: Settings
+    cache_dir: Path
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Harness:
+        """Return the harness of the instance these settings describe."""
+        return cls(settings, default_cache_dir())
+
+    @property
+    def state_dir(self) -> Path:
+        """Where this instance keeps its chroot, secret, pid and console log."""
+        return self.settings.var_dir / "asterisk"
+
+    @property
+    def root(self) -> Path:
+        """The chroot directory."""
+        return self.state_dir / "root"
+
+    @property
+    def tarball(self) -> Path:
+        """The cached archive of a finished chroot."""
+        return self.cache_dir / f"asterisk-sid-r{RECIPE_VERSION}.tar.gz"
+
+    @property
+    def pid_file(self) -> Path:
+        """The pid of the running Asterisk (the chroot process)."""
+        return self.state_dir / "asterisk.pid"
+
+    @property
+    def console_log(self) -> Path:
+        """Asterisk's standard output and error."""
+        return self.state_dir / "console.log"
+
+    # -- building --------------------------------------------------------------------------
+
+    def ensure_root(self) -> None:
+        """Make sure the chroot exists: restore the cached tarball, or build it (about a minute)."""
+        if (self.root / "usr/sbin/asterisk").exists():
+            return
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.cache_dir / "build.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not self.tarball.exists():
+                self._build_tarball()
+        self._restore()
+
+    def _build_tarball(self) -> None:
+        if shutil.which("debootstrap") is None:
+            raise HarnessError("debootstrap is not installed (apt-get install debootstrap)")
+        work = self.cache_dir / "build-root"
+        self._remove_tree(work)
+        started = time.monotonic()
+        print("building the Asterisk chroot (Debian unstable, about a minute)...", flush=True)
+        _run(["debootstrap", "--variant=minbase", "sid", str(work)], stdout=subprocess.DEVNULL)
+        # The mirror serves a frozen snapshot whose Release file is past its Valid-Until date.
+        (work / "etc/apt/apt.conf.d/99tawasul").write_text(
+            'Acquire::Check-Valid-Until "false";\nAPT::Install-Recommends "false";\n'
+        )
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        with _mounted_proc(work):
+            _run(["chroot", str(work), "apt-get", "update", "-qq"], env=env)
+            _run(
+                ["chroot", str(work), "apt-get", "install", "-y", "-qq", *PACKAGES],
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
+            _run(["chroot", str(work), "apt-get", "clean"], env=env)
+        partial = self.tarball.with_suffix(".partial")
+        _run(["tar", "-C", str(work), "-czf", str(partial), "--one-file-system", "."])
+        partial.rename(self.tarball)
+        self._remove_tree(work)
+        print(f"chroot built in {time.monotonic() - started:.0f}s: {self.tarball}", flush=True)
+
+    def _restore(self) -> None:
+        partial = self.state_dir / "root.partial"
+        self._remove_tree(partial)
+        partial.mkdir(parents=True)
+        _run(["tar", "-C", str(partial), "-xzf", str(self.tarball)])
+        partial.rename(self.root)
+
+    @staticmethod
+    def _remove_tree(path: Path) -> None:
+        if not path.exists():
+            return
+        proc = path / "proc"
+        if proc.is_mount():
+            subprocess.run(["umount", "-l", str(proc)], check=False)
+        # --one-file-system: never follow a mount point out of the chroot.
+        _run(["rm", "-rf", "--one-file-system", str(path)])
+
+    # -- configuration ---------------------------------------------------------------------
+
+    def ami_secret(self) -> str:
+        """Return this instance's AMI secret, creating it on first use."""
+        path = self.state_dir / "ami.secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(24))
+        return path.read_text().strip()
+
+    def _asterisk_ids(self) -> tuple[int, int]:
+        for line in (self.root / "etc/passwd").read_text().splitlines():
+            fields = line.split(":")
+            if fields[0] == "asterisk":
+                return int(fields[2]), int(fields[3])
+        raise HarnessError("no asterisk user in the chroot")
+
+    def install_config(self) -> None:
+        """Write the project's configuration and prompts into the chroot."""
+        uid, gid = self._asterisk_ids()
+        etc = self.root / CONFIG_DIR.lstrip("/")
+        if etc.exists():
+            shutil.rmtree(etc)
+        etc.mkdir(parents=True)
+        for source in sorted((REPO / "dialplans").glob("*.conf")):
+            shutil.copyfile(source, etc / source.name)
+        (etc / "asterisk.conf").write_text(self._asterisk_conf())
+        (etc / "manager.conf").write_text(self._manager_conf())
+        for path in [etc, *etc.iterdir()]:
+            os.chown(path, 0, gid)
+            path.chmod(0o750 if path.is_dir() else 0o640)
+        for name in ("run/asterisk", "var/log/asterisk", "var/spool/asterisk", "var/lib/asterisk"):
+            directory = self.root / name
+            directory.mkdir(parents=True, exist_ok=True)
+            os.chown(directory, uid, gid)
+        self._install_sounds()
+
+    def _install_sounds(self) -> None:
+        build = REPO / "audio" / "build"
+        if not build.exists():
+            raise HarnessError("prompts are not built: run `tawasul prompts build` first")
+        sounds = self.root / "usr/share/asterisk/sounds"
+        for language_dir in build.iterdir():
+            if not language_dir.is_dir():
+                continue
+            target = self._inside(sounds / language_dir.name)
+            shutil.copytree(language_dir, target, dirs_exist_ok=True)
+
+    def _inside(self, path: Path) -> Path:
+        """Follow symlinks as the chroot sees them (absolute targets are under the root)."""
+        for _ in range(10):
+            if not path.is_symlink():
+                return path
+            target = Path(os.readlink(path))
+            if target.is_absolute():
+                path = self.root / target.relative_to("/")
+            else:
+                path = path.parent / target
+        raise HarnessError(f"too many symlinks at {path}")
+
+    def _asterisk_conf(self) -> str:
+        return f"""; generated by tawasul asterisk up
+[directories]
+astetcdir => {CONFIG_DIR}
+astmoddir => /usr/lib/x86_64-linux-gnu/asterisk/modules
+astvarlibdir => /var/lib/asterisk
+astdbdir => /var/lib/asterisk
+astkeydir => /var/lib/asterisk
+astdatadir => /usr/share/asterisk
+astagidir => /usr/share/asterisk/agi-bin
+astspooldir => /var/spool/asterisk
+astrundir => /run/asterisk
+astlogdir => /var/log/asterisk
+astsbindir => /usr/sbin
+
+[options]
+verbose = 0
+debug = 0
+maxcalls = 2000
+maxload = 0
+cache_media_frames = yes
+defaultlanguage = ar
+documentation_language = en_US
+hideconnect = yes
+"""
+
+    def _manager_conf(self) -> str:
+        # Least privilege: originate calls, manage queue members, read call/queue/user events.
+        # No "command", "config" or "system": Command, GetConfig and UpdateConfig are refused.
+        return f"""; generated by tawasul asterisk up
+[general]
+enabled = yes
+port = {self.settings.ami_port}
+bindaddr = 127.0.0.1
+displayconnects = no
+timestampevents = yes
+
+[{self.settings.ami_username}]
+secret = {self.ami_secret()}
+deny = 0.0.0.0/0.0.0.0
+permit = 127.0.0.1/255.255.255.255
+read = call,agent,user,cdr,reporting
+write = originate,call,agent,user,reporting
+writetimeout = 5000
+"""
+
+    # -- running ---------------------------------------------------------------------------
+
+    def _asterisk(self, *args: str) -> list[str]:
+        return ["chroot", str(self.root), "/usr/sbin/asterisk", "-C", f"{CONFIG_DIR}/asterisk.conf", *args]
+
+    def running_pid(self) -> int | None:
+        """Return the pid of this instance's Asterisk if it runs."""
+        try:
+            pid = int(self.pid_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        return pid
+
+    def cli(self, command: str, timeout_s: float = 30) -> str:
+        """Run one Asterisk CLI command (``asterisk -rx``) and return its output."""
+        done = subprocess.run(
+            self._asterisk("-rx", command),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise HarnessError(f"asterisk -rx {command!r} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def up(self) -> None:
+        """Start Asterisk (building or restoring the chroot if needed) and wait until booted."""
+        if self.running_pid() is not None:
+            self._configure_runtime()
+            return
+        self.ensure_root()
+        self.install_config()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.console_log, "ab") as console:
+            process = subprocess.Popen(
+                self._asterisk("-f", "-U", "asterisk", "-G", "asterisk"),
+                stdin=subprocess.DEVNULL,
+                stdout=console,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(str(process.pid))
+        deadline = time.monotonic() + BOOT_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                raise HarnessError(
+                    f"Asterisk exited with {process.returncode}; see {self.console_log}"
+                )
+            try:
+                self.cli("core waitfullybooted", timeout_s=10)
+                break
+            except (HarnessError, subprocess.TimeoutExpired):
+                if time.monotonic() > deadline:
+                    self.down()
+                    raise HarnessError(f"Asterisk did not boot in {BOOT_TIMEOUT_S}s") from None
+                time.sleep(0.2)
+        self._configure_runtime()
+
+    def _configure_runtime(self) -> None:
+        url = f"agi://{self.settings.agi_host}:{self.settings.agi_port}"
+        self.cli(f"dialplan set global TAWASUL_AGI_URL {url}")
+        self.cli(f"dialplan set global TAWASUL_DEFAULT_BRANCH {self.settings.default_branch}")
+
+    def down(self, timeout_s: float = 20) -> bool:
+        """Stop Asterisk cleanly (``core stop now``), forcefully if it will not go."""
+        pid = self.running_pid()
+        if pid is None:
+            return False
+        with contextlib.suppress(HarnessError, subprocess.TimeoutExpired):
+            self.cli("core stop now", timeout_s=10)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.1)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            if not _alive(pid):
+                break
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, sig)
+            time.sleep(1)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+        if finished == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def main(harness: Harness, action: str, rest: list[str]) -> int:
+    """``tawasul asterisk build|up|down|status|cli [command]``."""
+    if action == "build":
+        harness.ensure_root()
+    elif action == "up":
+        harness.up()
+        print(f"Asterisk up (pid {harness.running_pid()}, AMI 127.0.0.1:{harness.settings.ami_port})")
+    elif action == "down":
+        print("Asterisk stopped" if harness.down() else "Asterisk was not running")
+    elif action == "status":
+        pid = harness.running_pid()
+        print(f"running, pid {pid}" if pid else "not running")
+        return 0 if pid else 3
+    elif action == "cli":
+        if rest:
+            sys.stdout.write(harness.cli(" ".join(rest)))
+        else:
+            os.execvp("chroot", harness._asterisk("-r"))
+    else:
+        raise HarnessError(f"unknown action {action!r}")
+    return 0

@@ -1,0 +1,91 @@
+"""The small sub-commands of ``tawasul``; each wires what it needs and nothing more."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from typing import Any
+
+from sqlalchemy import select
+
+from tawasul.config import Settings
+from tawasul.db import make_engine, make_session_factory
+from tawasul.masking import mask_phone
+from tawasul.migrate import upgrade
+from tawasul.models import Request
+from tawasul.pii import generate_key
+
+log = logging.getLogger(__name__)
+
+
+def db_upgrade(settings: Settings) -> int:
+    """Bring the database schema up to date."""
+    upgrade(make_engine(settings.resolved_database_url()))
+    print("database schema up to date")
+    return 0
+
+
+def keygen(settings: Settings) -> int:
+    """Create ``<var_dir>/secret.key`` (mode 600) unless a key is configured already."""
+    path = settings.var_dir / "secret.key"
+    if settings.secret_key or path.exists():
+        print("a secret key is already configured")
+        return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(generate_key() + "\n")
+    print(f"new secret key written to {path}: back it up, personal data cannot be read without it")
+    return 0
+
+
+def build_prompts() -> int:
+    """Render the prompt catalogue to sound files."""
+    from ivr.prompts import PromptBuilder, load_catalogue
+
+    report = PromptBuilder().build(load_catalogue(), progress=True)
+    print(f"prompts: {report.rendered} rendered, {report.recorded} from recordings, "
+          f"{report.unchanged} unchanged")
+    return 0
+
+
+def serve_agi(settings: Settings) -> int:
+    """Run the FastAGI server until SIGINT or SIGTERM."""
+    from ivr.app import build_server
+
+    upgrade(make_engine(settings.resolved_database_url()))
+    server = build_server(settings)
+    stop = threading.Event()
+
+    def _stop(*_: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    server.start_in_thread()
+    log.info("FastAGI listening on %s:%s", settings.agi_host, server.port)
+    stop.wait()
+    server.shutdown()
+    server.server_close()
+    return 0
+
+
+def list_requests(settings: Settings, limit: int) -> int:
+    """Print the latest requests (phone numbers masked)."""
+    session_factory = make_session_factory(make_engine(settings.resolved_database_url()))
+    with session_factory() as session:
+        rows = session.scalars(select(Request).order_by(Request.id.desc()).limit(limit)).all()
+        for request in rows:
+            print(format_request(request))
+    return 0
+
+
+def format_request(request: Request) -> str:
+    """One line describing a request, with no personal data in clear."""
+    return (
+        f"{request.reference_number}  {request.status.value:<10} {request.channel.value:<6} "
+        f"{request.branch:<7} {request.language.value}  "
+        f"{request.created_at:%Y-%m-%d %H:%M:%S}  {mask_phone(request.callback_number)}"
+    )

@@ -1,0 +1,88 @@
+"""``tawasul``: every command of the project (servers, tools, the demo) behind one entry point."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from tawasul.config import load_settings
+from tawasul.errors import TawasulError
+from tawasul.masking import install_log_scrubbing
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Alembic announces every plugin at INFO: keep start-up logs about this project.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    install_log_scrubbing()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of every sub-command."""
+    parser = argparse.ArgumentParser(prog="tawasul", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    asterisk = commands.add_parser("asterisk", help="the project's Asterisk (chroot)")
+    asterisk.add_argument("action", choices=["build", "up", "down", "status", "cli"])
+    asterisk.add_argument("rest", nargs=argparse.REMAINDER, help="CLI command for `cli`")
+
+    commands.add_parser("agi-server", help="run the FastAGI server")
+    db = commands.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade"])
+    commands.add_parser("keygen", help="create the personal-data key if there is none")
+    prompts = commands.add_parser("prompts", help="the prompt catalogue")
+    prompts.add_argument("action", choices=["build"])
+    requests = commands.add_parser("requests", help="list the latest requests")
+    requests.add_argument("--limit", type=int, default=20)
+    demo = commands.add_parser("demo", help="start everything and place scripted calls")
+    demo.add_argument("--calls", type=int, default=3, help="how many scripted calls to place")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``tawasul`` console script."""
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    settings = load_settings()
+    try:
+        if args.command == "asterisk":
+            from tawasul_cli import asterisk
+
+            return asterisk.main(asterisk.Harness.for_settings(settings), args.action, args.rest)
+        if args.command == "agi-server":
+            from tawasul_cli.commands import serve_agi
+
+            return serve_agi(settings)
+        if args.command == "db":
+            from tawasul_cli.commands import db_upgrade
+
+            return db_upgrade(settings)
+        if args.command == "keygen":
+            from tawasul_cli.commands import keygen
+
+            return keygen(settings)
+        if args.command == "prompts":
+            from tawasul_cli.commands import build_prompts
+
+            return build_prompts()
+        if args.command == "requests":
+            from tawasul_cli.commands import list_requests
+
+            return list_requests(settings, args.limit)
+        if args.command == "demo":
+            from tawasul_cli.demo import run_demo
+
+            return run_demo(settings, args.calls)
+    except TawasulError as exc:
+        print(f"tawasul: {exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
