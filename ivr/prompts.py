@@ -24,7 +24,7 @@ SOUND_PREFIX = "tawasul"
 
 
 def sound(key: str) -> str:
-    """Return the name Asterisk plays for a catalogue key (the channel's language picks the file)."""
+    """Return the sound name of a catalogue key; the channel language picks the file."""
     return f"{SOUND_PREFIX}/{key}"
 
 

@@ -19,8 +19,8 @@ from tawasul.models import (
     Channel,
     Language,
     Request,
-    RequestEvent,
     Requester,
+    RequestEvent,
     utcnow,
 )
 from tawasul.pii import PiiProtector

@@ -7,8 +7,8 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Dialect, Enum, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 from tawasul.workflow import RequestStatus
 
@@ -127,7 +127,9 @@ class Request(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference_number: Mapped[str] = mapped_column(String(10), unique=True)
     channel: Mapped[Channel] = mapped_column(_enum(Channel))
-    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus), default=RequestStatus.RECEIVED)
+    status: Mapped[RequestStatus] = mapped_column(
+        _enum(RequestStatus), default=RequestStatus.RECEIVED
+    )
     is_partial: Mapped[bool] = mapped_column(default=False)
     """The caller hung up before the intake finished: kept, never shown as complete."""
     requester_id: Mapped[int | None] = mapped_column(ForeignKey("requester.id"), index=True)

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from tawasul.errors import ConfigError
 
-_TOKEN_VERSION = "v1"
+_TOKEN_VERSION = "v1"  # noqa: S105 (a format tag, not a secret)
 
 
 def _derive(master: bytes, purpose: bytes) -> bytes:

@@ -269,7 +269,14 @@ writetimeout = 5000
     # -- running ---------------------------------------------------------------------------
 
     def _asterisk(self, *args: str) -> list[str]:
-        return ["chroot", str(self.root), "/usr/sbin/asterisk", "-C", f"{CONFIG_DIR}/asterisk.conf", *args]
+        return [
+            "chroot",
+            str(self.root),
+            "/usr/sbin/asterisk",
+            "-C",
+            f"{CONFIG_DIR}/asterisk.conf",
+            *args,
+        ]
 
     def running_pid(self) -> int | None:
         """Return the pid of this instance's Asterisk if it runs."""
@@ -374,7 +381,9 @@ def main(harness: Harness, action: str, rest: list[str]) -> int:
         harness.ensure_root()
     elif action == "up":
         harness.up()
-        print(f"Asterisk up (pid {harness.running_pid()}, AMI 127.0.0.1:{harness.settings.ami_port})")
+        print(
+            f"Asterisk up (pid {harness.running_pid()}, AMI 127.0.0.1:{harness.settings.ami_port})"
+        )
     elif action == "down":
         print("Asterisk stopped" if harness.down() else "Asterisk was not running")
     elif action == "status":

@@ -46,8 +46,10 @@ def build_prompts() -> int:
     from ivr.prompts import PromptBuilder, load_catalogue
 
     report = PromptBuilder().build(load_catalogue(), progress=True)
-    print(f"prompts: {report.rendered} rendered, {report.recorded} from recordings, "
-          f"{report.unchanged} unchanged")
+    print(
+        f"prompts: {report.rendered} rendered, {report.recorded} from recordings, "
+        f"{report.unchanged} unchanged"
+    )
     return 0
 
 

@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     requests.add_argument("--limit", type=int, default=20)
     demo = commands.add_parser("demo", help="start everything and place scripted calls")
     demo.add_argument("--calls", type=int, default=3, help="how many scripted calls to place")
+    demo.add_argument(
+        "--once", action="store_true", help="exit after the calls (Asterisk keeps running)"
+    )
     return parser
 
 
@@ -77,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from tawasul_cli.demo import run_demo
 
-            return run_demo(settings, args.calls)
+            return run_demo(settings, args.calls, stay=not args.once)
     except TawasulError as exc:
         print(f"tawasul: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Starts the local services a command needs, idempotently: `services.sh postgres`.
+# PostgreSQL: the Debian cluster, a `tawasul` role and a `tawasul_test` database on 127.0.0.1.
+set -euo pipefail
+cd /  # runuser drops to postgres, who may not be able to read the current directory
+
+start_postgres() {
+  local version
+  version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+  if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$version main"; then
+    pg_createcluster "$version" main >/dev/null
+  fi
+  if ! pg_lsclusters -h | awk '$1=="'"$version"'" && $2=="main" {print $4}' | grep -qx online; then
+    pg_ctlcluster "$version" main start
+  fi
+  for _ in $(seq 1 50); do
+    pg_isready -q -h 127.0.0.1 && break
+    sleep 0.2
+  done
+  local psql=(runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qtAX)
+  if [ -z "$("${psql[@]}" -c "select 1 from pg_roles where rolname = 'tawasul'")" ]; then
+    "${psql[@]}" -c "create role tawasul login password 'tawasul'"
+  fi
+  if [ -z "$("${psql[@]}" -c "select 1 from pg_database where datname = 'tawasul_test'")" ]; then
+    "${psql[@]}" -c "create database tawasul_test owner tawasul"
+  fi
+}
+
+for service in "$@"; do
+  case "$service" in
+    postgres) start_postgres ;;
+    *) echo "services.sh: unknown service $service" >&2; exit 2 ;;
+  esac
+done

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The test command (`make test`, and CI through .ci/run): lint, then every test layer on SQLite
+# and PostgreSQL. Assumes `make setup` ran (the Makefile's test target sees to it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/services.sh postgres
+export TAWASUL_TEST_POSTGRES_URL="postgresql+psycopg://tawasul:tawasul@127.0.0.1:5432/tawasul_test"
+
+echo "== lint"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+scripts/lint-dialplan.sh
+
+echo "== tests (unit, then integration against real Asterisk, SQLite and PostgreSQL)"
+.venv/bin/pytest tests "$@"

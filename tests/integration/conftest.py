@@ -1,0 +1,77 @@
+"""Real Asterisk, real FastAGI server, real database: the fixtures of the integration tests.
+
+Asterisk runs in the project's chroot (``tawasul asterisk``) as a separate test instance: its own
+var directory (``var/test``) and ports, so it can run beside the demo. It is started once per
+test session and stopped at the end if the session started it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import pytest
+
+from ivr.ami import AMIClient
+from ivr.prompts import PromptBuilder, load_catalogue
+from ivr.scripts import SCRIPTS
+from ivr.server import CallRunner, FastAGIServer
+from tawasul.config import Settings
+from tawasul.intake import IntakeService
+from tawasul.pii import PiiProtector
+from tawasul_cli.asterisk import Harness, default_cache_dir
+from tests.helpers import REPO, Database
+from tests.integration.support import IVR, TEST_AGI_PORT, TEST_AMI_PORT, Phone
+
+
+@pytest.fixture(scope="session")
+def asterisk() -> Iterator[Harness]:
+    """The test Asterisk instance, fully booted."""
+    settings = dataclasses.replace(
+        Settings(),
+        var_dir=REPO / "var" / "test",
+        ami_port=TEST_AMI_PORT,
+        agi_port=TEST_AGI_PORT,
+    )
+    PromptBuilder().build(load_catalogue())
+    harness = Harness(settings, default_cache_dir())
+    was_running = harness.running_pid() is not None
+    harness.up()
+    yield harness
+    if not was_running:
+        harness.down()
+
+
+@pytest.fixture(scope="session")
+def ami(asterisk: Harness) -> Iterator[AMIClient]:
+    """An AMI client logged in with the generated least-privilege account."""
+    settings = asterisk.settings
+    client = AMIClient("127.0.0.1", settings.ami_port, settings.ami_username, asterisk.ami_secret())
+    client.start()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def ivr(
+    asterisk: Harness, database: Database, settings: Settings, pii: PiiProtector
+) -> Iterator[IVR]:
+    """A FastAGI server on the port the test Asterisk's dialplan points at."""
+    settings = dataclasses.replace(settings, agi_port=TEST_AGI_PORT, database_url=database.url)
+    runner = CallRunner(settings, database.sessions, IntakeService(pii), SCRIPTS)
+    server = FastAGIServer(("127.0.0.1", TEST_AGI_PORT), runner)
+    server.start_in_thread()
+    handle = IVR(server, runner, database, settings)
+    yield handle
+    try:
+        handle.stop()
+    except OSError:
+        pass
+
+
+@pytest.fixture
+def phone(ami: AMIClient) -> Iterator[Phone]:
+    """Scripted callers."""
+    handle = Phone(ami)
+    yield handle
+    handle.close()
