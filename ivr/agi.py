@@ -108,7 +108,9 @@ def parse_response(line: str) -> AGIResponse:
         AGIProtocolError: for anything that is not an AGI reply.
     """
     code_text, _, rest = line.partition(" ")
-    if len(code_text) >= 3 and code_text[:3].isdigit():
+    if len(code_text) == 3 and code_text.isdigit():
+        code = int(code_text)
+    elif len(code_text) == 4 and code_text[:3].isdigit() and code_text[3] == "-":
         code = int(code_text[:3])
     else:
         raise AGIProtocolError(f"not an AGI reply: {line[:80]!r}")
@@ -207,8 +209,8 @@ class Channel(ABC):
 
     def say_digits(self, digits: str, escape_digits: str = "") -> str:
         """Say each digit in the channel's language; return an interrupting digit or ''."""
-        if not digits.isdigit():
-            raise AGIArgumentError("SAY DIGITS takes digits only")
+        if not (digits.isascii() and digits.isdigit()):
+            raise AGIArgumentError("SAY DIGITS takes ASCII digits only")
         response = self._checked("SAY DIGITS", digits, escape_digits)
         return chr(response.result) if response.result > 0 else ""
 
@@ -233,18 +235,18 @@ class Channel(ABC):
 class StreamChannel(Channel):
     """A channel over a pair of text streams: a FastAGI socket, or stdin/stdout."""
 
-    def __init__(self, reader: IO[str], writer: IO[str]) -> None:
+    def __init__(self, reader: IO[str], writer: IO[str], env: dict[str, str] | None = None) -> None:
         self._reader = reader
         self._writer = writer
         self.hung_up = False
-        self.env = parse_environment(self._read_environment())
+        self.env = parse_environment(self._read_environment()) if env is None else env
 
     def _read_line(self) -> str:
         line = self._reader.readline(MAX_LINE + 1)
         if not line:
             self.hung_up = True
             raise AGIHangup("connection closed by Asterisk")
-        if len(line) > MAX_LINE:
+        if len(line) > MAX_LINE and not line.endswith("\n"):
             raise AGIProtocolError("line too long from Asterisk")
         return line.rstrip("\r\n")
 

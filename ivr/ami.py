@@ -60,7 +60,10 @@ def encode_action(headers: Iterable[tuple[str, object]]) -> bytes:
         if "\r" in text or "\n" in text:
             raise AMIValueError(f"AMI header {name} may not contain CR or LF")
         lines.append(f"{name}: {text}\r\n")
-    return ("".join(lines) + "\r\n").encode("utf-8")
+    try:
+        return ("".join(lines) + "\r\n").encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise AMIValueError("AMI header values must be valid text") from exc
 
 
 def parse_message(block: str) -> Message:

@@ -14,7 +14,7 @@ from typing import Any
 
 from asterisk import agi as pyst2
 
-from ivr.agi import AGICommandError, AGIHangup, AGIResponse, Channel, quote
+from ivr.agi import AGIHangup, AGIResponse, Channel, StreamChannel
 from ivr.app import build_runner
 from tawasul.config import load_settings
 from tawasul.masking import install_log_scrubbing
@@ -22,33 +22,26 @@ from tawasul.masking import install_log_scrubbing
 log = logging.getLogger(__name__)
 
 
-def _response(result: dict[str, tuple[str, str]]) -> AGIResponse:
-    raw, data = result.get("result", ("", ""))
-    extra = {key: value for key, (value, _) in result.items() if key != "result"}
-    number = int(raw) if raw.lstrip("-").isdigit() else 0
-    return AGIResponse(number, data or None, extra, raw)
-
-
 class Pyst2Channel(Channel):
-    """A :class:`Channel` over pyst2's AGI object (stdin/stdout of an AGI process)."""
+    """A :class:`Channel` over pyst2's AGI object (stdin/stdout of an AGI process).
+
+    pyst2 reads the environment and turns Asterisk's SIGHUP into a hang-up; the commands go
+    through our own protocol layer on the same streams, because pyst2 quotes without escaping
+    and its reply parser loses ``(timeout)`` when no digit was typed.
+    """
 
     def __init__(self, agi: Any) -> None:
         self._agi = agi
         self.env = dict(agi.env)
+        self._stream = StreamChannel(agi.stdin, agi.stdout, env=self.env)
 
     def execute(self, command: str, *arguments: object) -> AGIResponse:
-        """Send through pyst2 with our own quoting (pyst2 quotes without escaping)."""
-        quoted = [quote(argument) for argument in arguments]
+        """Send one command, unless Asterisk already signalled the hang-up."""
         try:
             self._agi.test_hangup()
-            self._agi.send_command(command, *quoted)
-            return _response(self._agi.get_result())
-        except (pyst2.AGIHangup, pyst2.AGIAppError, BrokenPipeError) as exc:
+        except pyst2.AGIHangup as exc:
             raise AGIHangup(str(exc)) from exc
-        except pyst2.AGIInvalidCommand as exc:
-            raise AGICommandError(510, str(exc)) from exc
-        except pyst2.AGIUsageError as exc:
-            raise AGICommandError(520, str(exc)) from exc
+        return self._stream.execute(command, *arguments)
 
 
 def main(argv: list[str] | None = None) -> int:

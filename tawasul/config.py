@@ -64,11 +64,14 @@ class Settings:
             return self.secret_key
         path = Path(self.secret_key_file) if self.secret_key_file else self.var_dir / "secret.key"
         try:
-            return path.read_text(encoding="ascii").strip()
+            key = path.read_text(encoding="ascii").strip()
         except FileNotFoundError as exc:
             raise ConfigError(
                 f"no secret key: set TAWASUL_SECRET_KEY or create {path} (tawasul keygen)"
             ) from exc
+        if not key:
+            raise ConfigError(f"the secret key file {path} is empty")
+        return key
 
     def resolved_ami_secret(self) -> str:
         """Return the AMI secret, from the setting or from the file the Asterisk harness wrote."""
@@ -129,8 +132,11 @@ def load_settings(
     config_path = path or env.get(ENV_PREFIX + "CONFIG")
     candidate = Path(config_path) if config_path else Path(default_var) / "tawasul.toml"
     if candidate.exists():
-        with candidate.open("rb") as handle:
-            from_file = tomllib.load(handle)
+        try:
+            with candidate.open("rb") as handle:
+                from_file = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{candidate}: not valid TOML ({exc})") from exc
         for key, raw in from_file.items():
             if key not in fields:
                 raise ConfigError(f"{candidate}: unknown setting {key!r}")

@@ -99,6 +99,7 @@ def normalize_saudi_mobile(value: str) -> str:
         ValidationError: when the value is not a Saudi mobile number.
     """
     compact = _NON_DIGITS.sub("", value)
+    international = compact.startswith(("+", "00"))
     if compact.startswith("+"):
         compact = compact[1:]
     elif compact.startswith("00"):
@@ -107,6 +108,8 @@ def normalize_saudi_mobile(value: str) -> str:
         raise ValidationError("phone", "must contain digits only")
     if compact.startswith("966"):
         national = compact[3:]
+    elif international:
+        raise ValidationError("phone", "must be a Saudi mobile number (05XXXXXXXX)")
     elif compact.startswith("0"):
         national = compact[1:]
     else:

@@ -30,11 +30,14 @@ def mask_digits(value: str | None) -> str:
     return "#" * len(value)
 
 
-# Anything that looks like a national ID (10 digits starting 1 or 2) or a Saudi phone number in
-# any common spelling. Bounded by non-digits so that reference numbers (9 digits) and uniqueids
-# (epoch.sequence) are left alone.
-_NATIONAL_ID = re.compile(r"(?<![\d.])[12]\d{9}(?![\d.])")
-_PHONE = re.compile(r"(?<![\d.])(?:\+|00)?(?:966|0)?5\d{8}(?![\d.])")
+# Anything that looks like a national ID (10 digits starting 1 or 2) or a Saudi mobile number in
+# the spellings people write (with or without +966/00966/0, grouped by spaces or dashes). Not
+# inside a longer number, nor the tail of an Asterisk uniqueid (epoch.sequence); a full stop
+# after it is fine. A bare 5XXXXXXXX is not matched: it cannot be told from a reference number.
+_BEFORE = r"(?<!\d)(?<!\d\.)"
+_AFTER = r"(?!\d)(?!\.\d)"
+_NATIONAL_ID = re.compile(_BEFORE + r"[12]\d{9}" + _AFTER)
+_PHONE = re.compile(_BEFORE + r"(?:(?:\+|00)?966[ -]?|0)5(?:[ -]?\d){8}" + _AFTER)
 
 
 def scrub(text: str) -> str:

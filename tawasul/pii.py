@@ -78,7 +78,10 @@ class PiiProtector:
             ConfigError: when the token was made under another key.
             cryptography.exceptions.InvalidTag: when the token was tampered with.
         """
-        version, key_id, body = token.split(":", 2)
+        parts = token.split(":", 2)
+        if len(parts) != 3:
+            raise ConfigError("not a personal-data token")
+        version, key_id, body = parts
         if version != _TOKEN_VERSION or key_id != self.key_id:
             raise ConfigError(f"token made under key {key_id}, this process has {self.key_id}")
         raw = base64.urlsafe_b64decode(body.encode("ascii"))

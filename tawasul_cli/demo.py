@@ -48,7 +48,7 @@ def _scripts(count: int) -> list[tuple[str, str]]:
         else:
             typo = national_id[:-1] + str((int(national_id[-1]) + 1) % 10)
             scripts.append(
-                (f"Arabic caller who mistypes the ID once", f"w1/1/w1/{typo}/w5/{national_id}")
+                ("Arabic caller who mistypes the ID once", f"w1/1/w1/{typo}/w5/{national_id}")
             )
     return scripts
 
