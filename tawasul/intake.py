@@ -23,6 +23,7 @@ from tawasul.models import (
     RequestEvent,
     utcnow,
 )
+from tawasul.notifications import SmsStage, forward, notify
 from tawasul.pii import PiiProtector
 from tawasul.workflow import OPEN_STATUSES, RequestStatus
 
@@ -93,7 +94,10 @@ class IntakeService:
     def file_request(
         self, session: Session, new: NewRequest, call: Call | None = None, actor: str = "ivr"
     ) -> Request:
-        """File a new request in status RECEIVED and write its first audit event.
+        """File a new request in status RECEIVED, with its audit event, SMS and forwarding.
+
+        The confirmation SMS and the forwarding to the ministry are outbox rows committed in the
+        same transaction as the request: both happen, exactly once, or neither is owed.
 
         Args:
             session: the database session; committed on return.
@@ -124,6 +128,8 @@ class IntakeService:
                 details={"channel": new.channel.value, "call": call.uniqueid if call else None},
             )
         )
+        notify(session, request, SmsStage.RECEIVED, {"reference": request.reference_number})
+        forward(session, request)
         if call is not None:
             call.request_id = request.id
             call.outcome = CallOutcome.REQUEST_FILED

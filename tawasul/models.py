@@ -141,6 +141,8 @@ class Request(Base):
     """E.164, e.g. +966501234567."""
     language: Mapped[Language] = mapped_column(_enum(Language, 2), default=Language.AR)
     voice_message_path: Mapped[str | None] = mapped_column(String(255))
+    forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the ministry's system acknowledged the request (same-day forwarding)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -190,3 +192,136 @@ class RequestEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     request: Mapped[Request] = relationship(back_populates="events")
+
+
+class OutboxKind(StrEnum):
+    """The side effects the system owes someone, each delivered by a job."""
+
+    SMS = "sms"
+    FORWARD = "forward"
+    CALLBACK = "callback"
+    REPORT = "report"
+
+
+class OutboxStatus(StrEnum):
+    """Where an outbox row stands between the transaction that wrote it and its effect."""
+
+    PENDING = "pending"
+    """Written, not yet handed to RQ (or handed back: held by a rate limit, due later)."""
+    ENQUEUED = "enqueued"
+    DONE = "done"
+    FAILED = "failed"
+    """Given up: permanent error or attempts exhausted. ``last_error`` says why."""
+
+
+class OutboxMessage(Base):
+    """A side effect written in the same transaction as the change that causes it.
+
+    The relay hands pending rows to RQ; the job keyed by the row's id performs the effect once
+    (a job that runs twice finds its work done); the reconciler re-enqueues what was lost.
+    Rows carry ids and template keys, never personal data: RQ writes job arguments to disk.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_available", "status", "available_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[OutboxKind] = mapped_column(_enum(OutboxKind))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("request.id"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.PENDING)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    """Not before this time (a reminder the day before, a message held by the rate limit)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """How many times it was handed to RQ."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SmsStatus(StrEnum):
+    """Delivery status of one text message."""
+
+    QUEUED = "queued"
+    HELD = "held"
+    """Over the per-number rate limit: sent when the window allows, never dropped."""
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class SmsMessage(Base):
+    """A text message to a requester, as rendered and as the provider reported it."""
+
+    __tablename__ = "sms_message"
+    __table_args__ = (Index("ix_sms_to_created", "to_number", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), unique=True)
+    """The idempotency key: one outbox row, one message."""
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("request.id"), index=True)
+    to_number: Mapped[str] = mapped_column(String(16))
+    template: Mapped[str] = mapped_column(String(32))
+    language: Mapped[Language] = mapped_column(_enum(Language, 2))
+    body: Mapped[str] = mapped_column(Text)
+    provider: Mapped[str] = mapped_column(String(32))
+    provider_message_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[SmsStatus] = mapped_column(_enum(SmsStatus), default=SmsStatus.QUEUED)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CallbackStatus(StrEnum):
+    """Where a callback to a requester stands."""
+
+    WAITING = "waiting"
+    """Keeping the caller's place in the queue, or waiting for its time."""
+    DIALING = "dialing"
+    CONNECTED = "connected"
+    FAILED = "failed"
+    """All attempts used without reaching the requester."""
+    CANCELLED = "cancelled"
+
+
+class Callback(Base):
+    """A call the centre owes a requester: queued from the IVR or scheduled by an agent."""
+
+    __tablename__ = "callback"
+    __table_args__ = (Index("ix_callback_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("request.id"), index=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id"))
+    """The inbound call that asked for it, if any."""
+    number: Mapped[str] = mapped_column(String(16))
+    """E.164, from the stored request or the caller ID, never from a request body."""
+    branch: Mapped[str] = mapped_column(String(32))
+    agent_endpoint: Mapped[str | None] = mapped_column(String(64))
+    """The agent's softphone (e.g. PJSIP/1001) to ring first; None: the branch queue."""
+    status: Mapped[CallbackStatus] = mapped_column(
+        _enum(CallbackStatus), default=CallbackStatus.WAITING
+    )
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    """When the caller joined the queue: callbacks keep this place."""
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    last_result: Mapped[str | None] = mapped_column(String(64))
+    connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Report(Base):
+    """A generated report (late forwarding, daily figures), kept for the console."""
+
+    __tablename__ = "report"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    day: Mapped[str] = mapped_column(String(10))
+    """The local date it covers, YYYY-MM-DD."""
+    content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,7 +9,7 @@ from ivr.agi import Channel
 from ivr.prompts import sound
 from ivr.scripts.base import CallContext
 from tawasul.errors import ValidationError
-from tawasul.ids import validate_national_id
+from tawasul.ids import normalize_saudi_mobile, validate_national_id
 from tawasul.intake import NewRequest
 from tawasul.masking import mask_digits
 from tawasul.models import Call, CallOutcome, Language
@@ -29,9 +29,16 @@ def run(channel: Channel, ctx: CallContext) -> None:
         send_to_agent(channel, ctx, call)
         return
     branch = channel.get_variable(var.BRANCH) or ctx.settings.default_branch
+    if branch not in ctx.settings.branches:
+        branch = ctx.settings.default_branch
     request = ctx.intake.file_request(
         ctx.session,
-        NewRequest(national_id=national_id, language=language, branch=branch),
+        NewRequest(
+            national_id=national_id,
+            language=language,
+            branch=branch,
+            callback_number=saudi_mobile_or_none(channel.caller_id),
+        ),
         call=call,
     )
     channel.set_variable(var.REFERENCE, request.reference_number)
@@ -41,6 +48,14 @@ def run(channel: Channel, ctx: CallContext) -> None:
     channel.say_digits(request.reference_number)
     channel.stream_file(sound("goodbye"))
     channel.set_variable(var.NEXT, var.NEXT_HANGUP)
+
+
+def saudi_mobile_or_none(caller_id: str) -> str | None:
+    """The caller ID in E.164 if it is a Saudi mobile number (SMS can reach it), else None."""
+    try:
+        return normalize_saudi_mobile(caller_id) if caller_id else None
+    except ValidationError:
+        return None
 
 
 def choose_language(channel: Channel, ctx: CallContext, call: Call) -> Language:

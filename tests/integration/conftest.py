@@ -1,7 +1,8 @@
 """Real Asterisk, real FastAGI server, real database: the fixtures of the integration tests.
 
 Asterisk runs in the project's chroot (``tawasul asterisk``) as a separate test instance: its own
-var directory (``var/test``) and ports, so it can run beside the demo. It is started once per
+var directory (``var/test``) and ports, so it can run beside the demo; TAWASUL_TEST_PORT_BASE
+gives a second test run its own instance. It is started once per
 test session and stopped at the end if the session started it.
 """
 
@@ -21,7 +22,7 @@ from tawasul.intake import IntakeService
 from tawasul.pii import PiiProtector
 from tawasul_cli.asterisk import Harness, default_cache_dir
 from tests.helpers import REPO, Database
-from tests.integration.support import IVR, TEST_AGI_PORT, TEST_AMI_PORT, Phone
+from tests.integration.support import IVR, TEST_AGI_PORT, TEST_AMI_PORT, TEST_VAR_NAME, Phone
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +30,7 @@ def asterisk() -> Iterator[Harness]:
     """The test Asterisk instance, fully booted."""
     settings = dataclasses.replace(
         Settings(),
-        var_dir=REPO / "var" / "test",
+        var_dir=REPO / "var" / TEST_VAR_NAME,
         ami_port=TEST_AMI_PORT,
         agi_port=TEST_AGI_PORT,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,8 +16,13 @@ from tawasul.config import Settings
 from tawasul.models import Call
 from tests.helpers import Database
 
-TEST_AMI_PORT = 15038
-TEST_AGI_PORT = 14573
+# Several test runs can share a machine (developers working side by side): each picks its own
+# port base and gets its own Asterisk instance, FastAGI port and var directory.
+TEST_PORT_BASE = int(os.environ.get("TAWASUL_TEST_PORT_BASE", "15000"))
+TEST_AMI_PORT = TEST_PORT_BASE + 38
+TEST_AGI_PORT = TEST_PORT_BASE + 73
+TEST_REDIS_PORT = TEST_PORT_BASE + 79
+TEST_VAR_NAME = "test" if TEST_PORT_BASE == 15000 else f"test-{TEST_PORT_BASE}"
 
 
 @dataclass

@@ -1,0 +1,81 @@
+"""The ports: what the core needs from the outside world, as Protocols the adapters implement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class DeliveryError(Exception):
+    """A provider could not deliver. ``permanent`` says whether trying again can help."""
+
+    def __init__(self, message: str, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class SmsReceipt:
+    """What a provider said when it accepted a message."""
+
+    provider_message_id: str
+    delivered: bool = False
+    """True when the provider confirms delivery at once (the local provider does)."""
+
+
+class SmsSender(Protocol):
+    """Sends a text message to one number."""
+
+    name: str
+
+    def send(self, to_number: str, body: str, idempotency_key: str) -> SmsReceipt:
+        """Send ``body`` to ``to_number`` (E.164).
+
+        Args:
+            to_number: the destination, E.164.
+            body: the rendered text.
+            idempotency_key: the same key for every attempt at the same message, so a provider
+                that honours it sends the message once even if we ask twice.
+
+        Returns:
+            The provider's receipt.
+
+        Raises:
+            DeliveryError: ``permanent=False`` for 5xx and timeouts (retry later),
+                ``permanent=True`` for a refusal (4xx): retrying would not help.
+        """
+        ...
+
+
+class Forwarder(Protocol):
+    """Delivers a request to the ministry's system."""
+
+    def forward(self, document: dict[str, Any], idempotency_key: str) -> str:
+        """Deliver the request document; return the receiver's id for it.
+
+        Raises:
+            DeliveryError: as for :class:`SmsSender`.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class CallLeg:
+    """The result of placing one call."""
+
+    connected: bool
+    reason: str
+
+
+class CallControl(Protocol):
+    """Places calls through the telephony system (AMI Originate in production)."""
+
+    def connect(
+        self, first: str, second_number: str, variables: dict[str, str], timeout_s: float
+    ) -> CallLeg:
+        """Ring ``first`` (an agent's endpoint or a queue), then dial ``second_number``.
+
+        Raises:
+            DeliveryError: ``permanent=False`` when the telephony system is unreachable.
+        """
+        ...
