@@ -1,0 +1,132 @@
+"""Placing calls through Asterisk: the AMI implementation of the ``CallControl`` port.
+
+``connect`` rings the first leg (an agent's softphone) with AMI Originate; when it answers,
+``[tawasul-callback]`` dials the requester and reports the outcome with a ``TawasulCallback``
+user event as soon as it is known (the requester answered, or the dial failed), so the caller
+of ``connect`` does not wait for the conversation to end.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import uuid
+from collections.abc import Sequence
+
+from ivr.ami import AMIClient, AMIError, Message
+from tawasul.masking import mask_phone
+from tawasul.ports import CallLeg, DeliveryError
+
+log = logging.getLogger(__name__)
+
+ENDPOINT = re.compile(r"(PJSIP|Local)/[A-Za-z0-9_.+@-]{1,64}")
+"""What may be rung first: an agent's softphone, or a Local channel of the project."""
+E164 = re.compile(r"\+[1-9][0-9]{7,14}")
+VARIABLE_NAME = re.compile(r"TAWASUL_[A-Z_]{1,40}")
+SAFE_VALUE = re.compile(r"[A-Za-z0-9_.+@:-]{0,64}")
+
+
+class RefusedDestination(ValueError):
+    """A number or endpoint that must not be dialled (shape or policy)."""
+
+
+def check_endpoint(endpoint: str) -> str:
+    """Return the endpoint if it is a softphone or Local channel name, else raise."""
+    if not ENDPOINT.fullmatch(endpoint):
+        raise RefusedDestination("not a dialable endpoint")
+    return endpoint
+
+
+def check_number(number: str, allowed_prefixes: Sequence[str]) -> str:
+    """Return an E.164 number if policy allows calling it (Saudi mobiles unless configured)."""
+    if not E164.fullmatch(number):
+        raise RefusedDestination("not an E.164 number")
+    if not any(number.startswith(prefix) for prefix in allowed_prefixes):
+        raise RefusedDestination("destination not allowed by the callback policy")
+    return number
+
+
+class AmiCallControl:
+    """Rings an agent, then the requester, through AMI Originate into ``tawasul-callback``."""
+
+    def __init__(
+        self,
+        ami: AMIClient,
+        allowed_prefixes: Sequence[str] = ("+9665",),
+        agent_ring_s: int = 30,
+    ) -> None:
+        self._ami = ami
+        self._allowed = tuple(allowed_prefixes)
+        self._agent_ring_s = agent_ring_s
+
+    def connect(
+        self, first: str, second_number: str, variables: dict[str, str], timeout_s: float
+    ) -> CallLeg:
+        """Ring ``first``, then ``second_number``; return once the outcome is known.
+
+        Raises:
+            RefusedDestination: for an endpoint or number that must not be dialled.
+            DeliveryError: (not permanent) when AMI is unreachable or Asterisk goes silent.
+        """
+        check_endpoint(first)
+        check_number(second_number, self._allowed)
+        for name, value in variables.items():
+            if not VARIABLE_NAME.fullmatch(name) or not SAFE_VALUE.fullmatch(value):
+                raise RefusedDestination(f"variable {name} refused")
+        tag = uuid.uuid4().hex
+        events: queue.Queue[Message] = queue.Queue()
+
+        def collect(event: Message) -> None:
+            if event.get("Uniqueid") == tag and event.get("Event") == "OriginateResponse":
+                events.put(event)
+            elif event.get("UserEvent") == "TawasulCallback" and event.get("Tag") == tag:
+                events.put(event)
+
+        remove = self._ami.add_listener(collect)
+        try:
+            self._ami.originate(
+                first,
+                context="tawasul-callback",
+                exten="s",
+                timeout_ms=self._agent_ring_s * 1000,
+                channel_id=tag,
+                variables={
+                    **variables,
+                    "__TAWASUL_CALL_TAG": tag,
+                    "TAWASUL_CALLBACK_NUMBER": second_number,
+                },
+            )
+            log.info("callback %s: ringing %s, then %s", tag, first, mask_phone(second_number))
+            return self._outcome(events, tag, timeout_s)
+        except AMIError as exc:
+            raise DeliveryError(f"AMI: {exc}", permanent=False) from exc
+        finally:
+            remove()
+
+    def _outcome(self, events: queue.Queue[Message], tag: str, timeout_s: float) -> CallLeg:
+        agent_answered = False
+        while True:
+            try:
+                event = events.get(timeout=timeout_s)
+            except queue.Empty:
+                if agent_answered:
+                    return CallLeg(False, "NOREPLY")
+                raise DeliveryError(
+                    "no answer from Asterisk about the call", permanent=False
+                ) from None
+            if event.get("Event") == "OriginateResponse":
+                if event.get("Response") != "Success":
+                    return CallLeg(False, "AGENT_" + _reason(event.get("Reason", "")))
+                agent_answered = True
+                continue
+            result = event.get("Result", "")
+            log.info("callback %s: %s", tag, result)
+            return CallLeg(result == "ANSWER", result)
+
+
+def _reason(code: str) -> str:
+    # OriginateResponse's Reason is Asterisk's control-frame number.
+    return {"0": "FAILED", "1": "HANGUP", "3": "NOANSWER", "5": "BUSY", "8": "CONGESTION"}.get(
+        code, "FAILED"
+    )
