@@ -123,15 +123,20 @@ class AMIClient:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self, wait_s: float = 10.0) -> AMIClient:
+    def start(self, wait_s: float = 10.0, require: bool = True) -> AMIClient:
         """Start the connection thread and wait until logged in.
 
+        Args:
+            wait_s: how long to wait for the first login.
+            require: if False, return even without a login (the thread keeps trying): for a
+                worker that must start while Asterisk is down.
+
         Raises:
-            AMIConnectionError: if no login succeeded within ``wait_s``.
+            AMIConnectionError: if ``require`` and no login succeeded within ``wait_s``.
         """
         self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
         self._thread.start()
-        if not self.connected.wait(wait_s):
+        if not self.connected.wait(wait_s) and require:
             self.close()
             raise AMIConnectionError(f"no AMI login at {self.host}:{self.port} in {wait_s}s")
         return self

@@ -45,9 +45,62 @@ class Settings:
 
     branches: tuple[str, ...] = ("riyadh", "jeddah", "medina")
     default_branch: str = "riyadh"
+    timezone: str = "Asia/Riyadh"
+    working_days: tuple[str, ...] = ("sun", "mon", "tue", "wed", "thu")
+    working_hours: str = "08:00-16:00"
+    """When agents answer and callbacks are placed, local time."""
+    holidays: tuple[str, ...] = ()
+    """Dates (YYYY-MM-DD) the centre is closed."""
+
+    sms_provider: str = "local"
+    """"local" (messages kept under <var_dir>/sms for the console and the demo) or "http"."""
+    sms_gateway_url: str = ""
+    sms_gateway_token: str = ""
+    sms_rate_limit: int = 3
+    """At most this many messages to one number per ``sms_rate_window_s``; the rest wait."""
+    sms_rate_window_s: int = 600
+    sms_allowed_prefixes: tuple[str, ...] = ("+9665",)
+    sms_templates_file: str = ""
+
+    forward_url: str = ""
+    """The ministry's webhook; empty: forwarding is recorded locally under <var_dir>/forwarded."""
+    forward_secret: str = ""
+    forward_cutoff: str = "20:00"
+    """Requests received on a day and not forwarded by this local time are reported late."""
+
+    callback_allowed_prefixes: tuple[str, ...] = ("+9665",)
+    callback_agent_endpoint: str = ""
+    """Who is rung first for a callback that names no agent (e.g. a branch queue channel)."""
+    callback_max_attempts: int = 3
+    callback_retry_s: int = 300
+    callback_agent_ring_s: int = 30
+    callback_timeout_s: int = 90
+    outbound_prefix: str = "Local/"
+    outbound_suffix: str = "@tawasul-simulated-phones"
+
+    job_retry_intervals: tuple[int, ...] = (10, 30, 60, 300, 900)
+    """Waits between RQ retries of a job that failed for a passing reason (5xx, timeout)."""
+    outbox_max_attempts: int = 10
+    """Times an outbox row is handed to RQ (lost or abandoned jobs) before it is given up."""
+    relay_interval_ms: int = 100
+    worker_heartbeat_s: int = 10
+
     input_attempts: int = 3
     """Wrong or missing keypad entries before the caller is offered an agent."""
     digit_timeout_ms: int = 6000
+
+    api_port: int = 8080
+    """The agent API (``tawasul api``) listens on 127.0.0.1 at this port."""
+    api_secure_cookies: bool = False
+    """Mark the console's session cookie Secure: set it when the API is served over HTTPS."""
+    video_meeting_base_url: str = "https://meet.example.invalid/tawasul"
+    """Video-call appointments get a link under this URL with an unguessable room name."""
+    identity_provider: str = "sms"
+    """How agents verify a requester: "sms" (one-time code) or "national" (e-services API)."""
+    identity_api_url: str = ""
+    """Base URL of the national e-services identity API (``identity_provider = "national"``)."""
+    identity_api_timeout_s: int = 10
+    click_to_call_timeout_s: int = 45
 
     def resolved_database_url(self) -> str:
         """Return the database URL, defaulting to SQLite under the var directory."""
@@ -97,6 +150,9 @@ def _coerce(name: str, kind: Any, raw: Any) -> Any:
             if lowered not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
                 raise ValueError(raw)
             return lowered in ("1", "true", "yes", "on")
+        if kind in ("tuple[int, ...]",):
+            items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+            return tuple(int(str(item).strip()) for item in items if str(item).strip())
         if kind in ("tuple[str, ...]",):
             if isinstance(raw, list | tuple):
                 return tuple(str(item) for item in raw)

@@ -20,6 +20,7 @@ def add(
     kind: OutboxKind,
     *,
     request: Request | None = None,
+    request_id: int | None = None,
     payload: dict[str, Any] | None = None,
     available_at: datetime | None = None,
 ) -> OutboxMessage:
@@ -29,6 +30,7 @@ def add(
         session: the session of the change that causes the effect.
         kind: what is owed.
         request: the request it concerns, if any (flushed so its id is known).
+        request_id: the same, when only the id is at hand.
         payload: ids, template keys and parameters only: never personal data.
         available_at: not before this time (default: now).
 
@@ -39,7 +41,7 @@ def add(
         session.flush()
     message = OutboxMessage(
         kind=kind,
-        request_id=request.id if request is not None else None,
+        request_id=request.id if request is not None else request_id,
         payload=dict(payload or {}),
         status=OutboxStatus.PENDING,
         available_at=available_at or utcnow(),

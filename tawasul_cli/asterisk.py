@@ -30,11 +30,14 @@ log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("asterisk", "asterisk-modules", "asterisk-core-sounds-en-gsm")
-RECIPE_VERSION = "1"
+RECIPE_VERSION = "2"
 """Bump when the recipe changes, so a stale cached tarball is not reused."""
 CONFIG_DIR = "/etc/tawasul"
 """Inside the chroot: where Asterisk reads the project's configuration (``asterisk -C``)."""
 BOOT_TIMEOUT_S = 90
+ASTERISK_UID = 64101
+"""The asterisk user's id inside the chroot, chosen so that it is nobody's on the host (Debian
+gives it a low system id, which on the host may belong to postgres or redis)."""
 
 
 class HarnessError(RuntimeError):
@@ -135,6 +138,33 @@ class Harness:
                 stdout=subprocess.DEVNULL,
             )
             _run(["chroot", str(work), "apt-get", "clean"], env=env)
+            uid = str(ASTERISK_UID)
+            _run(["chroot", str(work), "groupmod", "-g", uid, "asterisk"])
+            _run(["chroot", str(work), "usermod", "-u", uid, "-g", uid, "asterisk"])
+            # usermod moved the home directory's ownership; the rest is chowned by hand.
+            _run(
+                [
+                    "chroot",
+                    str(work),
+                    "find",
+                    "/",
+                    "-xdev",
+                    "(",
+                    "-user",
+                    "asterisk",
+                    "-o",
+                    "-nouser",
+                    "-o",
+                    "-nogroup",
+                    ")",
+                    "-exec",
+                    "chown",
+                    "-h",
+                    f"{uid}:{uid}",
+                    "{}",
+                    "+",
+                ]
+            )
         partial = self.tarball.with_suffix(".partial")
         _run(["tar", "-C", str(work), "-czf", str(partial), "--one-file-system", "."])
         partial.rename(self.tarball)

@@ -91,3 +91,13 @@ def format_request(request: Request) -> str:
         f"{request.branch:<7} {request.language.value}  "
         f"{request.created_at:%Y-%m-%d %H:%M:%S}  {mask_phone(request.callback_number)}"
     )
+
+
+def reconcile_now(settings: Settings) -> int:
+    """Run the reconciler once and say how many rows it sent back."""
+    from jobqueue.connection import connect
+    from jobqueue.relay import reconcile
+
+    sessions = make_session_factory(make_engine(settings.resolved_database_url()))
+    print(f"{reconcile(sessions, connect(settings.redis_url))} outbox rows sent back to the relay")
+    return 0

@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     prompts.add_argument("action", choices=["build"])
     requests = commands.add_parser("requests", help="list the latest requests")
     requests.add_argument("--limit", type=int, default=20)
+    worker = commands.add_parser("worker", help="run a job worker (relay, reconciler, RQ)")
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.add_argument("--no-ami", action="store_true", help="do not place callbacks")
+    commands.add_parser("reconcile", help="send lost or abandoned jobs back to the relay")
     demo = commands.add_parser("demo", help="start everything and place scripted calls")
     demo.add_argument("--calls", type=int, default=3, help="how many scripted calls to place")
     demo.add_argument(
@@ -77,6 +81,14 @@ def main(argv: list[str] | None = None) -> int:
             from tawasul_cli.commands import list_requests
 
             return list_requests(settings, args.limit)
+        if args.command == "worker":
+            from jobqueue.worker import run_worker
+
+            return run_worker(settings, burst=args.burst, with_ami=not args.no_ami)
+        if args.command == "reconcile":
+            from tawasul_cli.commands import reconcile_now
+
+            return reconcile_now(settings)
         if args.command == "demo":
             from tawasul_cli.demo import run_demo
 

@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Iterator
 
 import pytest
+from redis import Redis
 
 from ivr.ami import AMIClient
 from ivr.prompts import PromptBuilder, load_catalogue
@@ -21,8 +22,16 @@ from tawasul.config import Settings
 from tawasul.intake import IntakeService
 from tawasul.pii import PiiProtector
 from tawasul_cli.asterisk import Harness, default_cache_dir
+from tawasul_cli.redis_server import RedisServer
 from tests.helpers import REPO, Database
-from tests.integration.support import IVR, TEST_AGI_PORT, TEST_AMI_PORT, TEST_VAR_NAME, Phone
+from tests.integration.support import (
+    IVR,
+    TEST_AGI_PORT,
+    TEST_AMI_PORT,
+    TEST_REDIS_PORT,
+    TEST_VAR_NAME,
+    Phone,
+)
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +85,23 @@ def phone(ami: AMIClient) -> Iterator[Phone]:
     handle = Phone(ami)
     yield handle
     handle.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """The test Redis (AOF on, no eviction), started once per session."""
+    server = RedisServer(REPO / "var" / TEST_VAR_NAME / "redis", TEST_REDIS_PORT)
+    server.up()
+    yield server
+    server.down()
+
+
+@pytest.fixture
+def redis(redis_server: RedisServer) -> Iterator[Redis]:
+    """A client of the test Redis, flushed before and after the test."""
+    redis_server.up()  # a test may have stopped it
+    client = redis_server.client()
+    client.flushall()
+    yield client
+    if redis_server.running():
+        client.flushall()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +17,7 @@ from ivr.server import CallRunner, FastAGIServer
 from ivr.simulator import PlacedCall, Simulator
 from tawasul.config import Settings
 from tawasul.models import Call
-from tests.helpers import Database
+from tests.helpers import REPO, Database
 
 # Several test runs can share a machine (developers working side by side): each picks its own
 # port base and gets its own Asterisk instance, FastAGI port and var directory.
@@ -70,3 +73,58 @@ def finished_call(database: Database, uniqueid: str, timeout_s: float = 15) -> C
     result = ended()
     assert result is not None
     return result
+
+
+class WorkerProcess:
+    """``tawasul worker`` as a real process, configured through its environment."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = {**os.environ, **env}
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> WorkerProcess:
+        """Start it (a previous one must be gone)."""
+        handle = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [str(REPO / ".venv" / "bin" / "tawasul"), "worker"],
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
+        return self
+
+    def kill9(self) -> None:
+        """Kill it with SIGKILL: no clean-up of any kind."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """Stop it politely (RQ finishes the job in hand), then firmly."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def worker_env(settings: Settings, redis_url: str, **extra: str) -> dict[str, str]:
+    """Environment for a worker using the test's database, key and var directory."""
+    env = {
+        "TAWASUL_VAR_DIR": str(settings.var_dir),
+        "TAWASUL_DATABASE_URL": settings.resolved_database_url(),
+        "TAWASUL_SECRET_KEY": settings.secret_key,
+        "TAWASUL_REDIS_URL": redis_url,
+        "TAWASUL_JOB_RETRY_INTERVALS": "1,1,2",
+        "TAWASUL_WORKER_HEARTBEAT_S": "3",
+        "TAWASUL_RELAY_INTERVAL_MS": "50",
+        "TAWASUL_WORKING_DAYS": "mon,tue,wed,thu,fri,sat,sun",
+        "TAWASUL_WORKING_HOURS": "00:00-23:59:59",
+    }
+    env.update({f"TAWASUL_{key.upper()}": value for key, value in extra.items()})
+    return env

@@ -1,0 +1,160 @@
+"""The relay moves due outbox rows to RQ; the reconciler finds what RQ lost or abandoned."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from jobqueue.jobs import deliver
+from tawasul.config import Settings
+from tawasul.models import OutboxMessage, OutboxStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+JOB_TIMEOUT_S = 180
+"""Longest a job may run (a callback rings an agent, then a requester)."""
+LOST_GRACE = timedelta(seconds=30)
+"""An enqueued row whose job Redis does not know is lost only after this long (the job may
+be in flight between the relay's enqueue and its commit)."""
+HEARTBEAT_KEY = "tawasul:worker:{name}:alive"
+
+
+def job_id(row: OutboxMessage) -> str:
+    """Each hand-over gets its own job id, so a re-enqueued row never collides with its past."""
+    return f"outbox-{row.id}-{row.attempts}"
+
+
+def relay_once(
+    sessions: sessionmaker[Session], queue: Queue, settings: Settings, batch: int = 500
+) -> int:
+    """Hand every due pending row to RQ; return how many were handed over.
+
+    If Redis fails half-way, the rows handed over so far are committed and the rest stay
+    pending for the next pass.
+    """
+    now = utcnow()
+    retry = Retry(
+        max=len(settings.job_retry_intervals), interval=list(settings.job_retry_intervals)
+    )
+    handed = 0
+    with sessions() as session:
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.PENDING)
+            .where(OutboxMessage.available_at <= now)
+            .order_by(OutboxMessage.id)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in rows:
+            if row.attempts >= settings.outbox_max_attempts:
+                row.status = OutboxStatus.FAILED
+                row.last_error = f"handed to the queue {row.attempts} times without result"
+                continue
+            row.attempts += 1
+            try:
+                queue.enqueue_call(
+                    deliver,
+                    args=(row.id,),
+                    job_id=job_id(row),
+                    retry=retry,
+                    timeout=JOB_TIMEOUT_S,
+                    result_ttl=3600,
+                    failure_ttl=7 * 86400,
+                )
+            except RedisError as exc:
+                row.attempts -= 1
+                log.warning("relay: Redis refused the enqueue (%s); will retry", exc)
+                break
+            row.status = OutboxStatus.ENQUEUED
+            row.enqueued_at = now
+            handed += 1
+        session.commit()
+    return handed
+
+
+def _alive(redis: Redis, worker_name: str | None) -> bool:
+    return bool(worker_name) and bool(redis.exists(HEARTBEAT_KEY.format(name=worker_name)))
+
+
+def reconcile(sessions: sessionmaker[Session], redis: Redis, now: datetime | None = None) -> int:
+    """Send back to the relay every enqueued row whose job was lost, failed or abandoned.
+
+    Lost: Redis no longer knows the job (flushed, restarted without its data). Failed or
+    stopped: the job died without recording an outcome (the job records its own final
+    failures). Abandoned: started by a worker that stopped beating (killed with -9).
+    Returns how many rows were sent back.
+    """
+    now = now or utcnow()
+    sent_back = 0
+    with sessions() as session:
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.ENQUEUED)
+            .order_by(OutboxMessage.id)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not rows:
+            return 0
+        jobs = Job.fetch_many([job_id(row) for row in rows], connection=redis)
+        for row, job in zip(rows, jobs, strict=True):
+            reason = _lost_reason(redis, row, job, now)
+            if reason is None:
+                continue
+            if job is not None:
+                try:
+                    job.delete()
+                except (RedisError, NoSuchJobError):
+                    log.warning("could not delete the abandoned job %s", job.id)
+            row.status = OutboxStatus.PENDING
+            row.available_at = utcnow()
+            row.last_error = reason
+            sent_back += 1
+        session.commit()
+    if sent_back:
+        log.warning("reconciler sent %d outbox rows back to the relay", sent_back)
+    return sent_back
+
+
+def _lost_reason(redis: Redis, row: OutboxMessage, job: Job | None, now: datetime) -> str | None:
+    if job is None:
+        enqueued = row.enqueued_at or now
+        return "job lost by Redis" if now - enqueued > LOST_GRACE else None
+    status = job.get_status(refresh=False)
+    if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+        return f"job {status.value} without an outcome"
+    if status == JobStatus.STARTED and not _alive(redis, job.worker_name):
+        return "job abandoned by a dead worker"
+    return None
+
+
+class Background(threading.Thread):
+    """Runs ``step`` every ``interval_s`` until stopped, logging (not dying on) its errors."""
+
+    def __init__(self, name: str, step: object, interval_s: float) -> None:
+        super().__init__(name=name, daemon=True)
+        self._step = step
+        self._interval_s = interval_s
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self._step()  # type: ignore[operator]
+            except (RedisError, SQLAlchemyError, OSError) as exc:
+                log.warning("%s: %s", self.name, exc)
+                self.stopping.wait(1.0)
+            except Exception:
+                log.exception("%s failed", self.name)
+                self.stopping.wait(1.0)
+            self.stopping.wait(self._interval_s)
