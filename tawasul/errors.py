@@ -42,3 +42,48 @@ class IllegalTransition(TawasulError):
         self.current = current
         self.target = target
         self.allowed = allowed
+
+
+class Unauthenticated(TawasulError):
+    """No valid credentials came with the call (or the ones given were wrong)."""
+
+    error_id = "unauthenticated"
+
+
+class Forbidden(TawasulError):
+    """The user is known but their role does not allow this action."""
+
+    error_id = "forbidden"
+
+
+class TooManyAttempts(TawasulError):
+    """Too many wrong passwords or codes: locked for ``retry_after_s`` seconds."""
+
+    error_id = "too-many-attempts"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class Conflict(TawasulError):
+    """The action clashes with the current state (a full slot, a taken username...)."""
+
+    error_id = "conflict"
+
+
+class VerificationFailed(TawasulError):
+    """An identity check did not succeed (wrong code, expired, refused, still pending)."""
+
+    error_id = "verification-failed"
+
+    def __init__(self, reason: str, attempts_left: int = 0) -> None:
+        super().__init__(f"identity not verified: {reason}")
+        self.reason = reason
+        self.attempts_left = attempts_left
+
+
+class TelephonyUnavailable(TawasulError):
+    """The telephony system could not place the call now (AMI down, Asterisk silent)."""
+
+    error_id = "telephony-unavailable"

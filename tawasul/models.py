@@ -325,3 +325,197 @@ class Report(Base):
     """The local date it covers, YYYY-MM-DD."""
     content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# -- accounts and the agent workflow (agent API) --
+
+
+class Role(StrEnum):
+    """What a member of staff may do: agents work requests, supervisors decide, admins manage."""
+
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class User(Base):
+    """A member of the centre's staff who signs in to the console or the API."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    """scrypt, with its parameters and salt (see ``tawasul.accounts``)."""
+    role: Mapped[Role] = mapped_column(_enum(Role, 16))
+    branch: Mapped[str] = mapped_column(String(32), index=True)
+    extension: Mapped[str | None] = mapped_column(String(64))
+    """The softphone endpoint click-to-call rings first, e.g. PJSIP/1001."""
+    is_active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    """Bumped to sign every console session of the user out (password change, deactivation)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiToken(Base):
+    """A revocable bearer token of an API client; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class RequestAssignment(Base):
+    """Which agent works a request now (one row per request, updated on reassignment)."""
+
+    __tablename__ = "request_assignment"
+
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    assigned_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+
+
+class RequestNote(Base):
+    """A follow-up note on a request; the text may hold personal data, so it is not audited."""
+
+    __tablename__ = "request_note"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AppointmentSlot(Base):
+    """A time in a branch's calendar that can take ``capacity`` appointments."""
+
+    __tablename__ = "appointment_slot"
+    __table_args__ = (Index("ix_slot_branch_starts", "branch", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    branch: Mapped[str] = mapped_column(String(32))
+    mode: Mapped[MeetingMode] = mapped_column(_enum(MeetingMode))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    capacity: Mapped[int] = mapped_column(Integer)
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+    """Kept by a conditional UPDATE so two agents cannot overbook the last place."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AppointmentStatus(StrEnum):
+    """Whether an appointment still holds its place in the calendar."""
+
+    BOOKED = "booked"
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+    ATTENDED = "attended"
+    MISSED = "missed"
+
+
+class Appointment(Base):
+    """A request's meeting: a place in a slot, in person or by video (with its link)."""
+
+    __tablename__ = "appointment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), index=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("appointment_slot.id"), index=True)
+    status: Mapped[AppointmentStatus] = mapped_column(
+        _enum(AppointmentStatus), default=AppointmentStatus.BOOKED
+    )
+    meeting_link: Mapped[str | None] = mapped_column(String(255))
+    reminder_outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    booked_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    slot: Mapped[AppointmentSlot] = relationship()
+
+
+class VerificationStatus(StrEnum):
+    """Where an identity check stands."""
+
+    PENDING = "pending"
+    VERIFIED = "verified"
+    FAILED = "failed"
+    """Attempts used up, expired, or refused by the provider."""
+
+
+class IdentityVerification(Base):
+    """One attempt at proving who the requester is, with the provider that runs it."""
+
+    __tablename__ = "identity_verification"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    status: Mapped[VerificationStatus] = mapped_column(
+        _enum(VerificationStatus), default=VerificationStatus.PENDING
+    )
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+    """Keyed hash of the one-time code (SMS provider); never the code."""
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    """The provider's transaction id (national e-services provider)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AgentCall(Base):
+    """A click-to-call: the agent's softphone rang first, then the requester."""
+
+    __tablename__ = "agent_call"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    agent_endpoint: Mapped[str] = mapped_column(String(64))
+    connected: Mapped[bool | None] = mapped_column()
+    """None while ringing."""
+    result: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AttachmentKind(StrEnum):
+    """What a stored file is."""
+
+    VOICE_MESSAGE = "voice_message"
+    FAX = "fax"
+
+
+class Attachment(Base):
+    """A file that came with a request (a fax document, a voice message), streamed on demand."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), index=True)
+    kind: Mapped[AttachmentKind] = mapped_column(_enum(AttachmentKind))
+    path: Mapped[str] = mapped_column(String(255))
+    """Relative to the var directory, or absolute."""
+    content_type: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# The console's lists: a branch's requests newest first (keyset on created_at, id), and the
+# filters agents use most, each leading with the branch every non-admin query is scoped to.
+Index("ix_request_branch_created_id", Request.branch, Request.created_at, Request.id)
+Index("ix_request_created_id", Request.created_at, Request.id)
+Index("ix_request_branch_channel_created", Request.branch, Request.channel, Request.created_at)
+Index("ix_request_branch_category_created", Request.branch, Request.category, Request.created_at)

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from tawasul.models import IdentityVerification, Request
 
 
 class DeliveryError(Exception):
@@ -77,5 +83,53 @@ class CallControl(Protocol):
 
         Raises:
             DeliveryError: ``permanent=False`` when the telephony system is unreachable.
+        """
+        ...
+
+
+class VerificationOutcome(StrEnum):
+    """What an identity provider said about one check."""
+
+    VERIFIED = "verified"
+    WRONG = "wrong"
+    """The answer was wrong; attempts may be left."""
+    PENDING = "pending"
+    """The requester has not answered the provider yet (e-services approval in an app)."""
+    EXPIRED = "expired"
+    EXHAUSTED = "exhausted"
+    """Too many wrong answers: start a new verification."""
+    REFUSED = "refused"
+    """The provider refused: the identity does not match, or the requester declined."""
+
+
+class IdentityVerifier(Protocol):
+    """Proves that the person on the phone is the requester (one-time code, e-services...)."""
+
+    name: str
+
+    def start(self, session: Session, request: Request, started_by: int) -> IdentityVerification:
+        """Begin a verification for the request's requester, in the caller's transaction.
+
+        Args:
+            session: the use case's session; the provider adds its row (and any outbox row).
+            request: the request whose requester must prove who they are.
+            started_by: the id of the user who asked for it.
+
+        Returns:
+            The new verification row (flushed), with its expiry.
+
+        Raises:
+            ValidationError: the request lacks what the provider needs (e.g. a callback number).
+            DeliveryError: the provider cannot be reached.
+        """
+        ...
+
+    def check(
+        self, session: Session, verification: IdentityVerification, answer: str
+    ) -> VerificationOutcome:
+        """Check the requester's answer (or ask the provider), updating the row's state.
+
+        Raises:
+            DeliveryError: the provider cannot be reached.
         """
         ...

@@ -1,0 +1,482 @@
+"""The agents' use cases on a request: claim, verify, decide, schedule, close, note, reassign.
+
+Each use case checks the user's role and branch, checks the workflow, and commits the change
+together with its audit event, the requester's SMS and the forwarding to the ministry: all of
+them or none.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from tawasul.appointments import AppointmentBook, local_text
+from tawasul.errors import (
+    IllegalTransition,
+    NotFound,
+    TooManyAttempts,
+    ValidationError,
+    VerificationFailed,
+)
+from tawasul.masking import scrub
+from tawasul.models import (
+    Appointment,
+    AppointmentStatus,
+    IdentityVerification,
+    Language,
+    MeetingMode,
+    Request,
+    RequestAssignment,
+    RequesterCategory,
+    RequestEvent,
+    RequestNote,
+    Role,
+    User,
+    VerificationStatus,
+    utcnow,
+)
+from tawasul.notifications import SmsStage, forward, notify
+from tawasul.permissions import Action, require, require_transition, visible_branches
+from tawasul.ports import IdentityVerifier, VerificationOutcome
+from tawasul.workflow import RequestStatus, allowed_transitions, check_transition
+
+log = logging.getLogger(__name__)
+
+S = RequestStatus
+MAX_REASON = 500
+MAX_NOTE = 4000
+
+
+def actor_of(user: User) -> str:
+    """How a user appears in the audit trail."""
+    return f"user:{user.id}"
+
+
+def load_request(session: Session, user: User, request_id: int) -> Request:
+    """Return a request the user may see.
+
+    Raises:
+        NotFound: no such request, or one of a branch the user does not see (the same answer,
+            so that ids of other branches cannot be probed).
+    """
+    request = session.get(Request, request_id)
+    branches = visible_branches(user)
+    if request is None or (branches is not None and request.branch not in branches):
+        raise NotFound("no such request")
+    return request
+
+
+@dataclass(frozen=True)
+class RequestChanges:
+    """The fields of a request an agent may edit; status, branch and reference never are."""
+
+    target_official: str | None = None
+    meeting_mode: MeetingMode | None = None
+    language: Language | None = None
+    category: RequesterCategory | None = None
+
+
+class Casework:
+    """The request workflow as agents and supervisors drive it."""
+
+    def __init__(
+        self,
+        book: AppointmentBook,
+        verifier: IdentityVerifier,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._book = book
+        self._verifier = verifier
+        self._clock = clock
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, session: Session, user: User, request_id: int) -> Request:
+        """Return one request the user may see (see :func:`load_request`)."""
+        return load_request(session, user, request_id)
+
+    def events(self, session: Session, user: User, request_id: int) -> list[RequestEvent]:
+        """The request's audit trail, oldest first."""
+        request = load_request(session, user, request_id)
+        return list(
+            session.scalars(
+                select(RequestEvent)
+                .where(RequestEvent.request_id == request.id)
+                .order_by(RequestEvent.id)
+            )
+        )
+
+    def notes(self, session: Session, user: User, request_id: int) -> list[RequestNote]:
+        """The request's follow-up notes, oldest first."""
+        request = load_request(session, user, request_id)
+        return list(
+            session.scalars(
+                select(RequestNote)
+                .where(RequestNote.request_id == request.id)
+                .order_by(RequestNote.id)
+            )
+        )
+
+    def assignee(self, session: Session, request_id: int) -> RequestAssignment | None:
+        """Who works the request now, if anyone."""
+        return session.get(RequestAssignment, request_id)
+
+    def appointment(self, session: Session, request_id: int) -> Appointment | None:
+        """The request's current appointment, if it has one."""
+        return self._book.current(session, request_id)
+
+    # -- editing ------------------------------------------------------------------------
+
+    def update(
+        self, session: Session, user: User, request_id: int, changes: RequestChanges
+    ) -> Request:
+        """Edit the editable details of a request; the audit names the fields, not the values.
+
+        Raises:
+            NotFound: as for :func:`load_request`.
+            IllegalTransition: the request is closed (no status can follow its status).
+            ValidationError: a target official name that is empty or too long.
+        """
+        request = load_request(session, user, request_id)
+        require(user, Action.WORK_REQUEST)
+        if not allowed_transitions(request.status):
+            raise IllegalTransition(request.status.value, request.status.value, [])
+        changed: list[str] = []
+        if changes.target_official is not None:
+            name = changes.target_official.strip()
+            if not 1 <= len(name) <= 64:
+                raise ValidationError("target_official", "1-64 characters")
+            request.target_official = name
+            changed.append("target_official")
+        for field in ("meeting_mode", "language", "category"):
+            value = getattr(changes, field)
+            if value is not None:
+                setattr(request, field, value)
+                changed.append(field)
+        if changed:
+            request.updated_at = self._clock()
+            self._event(session, user, request, "updated", details={"fields": changed})
+            session.commit()
+        return request
+
+    def add_note(self, session: Session, user: User, request_id: int, text: str) -> RequestNote:
+        """Add a follow-up note (allowed in every status, closed requests included)."""
+        request = load_request(session, user, request_id)
+        require(user, Action.WORK_REQUEST)
+        text = text.strip()
+        if not 1 <= len(text) <= MAX_NOTE:
+            raise ValidationError("text", f"1-{MAX_NOTE} characters")
+        note = RequestNote(
+            request_id=request.id, author_id=user.id, text=text, created_at=self._clock()
+        )
+        session.add(note)
+        session.flush()
+        self._event(session, user, request, "note", details={"note_id": note.id})
+        session.commit()
+        return note
+
+    def reassign(self, session: Session, user: User, request_id: int, to_user_id: int) -> Request:
+        """Give the request to another member of staff of its branch (supervisors).
+
+        Raises:
+            Forbidden: the user is an agent.
+            ValidationError: the new assignee is unknown, inactive or of another branch.
+        """
+        request = load_request(session, user, request_id)
+        require(user, Action.REASSIGN)
+        target = session.get(User, to_user_id)
+        if target is None or not target.is_active or target.branch != request.branch:
+            raise ValidationError("user_id", "an active member of the request's branch")
+        if target.role == Role.ADMIN:
+            raise ValidationError("user_id", "requests are worked by agents and supervisors")
+        previous = session.get(RequestAssignment, request.id)
+        details = {"from_user": previous.user_id if previous else None, "to_user": target.id}
+        self._assign(session, request, target, by=user)
+        self._event(session, user, request, "reassigned", details=details)
+        session.commit()
+        return request
+
+    # -- the workflow ---------------------------------------------------------------------
+
+    def claim(
+        self, session: Session, user: User, request_id: int, category: RequesterCategory
+    ) -> Request:
+        """Take a received request into review, classified; the requester is told by SMS.
+
+        Args:
+            session: committed on return.
+            user: the agent who claims it (and is assigned to it).
+            request_id: the request.
+            category: the classification (man, woman, company) the figures are reported by.
+
+        Returns:
+            The request, in review.
+
+        Raises:
+            NotFound, Forbidden, IllegalTransition: see the module docstring.
+        """
+        request = load_request(session, user, request_id)
+        self._move(session, user, request, S.IN_REVIEW, "claimed", {"category": category.value})
+        request.category = category
+        self._assign(session, request, user, by=user)
+        notify(session, request, SmsStage.IN_REVIEW, {"reference": request.reference_number})
+        session.commit()
+        return request
+
+    def release(self, session: Session, user: User, request_id: int) -> Request:
+        """Hand a request in review back to the shared queue (status received)."""
+        request = load_request(session, user, request_id)
+        self._move(session, user, request, S.RECEIVED, "released")
+        session.execute(delete(RequestAssignment).where(RequestAssignment.request_id == request.id))
+        session.commit()
+        return request
+
+    def start_verification(
+        self, session: Session, user: User, request_id: int
+    ) -> IdentityVerification:
+        """Start an identity check with the configured provider (e.g. text a one-time code).
+
+        Raises:
+            IllegalTransition: the request is not in review (only then is identity checked).
+            ValidationError: the provider lacks what it needs (e.g. no callback number).
+        """
+        request = load_request(session, user, request_id)
+        require_transition(user, S.IDENTITY_VERIFIED)
+        check_transition(request.status, S.IDENTITY_VERIFIED)
+        # A new check replaces any open one: the old code stops working.
+        session.execute(
+            update(IdentityVerification)
+            .where(
+                IdentityVerification.request_id == request.id,
+                IdentityVerification.status == VerificationStatus.PENDING,
+            )
+            .values(status=VerificationStatus.FAILED)
+            .execution_options(synchronize_session=False)
+        )
+        verification = self._verifier.start(session, request, user.id)
+        self._event(
+            session,
+            user,
+            request,
+            "verification_started",
+            details={"provider": verification.provider, "verification_id": verification.id},
+        )
+        session.commit()
+        return verification
+
+    def verify_identity(
+        self, session: Session, user: User, request_id: int, answer: str
+    ) -> Request:
+        """Check the requester's answer; on success the request is identity-verified.
+
+        Raises:
+            VerificationFailed: wrong answer (with attempts left), pending, expired or refused;
+                the attempt is recorded before this is raised.
+            TooManyAttempts: the attempts are used up: start a new verification.
+            IllegalTransition: the request is not in review.
+        """
+        request = load_request(session, user, request_id)
+        require_transition(user, S.IDENTITY_VERIFIED)
+        check_transition(request.status, S.IDENTITY_VERIFIED)
+        verification = session.scalar(
+            select(IdentityVerification)
+            .where(IdentityVerification.request_id == request.id)
+            .order_by(IdentityVerification.id.desc())
+        )
+        if verification is None:
+            raise VerificationFailed("no verification was started")
+        outcome = self._verifier.check(session, verification, answer)
+        details: dict[str, Any] = {
+            "provider": verification.provider,
+            "verification_id": verification.id,
+            "outcome": outcome.value,
+        }
+        if outcome != VerificationOutcome.VERIFIED:
+            self._event(session, user, request, "verification_failed", details=details)
+            session.commit()
+            if outcome == VerificationOutcome.EXHAUSTED:
+                raise TooManyAttempts("too many wrong answers: start a new verification", 0)
+            left = max(verification.max_attempts - verification.attempts, 0)
+            raise VerificationFailed(outcome.value, left)
+        self._move(session, user, request, S.IDENTITY_VERIFIED, "identity_verified", details)
+        session.commit()
+        return request
+
+    def approve(self, session: Session, user: User, request_id: int) -> Request:
+        """Approve a verified request (supervisors).
+
+        The requester's "approved" SMS names the appointment, so it is sent when the meeting is
+        booked (:meth:`schedule`), not here.
+        """
+        request = load_request(session, user, request_id)
+        self._move(session, user, request, S.APPROVED, "approved")
+        session.commit()
+        return request
+
+    def reject(self, session: Session, user: User, request_id: int, reason: str) -> Request:
+        """Reject a verified request with a reason the requester is sent (supervisors).
+
+        Raises:
+            ValidationError: no reason, or a reason over 500 characters.
+        """
+        request = load_request(session, user, request_id)
+        reason = scrub(reason.strip())
+        if not 1 <= len(reason) <= MAX_REASON:
+            raise ValidationError("reason", f"1-{MAX_REASON} characters")
+        self._move(session, user, request, S.REJECTED, "rejected", {"reason": reason})
+        notify(
+            session,
+            request,
+            SmsStage.REJECTED,
+            {"reference": request.reference_number, "reason": reason},
+        )
+        session.commit()
+        return request
+
+    def schedule(self, session: Session, user: User, request_id: int, slot_id: int) -> Appointment:
+        """Book (or move) the meeting of an approved request into a slot of its branch.
+
+        The requester is sent the "approved" SMS with the date and place (the video link for a
+        video call), and a reminder is owed for the day before.
+
+        Raises:
+            NotFound: no such slot in the request's branch.
+            Conflict: the slot is full.
+            IllegalTransition: the request is neither approved nor scheduled.
+        """
+        request = load_request(session, user, request_id)
+        kind = "rescheduled" if request.status == S.SCHEDULED else "scheduled"
+        require_transition(user, S.SCHEDULED)
+        check_transition(request.status, S.SCHEDULED)
+        appointment = self._book.book(session, request, slot_id, user.id)
+        self._move(
+            session,
+            user,
+            request,
+            S.SCHEDULED,
+            kind,
+            {"appointment_id": appointment.id, "slot_id": slot_id},
+        )
+        params = {
+            "reference": request.reference_number,
+            "appointment": local_text(appointment.slot.starts_at),
+            "place": self._book.place(appointment),
+        }
+        notify(session, request, SmsStage.APPROVED, params)
+        due = self._book.reminder_time(appointment)
+        if due is not None:
+            reminder = notify(session, request, SmsStage.REMINDER, params, available_at=due)
+            appointment.reminder_outbox_id = reminder.id if reminder else None
+        session.commit()
+        return appointment
+
+    def complete(self, session: Session, user: User, request_id: int) -> Request:
+        """Close a scheduled request as held; the requester is thanked by SMS."""
+        request = load_request(session, user, request_id)
+        self._move(session, user, request, S.COMPLETED, "completed")
+        self._end_appointment(session, request, AppointmentStatus.ATTENDED)
+        notify(session, request, SmsStage.COMPLETED, {"reference": request.reference_number})
+        session.commit()
+        return request
+
+    def no_show(self, session: Session, user: User, request_id: int) -> Request:
+        """Close a scheduled request whose requester did not come."""
+        request = load_request(session, user, request_id)
+        self._move(session, user, request, S.NO_SHOW, "no_show")
+        self._end_appointment(session, request, AppointmentStatus.MISSED)
+        session.commit()
+        return request
+
+    def cancel(self, session: Session, user: User, request_id: int, reason: str = "") -> Request:
+        """Cancel an open request; its appointment, if any, gives its place back."""
+        request = load_request(session, user, request_id)
+        reason = scrub(reason.strip())
+        if len(reason) > MAX_REASON:
+            raise ValidationError("reason", f"at most {MAX_REASON} characters")
+        details = {"reason": reason} if reason else {}
+        self._move(session, user, request, S.CANCELLED, "cancelled", details)
+        self._end_appointment(session, request, AppointmentStatus.CANCELLED)
+        session.commit()
+        return request
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _move(
+        self,
+        session: Session,
+        user: User,
+        request: Request,
+        target: RequestStatus,
+        kind: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Check role and workflow, then move the request, with its audit event and forwarding.
+
+        The UPDATE is conditional on the status read: of two agents acting at once, the second
+        finds the status changed and gets the illegal transition from the new status.
+        """
+        require_transition(user, target)
+        current = request.status
+        check_transition(current, target)
+        now = self._clock()
+        moved = session.execute(
+            update(Request)
+            .where(Request.id == request.id, Request.status == current)
+            .values(status=target, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(moved, "rowcount", 0) != 1:
+            session.rollback()
+            session.refresh(request)
+            raise IllegalTransition(
+                request.status.value, target.value, allowed_transitions(request.status)
+            )
+        request.status = target
+        request.updated_at = now
+        self._event(session, user, request, kind, current, target, details)
+        forward(session, request)
+        log.info("request %s: %s -> %s by %s", request.id, current, target, actor_of(user))
+
+    def _event(
+        self,
+        session: Session,
+        user: User,
+        request: Request,
+        kind: str,
+        from_status: RequestStatus | None = None,
+        to_status: RequestStatus | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> RequestEvent:
+        event = RequestEvent(
+            request_id=request.id,
+            at=self._clock(),
+            actor=actor_of(user),
+            kind=kind,
+            from_status=from_status,
+            to_status=to_status,
+            details=dict(details or {}),
+        )
+        session.add(event)
+        return event
+
+    def _assign(self, session: Session, request: Request, to: User, by: User) -> None:
+        assignment = session.get(RequestAssignment, request.id)
+        if assignment is None:
+            assignment = RequestAssignment(request_id=request.id)
+            session.add(assignment)
+        assignment.user_id = to.id
+        assignment.assigned_by = by.id
+        assignment.assigned_at = self._clock()
+
+    def _end_appointment(
+        self, session: Session, request: Request, status: AppointmentStatus
+    ) -> None:
+        appointment = self._book.current(session, request.id)
+        if appointment is not None:
+            self._book.release(session, appointment, status)

@@ -1,0 +1,172 @@
+"""Lists of requests for the console: filters, keyset pagination, and counts per status."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from tawasul.errors import NotFound, ValidationError
+from tawasul.models import Channel, Request, RequesterCategory
+from tawasul.workflow import RequestStatus
+
+Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
+
+MAX_PAGE = 200
+PHONE_TAIL_DIGITS = (3, 4)
+"""How many last digits of a number may be searched: enough to find, too few to identify."""
+
+
+class SortOrder(StrEnum):
+    """The orders a list can be read in (keyset pagination needs a total order: id breaks ties)."""
+
+    NEWEST = "-created_at"
+    OLDEST = "created_at"
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    """What the list is narrowed to; every field is optional."""
+
+    statuses: tuple[RequestStatus, ...] = ()
+    branch: str | None = None
+    channel: Channel | None = None
+    category: RequesterCategory | None = None
+    created_from: date | None = None
+    """Inclusive, UTC date."""
+    created_to: date | None = None
+    """Inclusive, UTC date."""
+    reference_number: str | None = None
+    phone_tail: str | None = None
+    """The last 3 or 4 digits of the callback number."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list, and the cursor of the next one (None at the end)."""
+
+    items: list[Request]
+    next_cursor: str | None
+
+
+def _scoped(query: Q, visible: Collection[str] | None, flt: RequestFilter) -> Q:
+    if flt.branch is not None:
+        if visible is not None and flt.branch not in visible:
+            # Another branch's list is as absent as another branch's request.
+            raise NotFound("no such branch")
+        query = query.where(Request.branch == flt.branch)
+    elif visible is not None:
+        query = query.where(Request.branch.in_(sorted(visible)))
+    if flt.statuses:
+        query = query.where(Request.status.in_(flt.statuses))
+    if flt.channel is not None:
+        query = query.where(Request.channel == flt.channel)
+    if flt.category is not None:
+        query = query.where(Request.category == flt.category)
+    if flt.created_from is not None:
+        query = query.where(
+            Request.created_at >= datetime.combine(flt.created_from, time(), tzinfo=UTC)
+        )
+    if flt.created_to is not None:
+        end = datetime.combine(flt.created_to + timedelta(days=1), time(), tzinfo=UTC)
+        query = query.where(Request.created_at < end)
+    if flt.reference_number is not None:
+        query = query.where(Request.reference_number == flt.reference_number)
+    if flt.phone_tail is not None:
+        if not flt.phone_tail.isdigit() or len(flt.phone_tail) not in PHONE_TAIL_DIGITS:
+            raise ValidationError("phone_last", "the last 3 or 4 digits of the number")
+        query = query.where(Request.callback_number.like("%" + flt.phone_tail))
+    return query
+
+
+def encode_cursor(request: Request) -> str:
+    """The opaque cursor after a request: its creation time and id."""
+    raw = json.dumps([request.created_at.isoformat(), request.id]).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """Read a cursor made by :func:`encode_cursor`.
+
+    Raises:
+        ValidationError: for anything else.
+    """
+    try:
+        stamp, ident = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+        moment = datetime.fromisoformat(stamp)
+        if moment.tzinfo is None or not isinstance(ident, int) or not 0 < ident < 2**63:
+            raise ValueError(cursor)
+    except (ValueError, TypeError, UnicodeEncodeError, binascii.Error) as exc:
+        raise ValidationError("cursor", "not a cursor this API gave") from exc
+    return moment, ident
+
+
+def search(
+    session: Session,
+    visible: Collection[str] | None,
+    flt: RequestFilter,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+    order: SortOrder = SortOrder.NEWEST,
+) -> Page:
+    """One page of the requests a user may see that match the filter.
+
+    Args:
+        session: a read-only use of the session.
+        visible: the branches the user sees (None: all).
+        flt: the filter.
+        limit: 1 to 200 rows.
+        cursor: the ``next_cursor`` of the previous page.
+        order: newest or oldest first.
+
+    Raises:
+        NotFound: a branch filter for a branch the user does not see.
+        ValidationError: a bad limit, cursor or phone tail.
+    """
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationError("limit", f"between 1 and {MAX_PAGE}")
+    query = _scoped(select(Request), visible, flt)
+    if cursor is not None:
+        stamp, ident = decode_cursor(cursor)
+        if order == SortOrder.NEWEST:
+            query = query.where(
+                or_(
+                    Request.created_at < stamp,
+                    and_(Request.created_at == stamp, Request.id < ident),
+                )
+            )
+        else:
+            query = query.where(
+                or_(
+                    Request.created_at > stamp,
+                    and_(Request.created_at == stamp, Request.id > ident),
+                )
+            )
+    if order == SortOrder.NEWEST:
+        query = query.order_by(Request.created_at.desc(), Request.id.desc())
+    else:
+        query = query.order_by(Request.created_at.asc(), Request.id.asc())
+    rows = list(session.scalars(query.limit(limit + 1)))
+    more = len(rows) > limit
+    items = rows[:limit]
+    return Page(items, encode_cursor(items[-1]) if more and items else None)
+
+
+def counts(session: Session, visible: Collection[str] | None, flt: RequestFilter) -> dict[str, int]:
+    """How many requests match the filter in each status (every status listed, zeros too)."""
+    query = _scoped(
+        select(Request.status, func.count()).select_from(Request), visible, flt
+    ).group_by(Request.status)
+    result = {status.value: 0 for status in RequestStatus}
+    for status, number in session.execute(query):
+        result[RequestStatus(status).value] = int(number)
+    return result
