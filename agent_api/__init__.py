@@ -1,0 +1,123 @@
+"""The web adapter: the agent API (Flask) for agents, supervisors and admins."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, g
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.routing import IntegerConverter
+
+from agent_api import auth, errors, health, openapi, requests, slots, users
+from agent_api.national_identity import NationalIdentityVerifier
+from agent_api.services import EXTENSION, Services
+from tawasul.accounts import AccountService
+from tawasul.appointments import AppointmentBook
+from tawasul.attachments import AttachmentStore
+from tawasul.casework import Casework
+from tawasul.click_to_call import ClickToCall
+from tawasul.config import Settings
+from tawasul.db import make_engine, make_session_factory
+from tawasul.errors import ConfigError
+from tawasul.identity import SmsCodeVerifier
+from tawasul.pii import PiiProtector, decode_key
+from tawasul.ports import CallControl, IdentityVerifier
+
+SESSION_COOKIE = "tawasul_session"
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` limited to database ids: a 40-digit id is a 404, not a driver overflow."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def _identity_verifier(settings: Settings, pii: PiiProtector) -> IdentityVerifier:
+    if settings.identity_provider == "sms":
+        return SmsCodeVerifier(pii)
+    if settings.identity_provider == "national":
+        if not settings.identity_api_url:
+            raise ConfigError("identity_provider = national needs identity_api_url")
+        return NationalIdentityVerifier(
+            settings.identity_api_url, pii, timeout_s=settings.identity_api_timeout_s
+        )
+    raise ConfigError(f"unknown identity_provider {settings.identity_provider!r}")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    sessions: sessionmaker[Session] | None = None,
+    redis: Any = None,
+    ami: Any = None,
+    call_control: CallControl | None = None,
+    identity_verifier: IdentityVerifier | None = None,
+    test_config: Mapping[str, Any] | None = None,
+) -> Flask:
+    """Build the agent API.
+
+    Args:
+        settings: the process's settings (database, personal-data key, branches...).
+        sessions: the session factory (default: one on ``settings``' database).
+        redis: a Redis client for /health (``ping()``), or None.
+        ami: an AMI client for /health (its ``connected`` event), or None.
+        call_control: what places click-to-calls; None answers 503 to click-to-call.
+        identity_verifier: the identity provider (default: from ``identity_provider``).
+        test_config: Flask settings that win over the defaults (tests).
+
+    Returns:
+        The Flask application.
+    """
+    app = Flask(__name__, static_folder=None)
+    app.url_map.converters["int"] = IdConverter
+    master = settings.resolved_secret_key()
+    pii = PiiProtector.from_master_key(master)
+    app.config.update(
+        SECRET_KEY=hmac.new(decode_key(master), b"tawasul/web-session", hashlib.sha256).digest(),
+        SESSION_COOKIE_NAME=SESSION_COOKIE,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=settings.api_secure_cookies,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
+        MAX_CONTENT_LENGTH=64 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    if test_config:
+        app.config.update(test_config)
+    if sessions is None:
+        sessions = make_session_factory(make_engine(settings.resolved_database_url()))
+    book = AppointmentBook(settings.branches, settings.video_meeting_base_url)
+    verifier = identity_verifier or _identity_verifier(settings, pii)
+    app.extensions[EXTENSION] = Services(
+        settings=settings,
+        sessions=sessions,
+        accounts=AccountService(settings.branches),
+        casework=Casework(book, verifier),
+        book=book,
+        attachments=AttachmentStore(settings.var_dir),
+        click_to_call=(
+            ClickToCall(call_control, timeout_s=settings.click_to_call_timeout_s)
+            if call_control is not None
+            else None
+        ),
+        redis=redis,
+        ami=ami,
+    )
+
+    @app.teardown_request
+    def _close_session(_exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db", None)
+        if session is not None:
+            session.close()
+
+    errors.register_error_handlers(app)
+    auth.install(app)
+    for blueprint in (health.bp, openapi.bp, auth.bp, users.bp, requests.bp, slots.bp):
+        app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,132 @@
+"""Sign-in: console sessions (cookie + CSRF token) and bearer tokens for API clients."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+
+from flask import Blueprint, Flask, g, jsonify, request, session
+from flask.typing import ResponseReturnValue
+
+from agent_api import parsing
+from agent_api.errors import ApiError
+from agent_api.schemas import dump_token, dump_user
+from agent_api.services import db, services, user
+from tawasul.errors import Unauthenticated
+from tawasul.models import User
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+PUBLIC_ENDPOINTS = frozenset({"health.health", "auth.login", "auth.token", "openapi.spec"})
+"""The only routes served without credentials; every other one needs a user."""
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def authenticate() -> None:
+    """Before every request: find the user from a bearer token or the console session.
+
+    Raises:
+        Unauthenticated: a protected route without valid credentials.
+        ApiError: 403 ``csrf-failed`` for a console session's unsafe request without the
+            session's CSRF token (a bearer token is not sent by browsers on their own, so it
+            needs none).
+    """
+    if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthenticated("use: Authorization: Bearer <token>")
+        found = services().accounts.user_for_token(db(), value.strip())
+        if found is None:
+            raise Unauthenticated("the token is not valid or was revoked")
+        g.user = found
+        return
+    user_id = session.get("uid")
+    found = db().get(User, user_id) if isinstance(user_id, int) else None
+    if found is None or not found.is_active or session.get("ver") != found.session_version:
+        session.clear()
+        raise Unauthenticated("sign in first")
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        expected = session.get("csrf", "")
+        if not sent or not expected or not hmac.compare_digest(sent, expected):
+            raise ApiError(403, "csrf-failed", f"the {CSRF_HEADER} header is missing or wrong")
+    g.user = found
+
+
+def install(app: Flask) -> None:
+    """Guard every route of the app."""
+    app.before_request(authenticate)
+
+
+def _credentials() -> tuple[str, str, dict[str, Any]]:
+    data = parsing.body({"username", "password", "name"})
+    username = parsing.text(data, "username", required=True, max_len=64) or ""
+    password = parsing.text(data, "password", required=True, max_len=1024) or ""
+    return username, password, data
+
+
+@bp.post("/login")
+def login() -> ResponseReturnValue:
+    """Open a console session; the answer carries the CSRF token for unsafe requests."""
+    username, password, _ = _credentials()
+    found = services().accounts.authenticate(db(), username, password)
+    session.clear()
+    session.permanent = True
+    session["uid"] = found.id
+    session["ver"] = found.session_version
+    session["csrf"] = secrets.token_urlsafe(32)
+    return jsonify({"user": dump_user(found), "csrf_token": session["csrf"]})
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    """Close the console session."""
+    session.clear()
+    return "", 204
+
+
+@bp.post("/token")
+def token() -> ResponseReturnValue:
+    """Exchange a username and password for a bearer token (shown once)."""
+    username, password, data = _credentials()
+    name = parsing.text(data, "name", max_len=64) or "api client"
+    found = services().accounts.authenticate(db(), username, password)
+    record, plain = services().accounts.issue_token(db(), found, name)
+    return jsonify({"token": plain, **dump_token(record)}), 201
+
+
+@bp.get("/me")
+def me() -> ResponseReturnValue:
+    """The signed-in user (and the CSRF token of a console session)."""
+    answer: dict[str, Any] = {"user": dump_user(user())}
+    if "csrf" in session:
+        answer["csrf_token"] = session["csrf"]
+    return jsonify(answer)
+
+
+@bp.patch("/me")
+def update_me() -> ResponseReturnValue:
+    """Set one's own softphone extension."""
+    data = parsing.body({"extension"})
+    extension = parsing.text(data, "extension", required=True, max_len=64)
+    updated = services().accounts.update_user(db(), user().id, extension=extension)
+    return jsonify({"user": dump_user(updated)})
+
+
+@bp.get("/tokens")
+def tokens() -> ResponseReturnValue:
+    """The signed-in user's API tokens."""
+    found = services().accounts.tokens_of(db(), user())
+    return jsonify({"items": [dump_token(item) for item in found]})
+
+
+@bp.delete("/tokens/<int:token_id>")
+def revoke(token_id: int) -> ResponseReturnValue:
+    """Revoke an API token at once."""
+    services().accounts.revoke_token(db(), user(), token_id)
+    return "", 204

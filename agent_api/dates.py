@@ -1,0 +1,35 @@
+"""Dates as the console shows them: Gregorian and Hijri (Umm al-Qura), in the centre's time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from hijridate import Gregorian
+
+from tawasul.appointments import CENTRE_TZ
+
+
+def hijri_of(day: date) -> dict[str, str] | None:
+    """The Umm al-Qura date of a Gregorian day, or None outside the calendar's table."""
+    try:
+        hijri = Gregorian(day.year, day.month, day.day).to_hijri()
+    except (OverflowError, ValueError):
+        return None
+    return {
+        "date": hijri.isoformat(),
+        "ar": f"{hijri.day} {hijri.month_name('ar')} {hijri.year} هـ",
+        "en": f"{hijri.day} {hijri.month_name('en')} {hijri.year} AH",
+    }
+
+
+def moment(value: datetime) -> dict[str, Any]:
+    """A point in time in UTC, plus the centre's local date (both calendars) and time."""
+    local = value.astimezone(CENTRE_TZ)
+    return {
+        "utc": value.isoformat(),
+        "local": local.isoformat(),
+        "gregorian": local.date().isoformat(),
+        "hijri": hijri_of(local.date()),
+        "time": local.strftime("%H:%M"),
+    }

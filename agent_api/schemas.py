@@ -1,0 +1,161 @@
+"""How resources are dumped to JSON: personal data masked, dates in both calendars."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent_api.dates import moment
+from tawasul.appointments import AppointmentBook
+from tawasul.masking import mask_phone
+from tawasul.models import (
+    AgentCall,
+    ApiToken,
+    Appointment,
+    AppointmentSlot,
+    Attachment,
+    IdentityVerification,
+    Request,
+    RequestAssignment,
+    RequestEvent,
+    RequestNote,
+    User,
+)
+from tawasul.workflow import allowed_transitions
+
+
+def dump_user(user: User) -> dict[str, Any]:
+    """A staff account, without its password hash."""
+    return {
+        "id": user.id,
+        "username": user.username,
+        "role": user.role.value,
+        "branch": user.branch,
+        "extension": user.extension,
+        "is_active": user.is_active,
+        "created_at": user.created_at.isoformat(),
+    }
+
+
+def dump_token(token: ApiToken) -> dict[str, Any]:
+    """An API token's record (never the token)."""
+    return {
+        "id": token.id,
+        "name": token.name,
+        "created_at": token.created_at.isoformat(),
+        "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+        "revoked": token.revoked_at is not None,
+    }
+
+
+def dump_slot(slot: AppointmentSlot) -> dict[str, Any]:
+    """A calendar slot with its free places."""
+    return {
+        "id": slot.id,
+        "branch": slot.branch,
+        "mode": slot.mode.value,
+        "starts_at": moment(slot.starts_at),
+        "ends_at": moment(slot.ends_at),
+        "capacity": slot.capacity,
+        "free": max(slot.capacity - slot.booked, 0),
+    }
+
+
+def dump_appointment(appointment: Appointment, book: AppointmentBook) -> dict[str, Any]:
+    """A request's appointment: when, how, where (or the video link)."""
+    return {
+        "id": appointment.id,
+        "status": appointment.status.value,
+        "mode": appointment.slot.mode.value,
+        "slot_id": appointment.slot_id,
+        "starts_at": moment(appointment.slot.starts_at),
+        "ends_at": moment(appointment.slot.ends_at),
+        "meeting_link": appointment.meeting_link,
+        "place": book.place(appointment),
+    }
+
+
+def dump_request(
+    request: Request,
+    assignment: RequestAssignment | None = None,
+    appointment: Appointment | None = None,
+    book: AppointmentBook | None = None,
+) -> dict[str, Any]:
+    """A request as agents see it: the callback number masked, the next statuses listed."""
+    return {
+        "id": request.id,
+        "reference_number": request.reference_number,
+        "status": request.status.value,
+        "allowed_transitions": allowed_transitions(request.status),
+        "channel": request.channel.value,
+        "branch": request.branch,
+        "category": request.category.value if request.category else None,
+        "meeting_mode": request.meeting_mode.value if request.meeting_mode else None,
+        "target_official": request.target_official,
+        "language": request.language.value,
+        "is_partial": request.is_partial,
+        "callback_number": mask_phone(request.callback_number) or None,
+        "has_voice_message": bool(request.voice_message_path),
+        "assigned_to": assignment.user_id if assignment else None,
+        "appointment": (
+            dump_appointment(appointment, book) if appointment and book is not None else None
+        ),
+        "created_at": moment(request.created_at),
+        "updated_at": moment(request.updated_at),
+    }
+
+
+def dump_event(event: RequestEvent) -> dict[str, Any]:
+    """One audit event."""
+    return {
+        "id": event.id,
+        "at": event.at.isoformat(),
+        "actor": event.actor,
+        "kind": event.kind,
+        "from_status": event.from_status.value if event.from_status else None,
+        "to_status": event.to_status.value if event.to_status else None,
+        "details": event.details,
+    }
+
+
+def dump_note(note: RequestNote) -> dict[str, Any]:
+    """A follow-up note."""
+    return {
+        "id": note.id,
+        "author_id": note.author_id,
+        "text": note.text,
+        "created_at": note.created_at.isoformat(),
+    }
+
+
+def dump_verification(verification: IdentityVerification) -> dict[str, Any]:
+    """An identity check's state (never its secret)."""
+    return {
+        "id": verification.id,
+        "provider": verification.provider,
+        "status": verification.status.value,
+        "expires_at": verification.expires_at.isoformat(),
+        "attempts_left": max(verification.max_attempts - verification.attempts, 0),
+    }
+
+
+def dump_call(call: AgentCall) -> dict[str, Any]:
+    """A click-to-call and how it went."""
+    return {
+        "id": call.id,
+        "request_id": call.request_id,
+        "agent_endpoint": call.agent_endpoint,
+        "connected": call.connected,
+        "result": call.result,
+        "started_at": call.started_at.isoformat(),
+        "ended_at": call.ended_at.isoformat() if call.ended_at else None,
+    }
+
+
+def dump_attachment(attachment: Attachment) -> dict[str, Any]:
+    """An attachment's record (the file itself is streamed by its own route)."""
+    return {
+        "id": attachment.id,
+        "kind": attachment.kind.value,
+        "content_type": attachment.content_type,
+        "created_at": attachment.created_at.isoformat(),
+    }

@@ -1,0 +1,64 @@
+"""``/slots``: the branches' calendars of appointment slots."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+
+from agent_api import parsing
+from agent_api.schemas import dump_slot
+from agent_api.services import db, services, user
+from tawasul.appointments import NewSlot
+from tawasul.errors import NotFound, ValidationError
+from tawasul.models import MeetingMode, utcnow
+from tawasul.permissions import Action, require, visible_branches
+
+bp = Blueprint("slots", __name__, url_prefix="/slots")
+
+MAX_RANGE = timedelta(days=92)
+
+
+@bp.get("")
+def list_slots() -> ResponseReturnValue:
+    """The slots of the user's branch (admins: any branch) in a time range (default 14 days)."""
+    args = parsing.query({"branch", "from", "to", "mode", "free"})
+    visible = visible_branches(user())
+    branch = parsing.text(args, "branch", max_len=32)
+    if branch is not None:
+        if visible is not None and branch not in visible:
+            raise NotFound("no such branch")
+        visible = frozenset({branch})
+    starts_from = parsing.moment(args, "from") or utcnow()
+    starts_before = parsing.moment(args, "to") or starts_from + timedelta(days=14)
+    if not timedelta(0) < starts_before - starts_from <= MAX_RANGE:
+        raise ValidationError("to", "after from, at most 92 days later")
+    found = services().book.slots(
+        db(),
+        visible,
+        starts_from,
+        starts_before,
+        parsing.choice(args, "mode", MeetingMode),
+        free_only=bool(parsing.boolean(args, "free")),
+    )
+    return jsonify({"items": [dump_slot(slot) for slot in found]})
+
+
+@bp.post("")
+def open_slot() -> ResponseReturnValue:
+    """Open a slot in a branch's calendar (supervisors, in their branch)."""
+    require(user(), Action.MANAGE_CALENDAR)
+    data = parsing.body({"branch", "mode", "starts_at", "minutes", "capacity"})
+    branch = parsing.text(data, "branch", max_len=32) or user().branch
+    visible = visible_branches(user())
+    if visible is not None and branch not in visible:
+        raise NotFound("no such branch")
+    new = NewSlot(
+        branch=branch,
+        mode=parsing.choice(data, "mode", MeetingMode) or MeetingMode.IN_PERSON,
+        starts_at=parsing.moment(data, "starts_at", required=True) or utcnow(),
+        minutes=parsing.integer(data, "minutes", required=True, low=1, high=24 * 60) or 0,
+        capacity=parsing.integer(data, "capacity", required=True, low=1, high=10_000) or 0,
+    )
+    return jsonify(dump_slot(services().book.open_slot(db(), new))), 201
