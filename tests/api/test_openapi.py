@@ -1,0 +1,91 @@
+"""The OpenAPI document matches the app's routes, and schemathesis finds no server error."""
+
+from __future__ import annotations
+
+import re
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agent_api.openapi import build_spec
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            routes.add((method.lower(), path))
+    return routes
+
+
+def spec_routes(spec) -> set[tuple[str, str]]:
+    return {(method, path) for path, ops in spec["paths"].items() for method in ops}
+
+
+def test_the_spec_lists_exactly_the_apps_routes(app, client):
+    served = client.get("/openapi.json")
+    assert served.status_code == 200
+    assert served.json["openapi"].startswith("3.")
+    assert spec_routes(served.json) == app_routes(app)
+
+
+def test_public_operations_in_the_spec_are_the_public_endpoints(app):
+    from agent_api.auth import PUBLIC_ENDPOINTS
+
+    public_paths = {
+        rule.rule for rule in app.url_map.iter_rules() if rule.endpoint in PUBLIC_ENDPOINTS
+    }
+    spec = build_spec()
+    declared_public = {
+        path
+        for path, ops in spec["paths"].items()
+        for op in ops.values()
+        if op.get("security") == []
+    }
+    assert declared_public == public_paths
+
+
+def test_path_parameters_are_declared_for_every_templated_path():
+    for path, ops in build_spec()["paths"].items():
+        names = set(re.findall(r"{(\w+)}", path))
+        for op in ops.values():
+            declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+            assert declared == names, path
+
+
+def test_schemathesis_finds_no_server_error(app, auth, requests):
+    """Generated calls of every operation, as an admin and as an agent: never a 500."""
+    rid = requests.file().id
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
+    headers = [auth["admin"], auth["jeddah_agent"]]
+    failures: list[str] = []
+    statuses: list[int] = []
+    operations = [result.ok() for result in schema.get_all_operations()]
+    # Every operation but the spec itself, which schemathesis leaves out.
+    assert len(operations) == len(spec_routes(build_spec())) - 1
+
+    for operation in operations:
+
+        @settings(
+            max_examples=6,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+        )
+        @given(case=operation.as_strategy(), who=st.sampled_from(headers), known=st.booleans())
+        def call(case, who, known):
+            if known and "request_id" in (case.path_parameters or {}):
+                case.path_parameters["request_id"] = rid
+            response = case.call(headers=who)
+            statuses.append(response.status_code)
+            if response.status_code >= 500 and response.status_code != 503:
+                failures.append(f"{case.method} {case.formatted_path}: {response.status_code}")
+
+        call()
+    assert failures == []
+    # The calls reached the views, not only the authentication: successes and refusals both.
+    assert len(statuses) >= 4 * len(operations)
+    assert {200, 201} & set(statuses) and {404, 422} <= set(statuses)
