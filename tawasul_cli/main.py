@@ -48,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--once", action="store_true", help="exit after the calls (Asterisk keeps running)"
     )
+    commands.add_parser("api", help="serve the agent API on 127.0.0.1:<api_port>")
+    users = commands.add_parser("users", help="staff accounts of the agent API")
+    users.add_argument("action", choices=["add"])
+    users.add_argument("--username", required=True)
+    users.add_argument("--role", required=True, choices=["agent", "supervisor", "admin"])
+    users.add_argument("--branch", required=True)
+    users.add_argument("--extension", help="softphone endpoint, e.g. PJSIP/1001")
     return parser
 
 
@@ -93,6 +100,14 @@ def main(argv: list[str] | None = None) -> int:
             from tawasul_cli.demo import run_demo
 
             return run_demo(settings, args.calls, stay=not args.once)
+        if args.command == "api":
+            from tawasul_cli.api import serve_api
+
+            return serve_api(settings)
+        if args.command == "users":
+            from tawasul_cli.api import add_user
+
+            return add_user(settings, args.username, args.role, args.branch, args.extension)
     except TawasulError as exc:
         print(f"tawasul: {exc}", file=sys.stderr)
         return 2

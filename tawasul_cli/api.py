@@ -1,0 +1,90 @@
+"""``tawasul api`` and ``tawasul users``: the agent API's composition root and account tool."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import sys
+from typing import Any
+
+from tawasul.accounts import AccountService, NewUser
+from tawasul.config import Settings
+from tawasul.db import make_engine, make_session_factory
+from tawasul.errors import ValidationError
+from tawasul.migrate import upgrade
+from tawasul.models import Role
+
+log = logging.getLogger(__name__)
+
+
+def _call_control(settings: Settings) -> tuple[Any, Any]:
+    """The AMI client and click-to-call adapter, or (None, None) when AMI is not set up."""
+    try:
+        from ivr.ami import AMIClient
+        from ivr.call_control import AmiCallControl
+    except ImportError:
+        log.warning("click-to-call unavailable: no AMI call control in this build")
+        return None, None
+    try:
+        secret = settings.resolved_ami_secret()
+    except Exception as exc:  # noqa: BLE001 (no AMI secret: serve without click-to-call)
+        log.warning("click-to-call unavailable: %s", exc)
+        return None, None
+    ami = AMIClient(
+        settings.ami_host, settings.ami_port, settings.ami_username, secret, name="api-ami"
+    )
+    try:
+        ami.start(wait_s=3.0)
+    except Exception as exc:  # noqa: BLE001 (it reconnects by itself; /health reports it)
+        log.warning("AMI not reachable yet (%s); /health reports it", exc)
+    return ami, AmiCallControl(ami)
+
+
+def serve_api(settings: Settings) -> int:
+    """Serve the agent API on 127.0.0.1:<api_port> (Werkzeug's server; put TLS in front)."""
+    from agent_api import create_app
+
+    engine = make_engine(settings.resolved_database_url())
+    upgrade(engine)
+    redis_client = None
+    try:
+        import redis
+
+        redis_client = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
+    except ImportError:
+        log.warning("redis is not installed: /health reports it as not configured")
+    ami, call_control = _call_control(settings)
+    app = create_app(
+        settings,
+        sessions=make_session_factory(engine),
+        redis=redis_client,
+        ami=ami,
+        call_control=call_control,
+    )
+    log.info("agent API on http://127.0.0.1:%s", settings.api_port)
+    app.run(host="127.0.0.1", port=settings.api_port, threaded=True, use_reloader=False)
+    return 0
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if first != getpass.getpass("again: "):
+        raise ValidationError("password", "the two entries differ")
+    return first
+
+
+def add_user(
+    settings: Settings, username: str, role: str, branch: str, extension: str | None
+) -> int:
+    """Open an account; the password comes from standard input or a prompt, never argv."""
+    engine = make_engine(settings.resolved_database_url())
+    upgrade(engine)
+    password = _read_password()
+    with make_session_factory(engine)() as session:
+        user = AccountService(settings.branches).create_user(
+            session, NewUser(username, password, Role(role), branch, extension)
+        )
+        print(f"user {user.username} ({user.role.value}, {user.branch}) created, id {user.id}")
+    return 0
