@@ -26,6 +26,7 @@ Message = dict[str, str]
 Listener = Callable[[Message], None]
 
 PING_INTERVAL_S = 20.0
+BOOT_WAIT_S = 120.0
 RECONNECT_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 
@@ -317,11 +318,24 @@ class AMIClient:
                 break
         if message.get("Response") != "Success":
             raise AMIError(f"AMI login refused: {message.get('Message', '')}")
+        # AMI answers logins early in Asterisk's boot, before the dialplan is loaded (an
+        # Originate then fails with "Extension does not exist"). Asterisk tells each session
+        # "FullyBooted" once it is; only then is the client connected.
+        booted = not self._events
+        sock.settimeout(1.0)
+        deadline = time.monotonic() + BOOT_WAIT_S
+        while not booted:
+            try:
+                event = parse_message(reader.block())
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    raise AMIError("Asterisk did not finish booting") from None
+                continue
+            booted = event.get("Event") == "FullyBooted"
         self.connections += 1
         self.connected.set()
         log.info("AMI connected to %s:%s", self.host, self.port)
         last_activity = time.monotonic()
-        sock.settimeout(1.0)
         while not self._stop.is_set():
             try:
                 block = reader.block()

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
 
 from ivr.ami import AMIClient
@@ -100,9 +102,21 @@ def _late_report_step(context: JobContext, redis: Redis) -> None:
             write_late_report(session, day, context.settings.forward_cutoff, hours.zone)
 
 
+def _wait_for_redis(redis: Redis) -> None:
+    # Started before Redis (boot order, a Redis restart): wait rather than die.
+    while True:
+        try:
+            redis.ping()
+            return
+        except RedisError as exc:
+            log.warning("waiting for Redis: %s", exc)
+            time.sleep(2)
+
+
 def run_worker(settings: Settings, burst: bool = False, with_ami: bool = True) -> int:
     """Run until stopped (or, with ``burst``, until the queue is empty)."""
     redis = connect(settings.redis_url)
+    _wait_for_redis(redis)
     check_durability(redis)
     ami = None
     if with_ami:

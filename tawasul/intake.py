@@ -78,17 +78,22 @@ class IntakeService:
         return call
 
     def record_step(self, session: Session, call: Call, step: str, shown: str = "") -> None:
-        """Append one step of the menu journey; ``shown`` must already be masked."""
+        """Append one step of the menu journey and commit; ``shown`` must already be masked."""
+        self.note_step(call, step, shown)
+        session.commit()
+
+    def note_step(self, call: Call, step: str, shown: str = "") -> None:
+        """Append one step of the journey without committing (it goes with the next commit)."""
         elapsed = (self._clock() - call.started_at).total_seconds()
         entry = {"step": step, "t": round(elapsed, 3)}
         if shown:
             entry["input"] = shown
         call.journey = [*call.journey, entry]
-        session.commit()
 
     def set_language(self, session: Session, call: Call, language: Language) -> None:
-        """Remember the language the caller chose."""
+        """Remember the language the caller chose (one commit, journey included)."""
         call.language = language
+        self.note_step(call, "language", language.value)
         session.commit()
 
     def file_request(

@@ -70,7 +70,6 @@ def choose_language(channel: Channel, ctx: CallContext, call: Call) -> Language:
             break
     channel.set_variable(var.LANGUAGE, language.value)
     ctx.intake.set_language(ctx.session, call, language)
-    ctx.intake.record_step(ctx.session, call, "language", language.value)
     return language
 
 

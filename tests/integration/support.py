@@ -78,16 +78,17 @@ def finished_call(database: Database, uniqueid: str, timeout_s: float = 15) -> C
 class WorkerProcess:
     """``tawasul worker`` as a real process, configured through its environment."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, ami: bool = False) -> None:
         self.env = {**os.environ, **env}
         self.log_path = log_path
+        self.arguments = [] if ami else ["--no-ami"]
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
         """Start it (a previous one must be gone)."""
         handle = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [str(REPO / ".venv" / "bin" / "tawasul"), "worker"],
+            [str(REPO / ".venv" / "bin" / "tawasul"), "worker", *self.arguments],
             env=self.env,
             stdout=handle,
             stderr=subprocess.STDOUT,
