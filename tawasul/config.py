@@ -41,6 +41,11 @@ class Settings:
     ami_secret: str = ""
     """Empty means read ``<var_dir>/asterisk/ami.secret``, written by ``tawasul asterisk up``."""
 
+    asterisk_root: str = ""
+    """Where Asterisk's filesystem is seen from this process: empty when Asterisk runs on this
+    filesystem; ``<var_dir>/asterisk/root`` for the project's chroot. Files Asterisk writes
+    (voice messages, faxes) are found through it."""
+
     redis_url: str = "redis://127.0.0.1:6379/0"
 
     branches: tuple[str, ...] = ("riyadh", "jeddah", "medina")

@@ -19,8 +19,12 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every migration up to ``revision`` (default: the latest)."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Apply every migration up to ``revision`` (default: all heads).
+
+    Features developed side by side add migrations on separate branches from the same parent;
+    "heads" applies them all, in either order, until a merge revision joins them.
+    """
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection

@@ -221,7 +221,13 @@ class Harness:
         for path in [etc, *etc.iterdir()]:
             os.chown(path, 0, gid)
             path.chmod(0o750 if path.is_dir() else 0o640)
-        for name in ("run/asterisk", "var/log/asterisk", "var/spool/asterisk", "var/lib/asterisk"):
+        for name in (
+            "run/asterisk",
+            "var/log/asterisk",
+            "var/spool/asterisk",
+            "var/spool/asterisk/tawasul",
+            "var/lib/asterisk",
+        ):
             directory = self.root / name
             directory.mkdir(parents=True, exist_ok=True)
             os.chown(directory, uid, gid)
