@@ -108,8 +108,12 @@ class Harness:
 
     def ensure_root(self) -> None:
         """Make sure the chroot exists: restore the cached tarball, or build it (about a minute)."""
+        marker = self.root / ".tawasul-recipe"
         if (self.root / "usr/sbin/asterisk").exists():
-            return
+            if marker.exists() and marker.read_text().strip() == RECIPE_VERSION:
+                return
+            # Extracted from an older recipe: replace it (it is not running, up() checked).
+            self._remove_tree(self.root)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         with open(self.cache_dir / "build.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -176,6 +180,7 @@ class Harness:
         self._remove_tree(partial)
         partial.mkdir(parents=True)
         _run(["tar", "-C", str(partial), "-xzf", str(self.tarball)])
+        (partial / ".tawasul-recipe").write_text(RECIPE_VERSION + "\n")
         partial.rename(self.root)
 
     @staticmethod
