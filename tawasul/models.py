@@ -312,6 +312,8 @@ class Callback(Base):
     last_result: Mapped[str | None] = mapped_column(String(64))
     connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    position: Mapped[int | None] = mapped_column(Integer)
+    """The caller's place in the branch queue when the callback was asked for (1 = next)."""
 
 
 class Report(Base):
