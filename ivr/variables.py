@@ -16,3 +16,13 @@ REFERENCE = "TAWASUL_REFERENCE"
 BRANCH = "TAWASUL_BRANCH"
 """The branch whose queue takes the caller (set by the dialplan per DID, default riyadh)."""
 LANGUAGE = "CHANNEL(language)"
+
+FAX_FILE = "TAWASUL_FAX_FILE"
+"""Where ReceiveFAX wrote the fax's TIFF (Asterisk's view of the spool)."""
+FAX_STATUS = "TAWASUL_FAX_STATUS"
+"""Copies of FAXOPT(status), FAXOPT(error), FAXOPT(statusstr) and FAXOPT(pages), taken in the
+h extension before the fax script runs."""
+FAX_ERROR = "TAWASUL_FAX_ERROR"
+FAX_STATUS_TEXT = "TAWASUL_FAX_STATUS_TEXT"
+FAX_PAGES = "TAWASUL_FAX_PAGES"
+FAX_REMOTE_STATION = "FAXOPT(remotestationid)"

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tawasul.errors import Conflict
 from tawasul.ids import new_reference_number, validate_national_id
 from tawasul.masking import mask_phone
 from tawasul.models import (
@@ -42,6 +44,12 @@ class NewRequest:
     branch: str
     channel: Channel = Channel.PHONE
     callback_number: str | None = None
+    is_partial: bool = False
+    transcribe_later: bool = False
+    """The requester's details are on a document (a fax) that an agent transcribes: no
+    national ID yet (leave it empty), no requester until :meth:`IntakeService.identify`."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """Extra facts for the "created" audit event (no personal data)."""
 
 
 class IntakeService:
@@ -97,7 +105,12 @@ class IntakeService:
         session.commit()
 
     def file_request(
-        self, session: Session, new: NewRequest, call: Call | None = None, actor: str = "ivr"
+        self,
+        session: Session,
+        new: NewRequest,
+        call: Call | None = None,
+        actor: str = "ivr",
+        on_filed: Callable[[Request], None] | None = None,
     ) -> Request:
         """File a new request in status RECEIVED, with its audit event, SMS and forwarding.
 
@@ -109,6 +122,8 @@ class IntakeService:
             new: what the intake collected; the national ID must be valid.
             call: the call that carried it, linked to the request when given.
             actor: who filed it, for the audit trail.
+            on_filed: adds what belongs with the request (documents, the channel's own
+                records) in the same transaction, before the commit.
 
         Returns:
             The committed request, with its reference number.
@@ -116,8 +131,9 @@ class IntakeService:
         Raises:
             ValidationError: when the national ID is not valid.
         """
-        national_id = validate_national_id(new.national_id)
-        requester = self._requester_for(session, national_id)
+        requester = None
+        if not new.transcribe_later:
+            requester = self._requester_for(session, validate_national_id(new.national_id))
         request = self._insert_with_reference(
             session,
             requester,
@@ -130,7 +146,11 @@ class IntakeService:
                 actor=actor,
                 kind="created",
                 to_status=RequestStatus.RECEIVED,
-                details={"channel": new.channel.value, "call": call.uniqueid if call else None},
+                details={
+                    "channel": new.channel.value,
+                    "call": call.uniqueid if call else None,
+                    **new.details,
+                },
             )
         )
         notify(session, request, SmsStage.RECEIVED, {"reference": request.reference_number})
@@ -138,8 +158,55 @@ class IntakeService:
         if call is not None:
             call.request_id = request.id
             call.outcome = CallOutcome.REQUEST_FILED
+        if on_filed is not None:
+            on_filed(request)
         session.commit()
         log.info("request %s filed (%s, %s)", request.reference_number, new.channel, new.branch)
+        return request
+
+    def identify(
+        self,
+        session: Session,
+        request: Request,
+        national_id: str,
+        callback_number: str | None,
+        actor: str,
+    ) -> Request:
+        """Give a request filed without a requester (a fax) the one an agent transcribed.
+
+        Args:
+            session: the database session; committed on return.
+            request: the request, which must have no requester yet.
+            national_id: the ID read from the document; must be valid.
+            callback_number: a Saudi mobile in E.164 read from the document, if any.
+            actor: who transcribed it, for the audit trail.
+
+        Returns:
+            The request, committed.
+
+        Raises:
+            ValidationError: an invalid national ID.
+            Conflict: the request already has a requester (it is never replaced).
+        """
+        if request.requester_id is not None:
+            raise Conflict("the request already has a requester")
+        requester = self._requester_for(session, validate_national_id(national_id))
+        request.requester_id = requester.id
+        fields = ["national_id"]
+        if callback_number is not None:
+            request.callback_number = callback_number
+            fields.append("callback_number")
+        session.add(
+            RequestEvent(
+                request_id=request.id,
+                at=self._clock(),
+                actor=actor,
+                kind="requester_identified",
+                details={"fields": fields},
+            )
+        )
+        session.commit()
+        log.info("request %s: requester transcribed by %s", request.reference_number, actor)
         return request
 
     def open_requests_of(self, session: Session, national_id: str) -> list[Request]:
@@ -191,7 +258,7 @@ class IntakeService:
             ).one()
 
     def _insert_with_reference(
-        self, session: Session, requester: Requester, new: NewRequest
+        self, session: Session, requester: Requester | None, new: NewRequest
     ) -> Request:
         now = self._clock()
         for _ in range(REFERENCE_ATTEMPTS):
@@ -199,7 +266,8 @@ class IntakeService:
                 reference_number=new_reference_number(),
                 channel=new.channel,
                 status=RequestStatus.RECEIVED,
-                requester_id=requester.id,
+                requester_id=requester.id if requester is not None else None,
+                is_partial=new.is_partial,
                 branch=new.branch,
                 callback_number=new.callback_number,
                 language=new.language,

@@ -473,7 +473,8 @@ class IdentityVerification(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    started_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    """The agent who started it; None when it was done outside (the e-services portal)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -499,6 +500,8 @@ class AttachmentKind(StrEnum):
 
     VOICE_MESSAGE = "voice_message"
     FAX = "fax"
+    SCANNED_DOCUMENT = "scanned_document"
+    """A paper telegram or a walk-in's letter, scanned by the agent who entered it."""
 
 
 class Attachment(Base):
@@ -521,3 +524,64 @@ Index("ix_request_branch_created_id", Request.branch, Request.created_at, Reques
 Index("ix_request_created_id", Request.created_at, Request.id)
 Index("ix_request_branch_channel_created", Request.branch, Request.channel, Request.created_at)
 Index("ix_request_branch_category_created", Request.branch, Request.category, Request.created_at)
+
+
+# -- intake channels: fax, the e-services portal --
+
+
+class FaxStatus(StrEnum):
+    """How a received fax ended."""
+
+    RECEIVED = "received"
+    PARTIAL = "partial"
+    """Some pages arrived before the transfer broke: kept, and the request marked partial."""
+    FAILED = "failed"
+    """No page arrived: the request is filed anyway, so that an agent calls the sender back."""
+
+
+class FaxReception(Base):
+    """One fax call: who sent it, how it ended (Asterisk's reason) and the request it filed."""
+
+    __tablename__ = "fax_reception"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uniqueid: Mapped[str] = mapped_column(String(64), unique=True)
+    """Asterisk's ``UNIQUEID`` of the receiving channel: a fax is recorded once."""
+    sender: Mapped[str | None] = mapped_column(String(32))
+    """The sending number (caller ID) as the network gave it."""
+    remote_station_id: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[FaxStatus] = mapped_column(_enum(FaxStatus, 16))
+    fax_status: Mapped[str | None] = mapped_column(String(32))
+    """``FAXOPT(status)``: SUCCESS, FAILED..."""
+    fax_error: Mapped[str | None] = mapped_column(String(64))
+    """``FAXOPT(error)``, e.g. HANGUP or NO_ERROR."""
+    fax_status_text: Mapped[str | None] = mapped_column(String(255))
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    """Pages in the stored document."""
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PortalSubmission(Base):
+    """A request the e-services portal submitted: its own id makes a resubmission harmless."""
+
+    __tablename__ = "portal_submission"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portal_request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), index=True)
+    key_id: Mapped[str] = mapped_column(String(32))
+    """Which of the portal's signing keys signed the first submission."""
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    """Keyed hash of what was submitted: the same id with other content is refused."""
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PortalNonce(Base):
+    """A signed portal call already accepted: the same signature again is a replay."""
+
+    __tablename__ = "portal_nonce"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """SHA-256 of the key id, the timestamp and the signature."""
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ivr.scripts import intake
+from ivr.scripts import fax, intake
 from ivr.scripts.base import Script
 
 SCRIPTS: dict[str, Script] = {
     "intake": intake.run,
+    "fax": fax.run,
 }
