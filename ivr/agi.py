@@ -144,6 +144,17 @@ class DigitsInput:
     timed_out: bool
 
 
+@dataclass(frozen=True)
+class RecordResult:
+    """How a recording ended: the digit that stopped it, Asterisk's reason, its length."""
+
+    digit: str
+    reason: str
+    """"dtmf", "timeout", or "randomerror"/"writefile" on a failure."""
+    end_position: int
+    """Samples written (8000 a second for a wav at 8 kHz)."""
+
+
 class Channel(ABC):
     """The AGI commands the call flows use, over whatever transport carries them."""
 
@@ -213,6 +224,44 @@ class Channel(ABC):
             raise AGIArgumentError("SAY DIGITS takes ASCII digits only")
         response = self._checked("SAY DIGITS", digits, escape_digits)
         return chr(response.result) if response.result > 0 else ""
+
+    def say_number(self, number: int, escape_digits: str = "") -> str:
+        """Say a number in the channel's language (Asterisk's rules; not for Arabic)."""
+        response = self._checked("SAY NUMBER", int(number), escape_digits)
+        return chr(response.result) if response.result > 0 else ""
+
+    def say_datetime(self, epoch: int, format_: str, timezone: str, escape_digits: str = "") -> str:
+        """Say a moment with a SayDateTime format in a time zone (Asterisk's rules)."""
+        response = self._checked("SAY DATETIME", int(epoch), escape_digits, format_, timezone)
+        return chr(response.result) if response.result > 0 else ""
+
+    def record_file(
+        self,
+        path: str,
+        file_format: str,
+        escape_digits: str,
+        timeout_ms: int,
+        beep: bool = True,
+        silence_s: int = 0,
+    ) -> RecordResult:
+        """Record the caller to ``path.file_format`` (Asterisk's view) until a digit, the
+        timeout or ``silence_s`` of silence; return how it ended."""
+        arguments: list[object] = [path, file_format, escape_digits, timeout_ms]
+        if beep:
+            arguments.append("BEEP")
+        if silence_s:
+            arguments.append(f"s={silence_s}")
+        response = self.execute("RECORD FILE", *arguments)
+        # result=-1 with (hangup) is a hang-up; (dtmf) with the digit's code; (timeout).
+        if response.result < 0 and response.data != "timeout":
+            raise AGIHangup(f"RECORD FILE ended with {response.result} ({response.data})")
+        digit = chr(response.result) if response.data == "dtmf" and response.result > 0 else ""
+        return RecordResult(digit, response.data or "", int(response.extra.get("endpos", 0)))
+
+    def get_full_variable(self, expression: str) -> str | None:
+        """Evaluate a dialplan expression such as ``${QUEUE_WAITING_COUNT(q)}``."""
+        response = self.execute("GET FULL VARIABLE", expression)
+        return response.data if response.result == 1 else None
 
     def set_variable(self, name: str, value: object) -> None:
         """Set a channel variable (or a function such as ``CHANNEL(language)``)."""

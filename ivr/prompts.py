@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ivr.arabic import generated_prompts
+
 log = logging.getLogger(__name__)
 
 AUDIO_DIR = Path(__file__).resolve().parent.parent / "audio"
@@ -43,6 +45,9 @@ class Prompt:
         """Where the file goes under a language's sounds directory (digits are Asterisk's own)."""
         if self.key.startswith("digits."):
             return Path(self.language) / "digits" / f"{self.key.split('.', 1)[1]}.wav"
+        if self.key.startswith("asterisk."):
+            # Asterisk's own sound names (queue announcements), which it has in English only.
+            return Path(self.language) / f"{self.key.split('.', 1)[1]}.wav"
         return Path(self.language) / SOUND_PREFIX / f"{self.key}.wav"
 
 
@@ -57,11 +62,16 @@ def _flatten(table: dict[str, object], prefix: str = "") -> Iterator[tuple[str, 
             yield from _flatten(value, key + ".")
 
 
-def load_catalogue(path: Path = CATALOGUE) -> list[Prompt]:
-    """Read the catalogue: one :class:`Prompt` per key and language it has a text for."""
+def load_catalogue(path: Path = CATALOGUE, generated: bool = True) -> list[Prompt]:
+    """Read the catalogue: one :class:`Prompt` per key and language it has a text for, plus
+    the generated Arabic numbers, dates and times (``ivr.arabic``)."""
     with path.open("rb") as handle:
         table = tomllib.load(handle)
     prompts = []
+    if generated:
+        prompts.extend(
+            Prompt(key, "ar", text, (("ar", text),)) for key, text in generated_prompts().items()
+        )
     for key, entry in _flatten(table):
         texts = {lang: str(entry[lang]) for lang in LANGUAGES if lang in entry}
         if entry.get("bilingual"):
@@ -94,6 +104,90 @@ class EspeakEngine:
         )
 
 
+class SpeechUnavailable(RuntimeError):
+    """An engine could not speak (its service is unreachable, slow or refused the text)."""
+
+
+class GttsEngine:
+    """Google's text-to-speech through gTTS, with a timeout (gTTS's default waits forever)."""
+
+    name = "gtts"
+
+    def __init__(self, timeout_s: float = 3.0, tld: str = "com") -> None:
+        self.timeout_s = timeout_s
+        # gTTS builds https://translate.google.<tld>/...; a stand-in server is reached with a
+        # tld of "com@127.0.0.1:<port>" (the host part before @ becomes user info).
+        self.tld = tld
+
+    def render(self, language: str, text: str, out: Path) -> None:
+        """Fetch the speech as MP3 and convert it to WAV.
+
+        Raises:
+            SpeechUnavailable: when the service fails, hangs past the timeout or is unreachable.
+        """
+        from gtts import gTTS
+        from gtts.tts import gTTSError
+
+        mp3 = out.with_suffix(".mp3")
+        try:
+            gTTS(text, lang=language, tld=self.tld, timeout=self.timeout_s).save(str(mp3))
+        except (gTTSError, OSError, ValueError) as exc:
+            raise SpeechUnavailable(f"gTTS: {exc}") from exc
+        subprocess.run(["sox", str(mp3), str(out)], check=True, capture_output=True)
+
+
+class AutoEngine:
+    """gTTS while it answers, espeak-ng from the first failure on (for the rest of the build)."""
+
+    def __init__(self, online: GttsEngine, offline: EspeakEngine) -> None:
+        self.online = online
+        self.offline = offline
+        self.online_ok = True
+
+    @property
+    def name(self) -> str:
+        """The engine that renders now (part of the cache key)."""
+        return self.online.name if self.online_ok else self.offline.name
+
+    def probe(self) -> bool:
+        """Try gTTS once on a short word; on failure fall back for the whole build."""
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                self.online.render("en", "ok", Path(tmp) / "probe.wav")
+            except (SpeechUnavailable, subprocess.CalledProcessError) as exc:
+                log.warning("gTTS is not reachable (%s): rendering with espeak-ng", exc)
+                self.online_ok = False
+        return self.online_ok
+
+    def render(self, language: str, text: str, out: Path) -> None:
+        """Speak with gTTS, or espeak-ng once gTTS has failed."""
+        if self.online_ok:
+            try:
+                self.online.render(language, text, out)
+                return
+            except (SpeechUnavailable, subprocess.CalledProcessError) as exc:
+                log.warning("gTTS failed mid-build (%s): espeak-ng from now on", exc)
+                self.online_ok = False
+        self.offline.render(language, text, out)
+
+
+def select_engine(mode: str, timeout_s: float, tld: str = "com") -> EspeakEngine | AutoEngine:
+    """The engine for a build: "espeak", or "auto"/"gtts" (gTTS if it answers, else espeak-ng).
+
+    Raises:
+        SpeechUnavailable: for "gtts" when gTTS does not answer.
+        ValueError: for an unknown mode.
+    """
+    if mode == "espeak":
+        return EspeakEngine()
+    if mode not in ("auto", "gtts"):
+        raise ValueError(f"unknown prompt engine {mode!r}")
+    engine = AutoEngine(GttsEngine(timeout_s, tld), EspeakEngine())
+    if not engine.probe() and mode == "gtts":
+        raise SpeechUnavailable("gTTS is not reachable")
+    return engine
+
+
 def _to_asterisk_wav(sources: list[Path], out: Path) -> None:
     # Asterisk's format_wav plays 8 kHz, mono, 16-bit signed PCM.
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -117,7 +211,7 @@ class PromptBuilder:
         self,
         build_dir: Path = AUDIO_DIR / "build",
         recorded_dir: Path = AUDIO_DIR / "recorded",
-        engine: EspeakEngine | None = None,
+        engine: EspeakEngine | AutoEngine | None = None,
     ) -> None:
         self.build_dir = build_dir
         self.recorded_dir = recorded_dir
@@ -152,6 +246,8 @@ class PromptBuilder:
             else:
                 self._render(prompt, target)
                 report.rendered += 1
+                # gTTS may have failed during this render: key the file by who spoke it.
+                source_hash, _ = self._source_hash(prompt)
             manifest[name] = source_hash
             if progress:
                 _progress_bar(index, total, name)

@@ -26,3 +26,13 @@ FAX_ERROR = "TAWASUL_FAX_ERROR"
 FAX_STATUS_TEXT = "TAWASUL_FAX_STATUS_TEXT"
 FAX_PAGES = "TAWASUL_FAX_PAGES"
 FAX_REMOTE_STATION = "FAXOPT(remotestationid)"
+
+QUEUE_JOINED = "TAWASUL_QUEUE_JOINED"
+"""When the caller first joined the agent queue (epoch seconds with milliseconds), inherited by
+the callback place-holder so that callbacks keep their place."""
+QUEUE_POSITION = "QUEUEPOSITION"
+"""Set by app_queue: the caller's position when leaving the queue with a key."""
+CALLBACK_ID = "TAWASUL_CALLBACK_ID"
+"""The callback a place-holder channel stands for (set by the callback placer)."""
+CALLBACK_POSITION = "TAWASUL_QUEUE_POSITION"
+"""Where the place-holder enters the queue (Queue's position argument)."""

@@ -7,6 +7,7 @@ PACKAGES=(
   python3 python3-venv python3-dev gcc   # the virtualenv (psycopg and cryptography ship wheels)
   debootstrap                            # builds the Debian-unstable chroot that holds Asterisk 22
   espeak-ng sox libsox-fmt-base          # offline prompt rendering, 8 kHz conversion
+  libsox-fmt-mp3                         # gTTS speaks MP3: converted to 8 kHz WAV by sox
   postgresql                             # the production database; tests run on it too
   redis-server                           # RQ's broker
   make git ca-certificates

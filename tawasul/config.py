@@ -56,6 +56,16 @@ class Settings:
     """When agents answer and callbacks are placed, local time."""
     holidays: tuple[str, ...] = ()
     """Dates (YYYY-MM-DD) the centre is closed."""
+    branch_hours: tuple[str, ...] = ()
+    """Per-branch overrides, e.g. "jeddah=09:00-17:00" or "medina=sat,sun,mon 08:00-14:00"."""
+    officials: tuple[str, ...] = ("minister", "deputy_minister", "undersecretary")
+    """Whom a caller may ask to meet, in menu order; each needs an ``official.<name>`` prompt."""
+    voice_message_max_s: int = 120
+    """Longest voice message the phone menu records."""
+    prompt_engine: str = "auto"
+    """"auto" (gTTS when its service answers, else espeak-ng), "gtts" or "espeak"."""
+    gtts_timeout_s: int = 3
+    """Seconds gTTS may take per prompt (its own default waits forever)."""
 
     sms_provider: str = "local"
     """"local" (messages kept under <var_dir>/sms for the console and the demo) or "http"."""

@@ -42,6 +42,37 @@ class WorkingHours:
             raise ConfigError("working hours: opening must be before closing")
         return cls(zone, days, opens, closes, holidays)
 
+    @classmethod
+    def for_branch(cls, settings: Settings, branch: str) -> WorkingHours:
+        """The hours of one branch: ``branch_hours`` overrides the days and hours, holidays
+        and time zone are the centre's.
+
+        Raises:
+            ConfigError: for a malformed override.
+        """
+        base = cls.from_settings(settings)
+        for entry in settings.branch_hours:
+            name, sep, spec = entry.partition("=")
+            if not sep:
+                raise ConfigError(f"branch hours: {entry!r} is not branch=hours")
+            if name.strip() != branch:
+                continue
+            days_text, _, hours_text = spec.strip().rpartition(" ")
+            try:
+                opens_text, closes_text = hours_text.split("-")
+                opens, closes = time.fromisoformat(opens_text), time.fromisoformat(closes_text)
+                days = (
+                    frozenset(DAYS.index(d.strip().lower()[:3]) for d in days_text.split(","))
+                    if days_text
+                    else base.days
+                )
+            except ValueError as exc:
+                raise ConfigError(f"branch hours of {branch}: {exc}") from exc
+            if opens >= closes:
+                raise ConfigError(f"branch hours of {branch}: opening must be before closing")
+            return cls(base.zone, days, opens, closes, base.holidays)
+        return base
+
     def is_open(self, moment: datetime) -> bool:
         """Return True when the centre is open at ``moment`` (an aware datetime)."""
         local = moment.astimezone(self.zone)

@@ -16,12 +16,16 @@ from tawasul.errors import Conflict
 from tawasul.ids import new_reference_number, validate_national_id
 from tawasul.masking import mask_phone
 from tawasul.models import (
+    Attachment,
+    AttachmentKind,
     Call,
     CallOutcome,
     Channel,
     Language,
+    MeetingMode,
     Request,
     Requester,
+    RequesterCategory,
     RequestEvent,
     utcnow,
 )
@@ -44,6 +48,10 @@ class NewRequest:
     branch: str
     channel: Channel = Channel.PHONE
     callback_number: str | None = None
+    category: RequesterCategory | None = None
+    target_official: str | None = None
+    meeting_mode: MeetingMode | None = None
+    voice_message_path: str | None = None
     is_partial: bool = False
     transcribe_later: bool = False
     """The requester's details are on a document (a fax) that an agent transcribes: no
@@ -209,6 +217,91 @@ class IntakeService:
         log.info("request %s: requester transcribed by %s", request.reference_number, actor)
         return request
 
+    def start_partial_request(self, session: Session, new: NewRequest, call: Call) -> Request:
+        """File what a caller has given so far as a partial request (no SMS, no forwarding).
+
+        The phone menu calls this once the national ID is confirmed, then fills the request in
+        step by step: a caller who hangs up leaves a request marked partial, never lost and
+        never shown as complete. :meth:`complete_request` finishes it.
+
+        Raises:
+            ValidationError: when the national ID is not valid.
+        """
+        national_id = validate_national_id(new.national_id)
+        requester = self._requester_for(session, national_id)
+        request = self._insert_with_reference(session, requester, new)
+        request.is_partial = True
+        call.request_id = request.id
+        self.note_step(call, "request_started")
+        session.commit()
+        log.info("partial request %s started on call %s", request.reference_number, call.uniqueid)
+        return request
+
+    def complete_request(
+        self, session: Session, request: Request, call: Call, actor: str = "ivr"
+    ) -> Request:
+        """Mark a partial request complete: audit event, confirmation SMS and forwarding owed in
+        the same transaction."""
+        request.is_partial = False
+        request.updated_at = self._clock()
+        session.add(
+            RequestEvent(
+                request_id=request.id,
+                at=self._clock(),
+                actor=actor,
+                kind="created",
+                to_status=RequestStatus.RECEIVED,
+                details={"channel": request.channel.value, "call": call.uniqueid},
+            )
+        )
+        notify(session, request, SmsStage.RECEIVED, {"reference": request.reference_number})
+        forward(session, request)
+        call.outcome = CallOutcome.REQUEST_FILED
+        self.note_step(call, "request_filed")
+        session.commit()
+        log.info("request %s filed (%s, %s)", request.reference_number, "phone", request.branch)
+        return request
+
+    def add_voice_message(
+        self, session: Session, request: Request, path: str, call: Call, actor: str = "ivr"
+    ) -> Attachment:
+        """Attach another voice message (a repeat caller, a follow-up) to an existing request."""
+        attachment = Attachment(
+            request_id=request.id,
+            kind=AttachmentKind.VOICE_MESSAGE,
+            path=path,
+            content_type="audio/wav",
+            created_at=self._clock(),
+        )
+        session.add(attachment)
+        session.flush()
+        session.add(
+            RequestEvent(
+                request_id=request.id,
+                at=self._clock(),
+                actor=actor,
+                kind="voice_message_added",
+                details={"attachment_id": attachment.id, "call": call.uniqueid},
+            )
+        )
+        session.commit()
+        return attachment
+
+    def find_for_follow_up(self, session: Session, reference: str, last4: str) -> Request | None:
+        """Return the complete request with this reference whose requester's national ID ends
+        in ``last4``; None when either does not match (the caller is not told which)."""
+        request = session.scalar(
+            select(Request)
+            .where(Request.reference_number == reference)
+            .where(Request.is_partial.is_(False))
+        )
+        if request is None or request.requester is None:
+            return None
+        expected = request.requester.national_id_last4_hash
+        if expected != self._pii.fingerprint("last4:" + last4):
+            return None
+        return request
+
     def open_requests_of(self, session: Session, national_id: str) -> list[Request]:
         """Return the requester's requests that are still open, oldest first."""
         fingerprint = self._pii.fingerprint(national_id)
@@ -218,6 +311,7 @@ class IntakeService:
                 .join(Requester)
                 .where(Requester.national_id_hash == fingerprint)
                 .where(Request.status.in_(OPEN_STATUSES))
+                .where(Request.is_partial.is_(False))
                 .order_by(Request.created_at)
             )
         )
@@ -271,6 +365,10 @@ class IntakeService:
                 branch=new.branch,
                 callback_number=new.callback_number,
                 language=new.language,
+                category=new.category,
+                target_official=new.target_official,
+                meeting_mode=new.meeting_mode,
+                voice_message_path=new.voice_message_path,
                 created_at=now,
                 updated_at=now,
             )

@@ -41,11 +41,15 @@ def keygen(settings: Settings) -> int:
     return 0
 
 
-def build_prompts() -> int:
-    """Render the prompt catalogue to sound files."""
-    from ivr.prompts import PromptBuilder, load_catalogue
+def build_prompts(settings: Settings | None = None) -> int:
+    """Render the prompt catalogue to sound files (gTTS when reachable, else espeak-ng)."""
+    from ivr.prompts import PromptBuilder, load_catalogue, select_engine
 
-    report = PromptBuilder().build(load_catalogue(), progress=True)
+    mode = settings.prompt_engine if settings else "espeak"
+    timeout_s = settings.gtts_timeout_s if settings else 3.0
+    engine = select_engine(mode, timeout_s)
+    print(f"prompts: rendering with {engine.name}")
+    report = PromptBuilder(engine=engine).build(load_catalogue(), progress=True)
     print(
         f"prompts: {report.rendered} rendered, {report.recorded} from recordings, "
         f"{report.unchanged} unchanged"

@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "prompts":
             from tawasul_cli.commands import build_prompts
 
-            return build_prompts()
+            return build_prompts(settings)
         if args.command == "requests":
             from tawasul_cli.commands import list_requests
 

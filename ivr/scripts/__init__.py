@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from ivr.scripts import fax, intake
+from ivr.scripts import fax, intake, queue_callback
 from ivr.scripts.base import Script
 
 SCRIPTS: dict[str, Script] = {
     "intake": intake.run,
     "fax": fax.run,
+    "queue_callback": queue_callback.request,
+    "callback_place": queue_callback.place,
 }

@@ -67,7 +67,15 @@ def ivr(
     asterisk: Harness, database: Database, settings: Settings, pii: PiiProtector
 ) -> Iterator[IVR]:
     """A FastAGI server on the port the test Asterisk's dialplan points at."""
-    settings = dataclasses.replace(settings, agi_port=TEST_AGI_PORT, database_url=database.url)
+    settings = dataclasses.replace(
+        settings,
+        agi_port=TEST_AGI_PORT,
+        database_url=database.url,
+        asterisk_root=str(asterisk.root),
+        # Open around the clock unless a test says otherwise (the out-of-hours tests do).
+        working_days=("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+        working_hours="00:00-23:59:59",
+    )
     runner = CallRunner(settings, database.sessions, IntakeService(pii), SCRIPTS)
     server = FastAGIServer(("127.0.0.1", TEST_AGI_PORT), runner)
     server.start_in_thread()

@@ -1,0 +1,117 @@
+"""Callbacks that keep the caller's place in the agent queue.
+
+``request`` runs when a waiting caller presses 1 at a queue announcement: it records the
+callback (when the caller joined the queue, and the position at that moment) and lets the caller
+hang up. The job queue places the callback by ringing ``Local/<branch>@tawasul-queue-callback``
+first: that place-holder runs ``place``, which puts it back into the queue behind every caller
+who joined before the original caller and ahead of every one who came later (Queue's position
+argument), so it neither jumps ahead nor falls behind. When an agent answers the place-holder,
+the requester is dialled (``tawasul-callback``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from ivr import variables as var
+from ivr.agi import Channel
+from ivr.scripts.base import CallContext
+from ivr.scripts.intake import CallbackNumber, Menu, TooManyAttempts
+from tawasul.callbacks import schedule_callback
+from tawasul.models import Callback, Language, utcnow
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDER = "Local/{branch}@tawasul-queue-callback"
+
+
+def placeholder_endpoint(branch: str) -> str:
+    """What the callback placer rings first for a queued callback of ``branch``."""
+    return PLACEHOLDER.format(branch=branch)
+
+
+def queue_position(waiting_joined: Sequence[float | None], joined: float) -> int:
+    """Where a callback of a caller who joined at ``joined`` re-enters the queue.
+
+    ``waiting_joined`` holds, in queue order, when each waiting caller joined (None when not
+    known: such a caller is treated as having come later, and it is never jumped over by more
+    than callers known to be earlier). The callback goes before the first caller who joined
+    after it; at the end when there is none.
+    """
+    for index, other in enumerate(waiting_joined, 1):
+        if other is None or other > joined:
+            return index
+    return len(waiting_joined) + 1
+
+
+def request(channel: Channel, ctx: CallContext) -> None:
+    """The caller pressed 1 in the queue: record a callback that keeps the place."""
+    call = ctx.intake.open_call(ctx.session, channel.uniqueid, channel.caller_id)
+    ctx.call = call
+    menu = Menu(channel, ctx, call)
+    language = channel.get_variable(var.LANGUAGE) or "ar"
+    menu.language = Language.EN if language == "en" else Language.AR
+    branch = channel.get_variable(var.BRANCH) or ctx.settings.default_branch
+    menu.branch = branch if branch in ctx.settings.branches else ctx.settings.default_branch
+    joined_text = channel.get_variable(var.QUEUE_JOINED)
+    position_text = channel.get_variable(var.QUEUE_POSITION)
+    joined = datetime.fromtimestamp(float(joined_text), UTC) if joined_text else utcnow()
+    position = int(position_text) if position_text and position_text.isdigit() else None
+    menu.step("queue_callback_asked", str(position or ""))
+    try:
+        number = CallbackNumber(menu).ask()
+    except TooManyAttempts:
+        # No number to call back: back into the queue at the same place.
+        menu.step("queue_callback_no_number")
+        channel.set_variable(var.NEXT, var.NEXT_AGENT)
+        return
+    callback = Callback(
+        request_id=call.request_id,
+        call_id=call.id,
+        number=number,
+        branch=menu.branch,
+        agent_endpoint=placeholder_endpoint(menu.branch),
+        queued_at=joined,
+        due_at=utcnow(),
+        position=position,
+        max_attempts=ctx.settings.callback_max_attempts,
+    )
+    schedule_callback(ctx.session, callback)
+    ctx.intake.note_step(call, "queue_callback_booked", str(position or ""))
+    ctx.session.commit()
+    log.info("call %s: callback %s keeps position %s", call.uniqueid, callback.id, position)
+    menu.play("callback_recorded", "goodbye")
+    channel.set_variable(var.NEXT, var.NEXT_HANGUP)
+
+
+def place(channel: Channel, ctx: CallContext) -> None:
+    """On the place-holder channel: compute where it re-enters the queue."""
+    callback_id = channel.get_variable(var.CALLBACK_ID) or ""
+    callback = ctx.session.get(Callback, int(callback_id)) if callback_id.isdigit() else None
+    if callback is None:
+        raise LookupError(f"no callback {callback_id!r} for the place-holder")
+    queue = f"tawasul-{callback.branch}"
+    joined = callback.queued_at.timestamp()
+    count_text = channel.get_full_variable(f"${{QUEUE_WAITING_COUNT({queue})}}") or "0"
+    waiting: list[float | None] = []
+    for index in range(1, int(count_text) + 1 if count_text.isdigit() else 1):
+        other = channel.get_full_variable(f"${{QUEUE_GET_CHANNEL({queue},{index})}}") or ""
+        stamp = (
+            channel.get_full_variable(f"${{IMPORT({other},{var.QUEUE_JOINED})}}") if other else None
+        )
+        try:
+            waiting.append(float(stamp) if stamp else None)
+        except ValueError:
+            waiting.append(None)
+    position = queue_position(waiting, joined)
+    channel.set_variable("__" + var.QUEUE_JOINED, f"{joined:.3f}")
+    channel.set_variable(var.CALLBACK_POSITION, position)
+    log.info(
+        "callback %s re-enters %s at position %s of %s",
+        callback.id,
+        queue,
+        position,
+        len(waiting) + 1,
+    )
