@@ -12,7 +12,7 @@ from flask import Flask, g
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.routing import IntegerConverter
 
-from agent_api import auth, errors, health, openapi, requests, slots, users
+from agent_api import auth, errors, health, metrics, openapi, requests, slots, users
 from agent_api.national_identity import NationalIdentityVerifier
 from agent_api.services import EXTENSION, Services
 from tawasul.accounts import AccountService
@@ -118,6 +118,14 @@ def create_app(
 
     errors.register_error_handlers(app)
     auth.install(app)
-    for blueprint in (health.bp, openapi.bp, auth.bp, users.bp, requests.bp, slots.bp):
+    for blueprint in (
+        health.bp,
+        openapi.bp,
+        auth.bp,
+        users.bp,
+        requests.bp,
+        slots.bp,
+        metrics.bp,
+    ):
         app.register_blueprint(blueprint)
     return app

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
+from agent_api.metrics import OPENAPI_PATHS as METRICS_PATHS
 from tawasul.models import Channel, Language, MeetingMode, RequesterCategory, Role
 from tawasul.workflow import RequestStatus
 
@@ -421,6 +422,7 @@ def build_spec() -> dict[str, Any]:
             )
         },
     }
+    paths.update(METRICS_PATHS)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tawasul agent API", "version": "1"},

@@ -321,20 +321,23 @@ class AMIClient:
         # AMI answers logins early in Asterisk's boot, before the dialplan is loaded (an
         # Originate then fails with "Extension does not exist"). Asterisk tells each session
         # "FullyBooted" once it is; only then is the client connected.
-        booted = not self._events
+        booted: Message | None = None if self._events else {}
         sock.settimeout(1.0)
         deadline = time.monotonic() + BOOT_WAIT_S
-        while not booted:
+        while booted is None:
             try:
                 event = parse_message(reader.block())
             except TimeoutError:
                 if time.monotonic() > deadline:
                     raise AMIError("Asterisk did not finish booting") from None
                 continue
-            booted = event.get("Event") == "FullyBooted"
+            if event.get("Event") == "FullyBooted":
+                booted = event
         self.connections += 1
         self.connected.set()
         log.info("AMI connected to %s:%s", self.host, self.port)
+        if booted:
+            self._dispatch(booted)  # listeners learn of a (re)boot too
         last_activity = time.monotonic()
         while not self._stop.is_set():
             try:

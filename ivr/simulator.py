@@ -56,14 +56,24 @@ class Simulator:
 
     def call(self, script: str, caller_id: str = "0501234567") -> PlacedCall:
         """Call the IVR; the caller's side plays ``script``."""
+        return self.call_into(INBOUND, script, {}, caller_id)
+
+    def call_into(
+        self,
+        destination: str,
+        script: str,
+        variables: dict[str, str],
+        caller_id: str = "0501234567",
+    ) -> PlacedCall:
+        """Call a Local destination (the IVR, a queue...); the caller's side plays ``script``."""
         base = uuid.uuid4().hex
         placed = PlacedCall(ivr_uniqueid=f"{base}.2", caller_uniqueid=f"{base}.1")
         self.ami.originate(
-            INBOUND,
+            destination,
             context="tawasul-simulator",
             exten="s",
             caller_id=caller_id,
-            variables={"SIM_SCRIPT": check_script(script)},
+            variables={**variables, "SIM_SCRIPT": check_script(script)},
             # The ids must not be prefixes of each other: Asterisk matches uniqueids by prefix.
             channel_id=placed.caller_uniqueid,
             other_channel_id=placed.ivr_uniqueid,

@@ -100,6 +100,13 @@ class Settings:
     relay_interval_ms: int = 100
     worker_heartbeat_s: int = 10
 
+    service_level_threshold_s: int = 60
+    """Answered within this many seconds counts towards the service level."""
+    short_abandon_s: int = 5
+    """Callers who give up sooner are short abandons: counted, but out of the rates."""
+    capacity_per_hour: int = 80
+    """Callers an hour a centre is staffed for (the seed centre's figure)."""
+
     input_attempts: int = 3
     """Wrong or missing keypad entries before the caller is offered an agent."""
     digit_timeout_ms: int = 6000

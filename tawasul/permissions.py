@@ -23,6 +23,8 @@ class Action(StrEnum):
     MANAGE_CALENDAR = "manage_calendar"
     MANAGE_USERS = "manage_users"
     ALL_BRANCHES = "all_branches"
+    VIEW_FIGURES = "view_figures"
+    """The call-centre and request figures, exports and reports."""
 
 
 REQUIRED_ROLE: dict[Action, Role] = {
@@ -32,6 +34,7 @@ REQUIRED_ROLE: dict[Action, Role] = {
     Action.MANAGE_CALENDAR: Role.SUPERVISOR,
     Action.MANAGE_USERS: Role.ADMIN,
     Action.ALL_BRANCHES: Role.ADMIN,
+    Action.VIEW_FIGURES: Role.SUPERVISOR,
 }
 
 S = RequestStatus

@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     worker.add_argument("--no-ami", action="store_true", help="do not place callbacks")
     commands.add_parser("reconcile", help="send lost or abandoned jobs back to the relay")
+    commands.add_parser("events", help="record queue and agent events from AMI (metrics)")
     demo = commands.add_parser("demo", help="start everything and place scripted calls")
     demo.add_argument("--calls", type=int, default=3, help="how many scripted calls to place")
     demo.add_argument(
@@ -92,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
             from jobqueue.worker import run_worker
 
             return run_worker(settings, burst=args.burst, with_ami=not args.no_ami)
+        if args.command == "events":
+            from ivr.events import run_events
+
+            return run_events(settings)
         if args.command == "reconcile":
             from tawasul_cli.commands import reconcile_now
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import tawasul.metrics.models  # noqa: F401 (registers the metrics tables on Base)
 from tawasul.models import Base
 
 config = context.config

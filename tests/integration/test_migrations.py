@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+import tawasul.metrics.models  # noqa: F401 (the metrics tables are on Base too)
 from tawasul.models import Base
 from tests.helpers import Database
 

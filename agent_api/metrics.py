@@ -1,0 +1,264 @@
+"""``/metrics`` and ``/reports``: the figures supervisors watch, as JSON, CSV or XLSX.
+
+Every figure is computed by ``tawasul.metrics`` (defined in docs/metrics.md); these views only
+choose the period, the branch and the format.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, jsonify
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from agent_api import parsing
+from agent_api.services import db, services, user
+from tawasul.errors import NotFound, ValidationError
+from tawasul.metrics.calls import GRANULARITIES, figures, series, visits
+from tawasul.metrics.erlang import agents_needed
+from tawasul.metrics.report import daily_report
+from tawasul.metrics.requests import days
+from tawasul.models import Report, utcnow
+from tawasul.permissions import Action, require, visible_branches
+
+bp = Blueprint("metrics", __name__)
+
+FORMATS = ("json", "csv", "xlsx")
+MAX_DAYS = 366
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(services().settings.timezone)
+
+
+def _branches() -> list[str]:
+    """The branches the user may see, narrowed by ``branch=`` if given."""
+    require(user(), Action.VIEW_FIGURES)
+    visible = visible_branches(user())
+    allowed = sorted(visible) if visible is not None else list(services().settings.branches)
+    return allowed
+
+
+def _period(args: dict[str, str]) -> tuple[date, date]:
+    today = utcnow().astimezone(_zone()).date()
+    first = parsing.day(args, "from") or today
+    last = parsing.day(args, "to") or first
+    if last < first or (last - first).days >= MAX_DAYS:
+        raise ValidationError("to", f"on or after from, at most {MAX_DAYS} days later")
+    return first, last
+
+
+def _chosen(args: dict[str, str]) -> list[str]:
+    branches = _branches()
+    branch = parsing.text(args, "branch", max_len=32)
+    if branch is None:
+        return branches
+    if branch not in branches:
+        raise NotFound("no such branch")
+    return [branch]
+
+
+def _table(rows: list[dict[str, Any]], fmt: str, name: str) -> ResponseReturnValue:
+    if fmt == "json":
+        return jsonify({"items": rows, "definitions": "docs/metrics.md"})
+    columns: list[str] = []
+    for row in rows:
+        columns += [key for key in row if key not in columns]
+    flat = [{key: _cell(row.get(key)) for key in columns} for row in rows]
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(flat)
+        return Response(
+            out.getvalue(),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = name[:31]
+    sheet.append(columns)
+    for row in flat:
+        sheet.append([row[key] for key in columns])
+    data = io.BytesIO()
+    book.save(data)
+    return Response(
+        data.getvalue(),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dict):
+        return "; ".join(f"{k}={v}" for k, v in sorted(value.items()))
+    return value
+
+
+@bp.get("/metrics/calls")
+def call_metrics() -> ResponseReturnValue:
+    """Queue figures per hour, day, week or month, for the user's branches."""
+    args = parsing.query({"from", "to", "by", "branch", "format"})
+    first, last = _period(args)
+    granularity = args.get("by", "day")
+    if granularity not in GRANULARITIES:
+        raise ValidationError("by", f"one of {', '.join(GRANULARITIES)}")
+    fmt = args.get("format", "json")
+    if fmt not in FORMATS:
+        raise ValidationError("format", f"one of {', '.join(FORMATS)}")
+    zone = _zone()
+    settings = services().settings
+    start = datetime.combine(first, time(0, 0), zone)
+    end = datetime.combine(last + timedelta(days=1), time(0, 0), zone)
+    queues = [f"tawasul-{branch}" for branch in _chosen(args)]
+    options = {
+        "threshold_s": settings.service_level_threshold_s,
+        "short_abandon_s": settings.short_abandon_s,
+        "capacity_per_hour": settings.capacity_per_hour,
+    }
+    rows = [
+        {"start": moment.isoformat(), **result.as_dict()}
+        for moment, result in series(db(), start, end, granularity, zone, queues, **options)
+    ]
+    if fmt == "json":
+        hours = (end - start).total_seconds() / 3600
+        total = figures(db(), visits(db(), start, end, queues), hours, **options)
+        return jsonify(
+            {
+                "items": rows,
+                "total": total.as_dict(),
+                "queues": queues,
+                "definitions": "docs/metrics.md",
+            }
+        )
+    return _table(rows, fmt, f"calls-{first}-{last}")
+
+
+@bp.get("/metrics/requests")
+def request_metrics() -> ResponseReturnValue:
+    """Request figures per day: channels, categories, decisions, same-day forwarding."""
+    args = parsing.query({"from", "to", "branch", "format"})
+    first, last = _period(args)
+    fmt = args.get("format", "json")
+    if fmt not in FORMATS:
+        raise ValidationError("format", f"one of {', '.join(FORMATS)}")
+    settings = services().settings
+    rows = [
+        figures_.as_dict()
+        for figures_ in days(db(), first, last, _zone(), settings.forward_cutoff, _chosen(args))
+    ]
+    return _table(rows, fmt, f"requests-{first}-{last}")
+
+
+@bp.get("/metrics/staffing")
+def staffing() -> ResponseReturnValue:
+    """Erlang C: agents the next hour needs for the service-level target."""
+    require(user(), Action.VIEW_FIGURES)
+    args = parsing.query({"calls_per_hour", "aht_s", "target_s", "target_level"})
+    settings = services().settings
+    calls = parsing.integer(args, "calls_per_hour", low=0, high=100_000, required=True)
+    aht = parsing.integer(args, "aht_s", low=1, high=36_000, required=True)
+    target = parsing.integer(args, "target_s", low=0, high=3_600)
+    level = parsing.integer(args, "target_level", low=1, high=99)
+    result = agents_needed(
+        float(calls or 0),
+        float(aht or 1),
+        target_s=float(target if target is not None else settings.service_level_threshold_s),
+        target_level=(level or 80) / 100,
+    )
+    return jsonify(
+        {k: round(v, 3) if isinstance(v, float) else v for k, v in result.__dict__.items()}
+    )
+
+
+@bp.get("/reports/daily")
+def daily() -> ResponseReturnValue:
+    """The daily report for the ministry (HTML), generated if the job has not yet."""
+    require(user(), Action.VIEW_FIGURES)
+    if visible_branches(user()) is not None:
+        require(user(), Action.ALL_BRANCHES)  # the report covers every branch
+    args = parsing.query({"day"})
+    day = parsing.day(args, "day") or utcnow().astimezone(_zone()).date()
+    report = db().scalar(
+        select(Report).where(Report.kind == "daily", Report.day == day.isoformat())
+    )
+    if report is None:
+        report = daily_report(db(), day, services().settings)
+    return Response(str(report.content.get("html", "")), mimetype="text/html")
+
+
+def _param(name: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "schema": schema}
+
+
+_DAY = {"type": "string", "format": "date"}
+_FORMAT = {"type": "string", "enum": list(FORMATS)}
+_BRANCH = {"type": "string", "maxLength": 32}
+_ERRORS = {
+    code: {
+        "description": text,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for code, text in {
+        "401": "no valid credentials",
+        "403": "figures are for supervisors and admins",
+        "404": "a branch the user may not see",
+        "422": "a parameter that is invalid or unknown",
+    }.items()
+}
+
+
+def _get(summary: str, params: list[dict[str, Any]], media: str) -> dict[str, Any]:
+    return {
+        "get": {
+            "summary": summary,
+            "parameters": params,
+            "responses": {"200": {"description": "the figures", "content": {media: {}}}, **_ERRORS},
+        }
+    }
+
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/metrics/calls": _get(
+        "Queue figures per period (docs/metrics.md)",
+        [
+            _param("from", _DAY),
+            _param("to", _DAY),
+            _param("by", {"type": "string", "enum": list(GRANULARITIES)}),
+            _param("branch", _BRANCH),
+            _param("format", _FORMAT),
+        ],
+        "application/json",
+    ),
+    "/metrics/requests": _get(
+        "Request figures per day (docs/metrics.md)",
+        [
+            _param("from", _DAY),
+            _param("to", _DAY),
+            _param("branch", _BRANCH),
+            _param("format", _FORMAT),
+        ],
+        "application/json",
+    ),
+    "/metrics/staffing": _get(
+        "Erlang C: agents needed for the service-level target",
+        [
+            _param("calls_per_hour", {"type": "integer", "minimum": 0, "maximum": 100000}, True),
+            _param("aht_s", {"type": "integer", "minimum": 1, "maximum": 36000}, True),
+            _param("target_s", {"type": "integer", "minimum": 0, "maximum": 3600}),
+            _param("target_level", {"type": "integer", "minimum": 1, "maximum": 99}),
+        ],
+        "application/json",
+    ),
+    "/reports/daily": _get(
+        "The daily report for the ministry (admins)", [_param("day", _DAY)], "text/html"
+    ),
+}

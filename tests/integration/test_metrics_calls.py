@@ -1,0 +1,179 @@
+"""Queue metrics from real calls through real app_queue, against figures worked out by hand."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from ivr.ami import AMIActionError, AMIClient, Message
+from ivr.events import EventRecorder
+from ivr.simulator import PlacedCall, check_script
+from tawasul.metrics.calls import figures, visits
+from tawasul.metrics.ingest import ingest
+from tawasul.metrics.models import QueueCall, QueueEvent
+from tawasul.models import utcnow
+from tawasul_cli.asterisk import Harness
+from tests.helpers import Database
+from tests.integration.support import Phone, wait_until
+
+pytestmark = pytest.mark.asterisk
+
+QUEUE = "tawasul-lab"
+AGENTS = ("Local/3001@tawasul-queue-agents/n", "Local/3002@tawasul-queue-agents/n")
+
+
+class QueueLab:
+    """Agents logged in paused, callers placed into the queue, every AMI event kept."""
+
+    def __init__(self, ami: AMIClient, phone: Phone, database: Database) -> None:
+        self.ami = ami
+        self.phone = phone
+        self.events: list[Message] = []
+        self.recorder = EventRecorder(database.sessions)
+        self._removers = [ami.add_listener(self.events.append), ami.add_listener(self.recorder)]
+
+    def login(self, interface: str) -> None:
+        self.ami.action(
+            "QueueAdd",
+            {"Queue": QUEUE, "Interface": interface, "MemberName": interface, "Paused": "true"},
+        )
+
+    def pause(self, interface: str, paused: bool, reason: str = "") -> None:
+        self.ami.action(
+            "QueuePause",
+            {
+                "Queue": QUEUE,
+                "Interface": interface,
+                "Paused": str(paused).lower(),
+                "Reason": reason,
+            },
+        )
+
+    def caller(self, script: str) -> PlacedCall:
+        """A caller straight into the queue; the script runs on the caller's side."""
+        placed = self.phone.call_into(
+            "Local/s@tawasul-simulated-queue/n", check_script(script), {"SIM_QUEUE": QUEUE}
+        )
+        return placed
+
+    def close(self) -> None:
+        for remove in self._removers:
+            remove()
+        for interface in AGENTS:
+            with contextlib.suppress(AMIActionError):  # not a member: nothing to remove
+                self.ami.action("QueueRemove", {"Queue": QUEUE, "Interface": interface})
+
+
+@pytest.fixture
+def lab(ami: AMIClient, phone: Phone, database: Database, asterisk: Harness) -> Iterator[QueueLab]:
+    handle = QueueLab(ami, phone, database)
+    yield handle
+    handle.close()
+
+
+def completed(database: Database, count: int) -> bool:
+    with database.sessions() as session:
+        done = session.scalar(
+            select(func.count(QueueCall.id)).where(
+                (QueueCall.ended_at.is_not(None)) | (QueueCall.outcome == "abandoned")
+            )
+        )
+        return (done or 0) >= count
+
+
+def test_queue_figures_match_the_script(lab: QueueLab, database: Database) -> None:
+    start = utcnow()
+    for interface in AGENTS:
+        lab.login(interface)
+    # A joins at 0 and is answered when agent 1 comes back at 4 s; talks until 12 s.
+    lab.caller("w12/h")
+    time.sleep(1)
+    lab.caller("w6/h")  # B: joins at 1, gives up at 7: an abandon (6 s > 5 s)
+    time.sleep(1)
+    lab.caller("w2/h")  # C: joins at 2, gives up at 4: a short abandon (2 s)
+    time.sleep(1)
+    lab.caller("w15/h")  # D: joins at 3, answered when agent 2 comes back at 10, talks to 18
+    time.sleep(1)
+    lab.pause(AGENTS[0], False)  # t = 4
+    time.sleep(6)
+    lab.pause(AGENTS[1], False)  # t = 10
+    time.sleep(3)
+    lab.pause(AGENTS[0], True, "acw")  # t = 13: after-call work on A's call (ended at 12)
+    time.sleep(3)
+    lab.pause(AGENTS[0], False)  # t = 16: 3 s of after-call work
+    wait_until(lambda: completed(database, 4), 40, "all four visits to end")
+
+    with database.sessions() as session:
+        rows = visits(session, start, utcnow() + timedelta(minutes=1), [QUEUE])
+        by_wait = sorted(rows, key=lambda r: r.joined_at)
+        outcomes = [row.outcome for row in by_wait]
+        assert outcomes == ["answered", "abandoned", "abandoned", "answered"]
+        waits = [row.wait_s or 0 for row in by_wait]
+        for measured, scripted in zip(waits, [4, 6, 2, 7], strict=True):
+            assert abs(measured - scripted) <= 1.0, (waits, "waits to the second")
+        for row, scripted in ((by_wait[0], 8), (by_wait[3], 8)):
+            assert row.talk_s is not None and abs(row.talk_s - scripted) <= 1.0
+        result = figures(session, rows, hours=1, threshold_s=60, short_abandon_s=5)
+        strict = figures(session, rows, hours=1, threshold_s=5, short_abandon_s=5)
+
+    assert (result.offered, result.answered, result.abandoned, result.short_abandoned) == (
+        4,
+        2,
+        1,
+        1,
+    )
+    assert result.callbacks == 0 and result.exited == 0
+    assert result.service_level == pytest.approx(200 / 3)  # 2 in 60 s / (2 answered + 1 abandon)
+    assert strict.service_level == pytest.approx(100 / 3)  # only A within 5 s
+    assert result.abandonment_rate == pytest.approx(100 / 3)
+    assert result.asa_s == pytest.approx(5.5, abs=1.0)  # (4 + 7) / 2
+    assert result.aht_s == pytest.approx(9.5, abs=1.0)  # ((8 + 3 ACW) + 8) / 2
+    assert result.longest_wait_s == pytest.approx(7, abs=1.0)
+    assert result.calls_per_hour == 4
+
+    # The same event stream again changes nothing: every event is recorded once.
+    with database.sessions() as session:
+        before = session.scalar(select(func.count(QueueEvent.id)))
+        replayed = [ingest(session, dict(event)) for event in lab.events]
+        assert not any(replayed)
+        assert session.scalar(select(func.count(QueueEvent.id))) == before
+        again = figures(
+            session, visits(session, start, utcnow() + timedelta(minutes=1), [QUEUE]), 1
+        )
+    assert again == result
+
+
+def test_asterisk_restart_does_not_double_count(
+    lab: QueueLab, database: Database, asterisk: Harness, ami: AMIClient
+) -> None:
+    start = utcnow()
+    lab.login(AGENTS[0])
+    lab.caller("w60/h")  # waits (the agent is paused) when Asterisk goes down
+    wait_until(lambda: _count(database) == 1, 20, "the caller to join")
+    asterisk.down()
+    asterisk.up()
+    wait_until(lambda: ami.connected.is_set(), 60, "AMI to reconnect")
+    wait_until(lambda: _outcomes(database) == ["interrupted"], 30, "the visit to be closed")
+    lab.login(AGENTS[0])
+    lab.pause(AGENTS[0], False)
+    lab.caller("w4/h")
+    wait_until(lambda: completed(database, 1) and len(_outcomes(database)) == 2, 40, "the call")
+    with database.sessions() as session:
+        rows = visits(session, start, utcnow() + timedelta(minutes=1), [QUEUE])
+        result = figures(session, rows, hours=1)
+    assert (result.offered, result.answered, result.abandoned) == (1, 1, 0)
+
+
+def _count(database: Database) -> int:
+    with database.sessions() as session:
+        return session.scalar(select(func.count(QueueCall.id))) or 0
+
+
+def _outcomes(database: Database) -> list[str]:
+    with database.sessions() as session:
+        return list(session.scalars(select(QueueCall.outcome).order_by(QueueCall.joined_at)))
