@@ -31,6 +31,7 @@ from tawasul.db import make_engine, make_session_factory
 from tawasul.errors import ConfigError
 from tawasul.forwarding import ForwardingDelivery, write_late_report
 from tawasul.hours import WorkingHours
+from tawasul.metrics.report import daily_report
 from tawasul.notifications import SmsTemplates
 from tawasul.pii import PiiProtector
 from tawasul.ports import Forwarder, SmsSender
@@ -96,10 +97,11 @@ def _late_report_step(context: JobContext, redis: Redis) -> None:
     if local_now.strftime("%H:%M") < context.settings.forward_cutoff:
         return
     day = local_now.date()
-    # One worker writes each day's report; the key outlives the day.
+    # One worker writes each day's reports; the key outlives the day.
     if redis.set(f"tawasul:late-report:{day.isoformat()}", "1", nx=True, ex=3 * 86400):
         with context.sessions() as session:
             write_late_report(session, day, context.settings.forward_cutoff, hours.zone)
+            daily_report(session, day, context.settings)
 
 
 def _wait_for_redis(redis: Redis) -> None:
@@ -142,7 +144,7 @@ def run_worker(settings: Settings, burst: bool = False, with_ami: bool = True) -
             settings.relay_interval_ms / 1000,
         ),
         Background("reconciler", lambda: reconcile(context.sessions, redis), RECONCILE_EVERY_S),
-        Background("late-report", lambda: _late_report_step(context, redis), 60.0),
+        Background("reports", lambda: _late_report_step(context, redis), 60.0),
     ]
     redis.set(heartbeat_key, "1", ex=ttl)
     for thread in threads:

@@ -129,9 +129,11 @@ def run_demo(settings: Settings, calls: int, stay: bool = True) -> int:
     server.start_in_thread()
     worker = _spawn(settings, "worker", "worker")
     api = _spawn(settings, "api", "api")
+    events = _spawn(settings, "events", "events")
     print(
         f"FastAGI on {settings.agi_host}:{server.port}, Asterisk pid {harness.running_pid()}, "
-        f"Redis on {redis.port}, worker pid {worker.pid}, API pid {api.pid}",
+        f"Redis on {redis.port}, worker pid {worker.pid}, API pid {api.pid}, "
+        f"events listener pid {events.pid}",
         flush=True,
     )
     ami = AMIClient(
@@ -191,7 +193,7 @@ def run_demo(settings: Settings, calls: int, stay: bool = True) -> int:
     ami.close()
     server.shutdown()
     server.server_close()
-    for process in (worker, api):
+    for process in (worker, api, events):
         process.terminate()
         try:
             process.wait(timeout=20)
