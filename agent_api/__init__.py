@@ -12,7 +12,18 @@ from flask import Flask, g
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.routing import IntegerConverter
 
-from agent_api import auth, errors, health, metrics, openapi, requests, slots, users
+from agent_api import (
+    auth,
+    errors,
+    health,
+    intake,
+    metrics,
+    openapi,
+    portal,
+    requests,
+    slots,
+    users,
+)
 from agent_api.national_identity import NationalIdentityVerifier
 from agent_api.services import EXTENSION, Services
 from tawasul.accounts import AccountService
@@ -124,6 +135,8 @@ def create_app(
         auth.bp,
         users.bp,
         requests.bp,
+        intake.bp,
+        portal.bp,
         slots.bp,
         metrics.bp,
     ):

@@ -20,6 +20,8 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 PUBLIC_ENDPOINTS = frozenset({"health.health", "auth.login", "auth.token", "openapi.spec"})
 """The only routes served without credentials; every other one needs a user."""
+SIGNED_ENDPOINTS = frozenset({"portal.submit"})
+"""Routes for other systems, which check the caller's signature themselves (no user)."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "X-CSRF-Token"
 
@@ -33,7 +35,7 @@ def authenticate() -> None:
             session's CSRF token (a bearer token is not sent by browsers on their own, so it
             needs none).
     """
-    if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
+    if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS | SIGNED_ENDPOINTS:
         return
     header = request.headers.get("Authorization")
     if header is not None:

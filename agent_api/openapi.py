@@ -192,6 +192,11 @@ def build_spec() -> dict[str, Any]:
                 "language": _enum(Language),
                 "callback_number": {"type": ["string", "null"], "description": "masked"},
                 "assigned_to": {"type": ["integer", "null"]},
+                "open_duplicates": {
+                    "type": "array",
+                    "description": "the requester's other open requests, any channel",
+                    "items": {"type": "object"},
+                },
                 "appointment": {"type": ["object", "null"]},
                 "created_at": _ref("Moment"),
                 "updated_at": _ref("Moment"),
@@ -203,6 +208,24 @@ def build_spec() -> dict[str, Any]:
         "Call": {"type": "object"},
     }
     items = {"type": "object", "properties": {"items": {"type": "array"}}}
+    manual_entry = {
+        "type": "object",
+        "required": ["channel", "national_id"],
+        "properties": {
+            "channel": {"type": "string", "enum": [Channel.TELEGRAM.value, Channel.MANUAL.value]},
+            "national_id": {"type": "string", "pattern": "^[12][0-9]{9}$"},
+            "mobile": {"type": "string", "maxLength": 32, "description": "05XXXXXXXX"},
+            "language": _enum(Language),
+            "branch": {"type": "string"},
+            "meeting_mode": _enum(MeetingMode),
+            "target_official": {"type": "string", "maxLength": 64},
+            "document": {
+                "type": "string",
+                "format": "binary",
+                "description": "PDF, JPEG, PNG or TIFF; required for a telegram",
+            },
+        },
+    }
     credentials = {
         "username": {"type": "string", "maxLength": 64},
         "password": {"type": "string", "maxLength": 1024},
@@ -326,7 +349,62 @@ def build_spec() -> dict[str, Any]:
                     _query("cursor", {"type": "string"}),
                     _query("sort", {"type": "string", "enum": ["-created_at", "created_at"]}),
                 ],
-            )
+            ),
+            "post": _op(
+                "Enter a request from a paper telegram or a walk-in, with its scan",
+                {**_ok("201", "the request", _ref("Request")), "413": {"description": "too big"}},
+                body={
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {"schema": manual_entry},
+                        JSON: {"schema": {**manual_entry, "additionalProperties": False}},
+                    },
+                },
+            ),
+        },
+        "/requests/{request_id}/requester": _action(
+            "Give a fax's request the requester transcribed from its document",
+            _body(
+                {
+                    "national_id": {"type": "string", "pattern": "^[12][0-9]{9}$"},
+                    "mobile": {"type": "string", "maxLength": 32},
+                },
+                ("national_id",),
+            ),
+        ),
+        "/portal/requests": {
+            "post": {
+                "summary": "The e-services portal files a request it identified (HMAC-signed)",
+                "description": (
+                    "X-Portal-Signature is hex HMAC-SHA256 over '<X-Portal-Timestamp>.<body>' "
+                    "with the key named by X-Portal-Key-Id. Idempotent on portal_request_id."
+                ),
+                "security": [{"portalSignature": []}],
+                "parameters": [
+                    {"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
+                    for name in ("X-Portal-Key-Id", "X-Portal-Timestamp", "X-Portal-Signature")
+                ],
+                "requestBody": _body(
+                    {
+                        "portal_request_id": {"type": "string", "maxLength": 64},
+                        "national_id": {"type": "string", "pattern": "^[12][0-9]{9}$"},
+                        "mobile": {"type": "string", "maxLength": 32},
+                        "language": _enum(Language),
+                        "branch": {"type": "string"},
+                        "meeting_mode": _enum(MeetingMode),
+                        "target_official": {"type": "string", "maxLength": 64},
+                        "verified_at": {"type": "string", "format": "date-time"},
+                    },
+                    ("portal_request_id", "national_id"),
+                ),
+                "responses": {
+                    **_ok("201", "filed"),
+                    **_ok("200", "already filed under this portal id: the same request"),
+                    "401": ERRORS["401"],
+                    "409": ERRORS["409"],
+                    "422": ERRORS["422"],
+                },
+            }
         },
         "/requests/counts": {
             "get": _op("Counts per status", _ok("200", "counts"), params=FILTER_PARAMS)
@@ -431,6 +509,7 @@ def build_spec() -> dict[str, Any]:
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "session": {"type": "apiKey", "in": "cookie", "name": "tawasul_session"},
+                "portalSignature": {"type": "apiKey", "in": "header", "name": "X-Portal-Signature"},
             },
         },
         "security": [{"bearer": []}, {"session": []}],

@@ -20,6 +20,7 @@ from agent_api.schemas import (
 from agent_api.services import db, services, user
 from tawasul import search
 from tawasul.casework import RequestChanges
+from tawasul.duplicates import open_duplicates
 from tawasul.errors import TelephonyUnavailable
 from tawasul.models import Channel, Language, MeetingMode, Request, RequesterCategory
 from tawasul.permissions import visible_branches
@@ -39,13 +40,17 @@ FILTERS = (
 )
 
 
-def _dump(request: Request) -> dict[str, Any]:
+def _dump(request: Request, duplicates: list[Request] | None = None) -> dict[str, Any]:
     casework = services().casework
+    if duplicates is None:
+        duplicates = open_duplicates(db(), [request])[request.id]
     return dump_request(
         request,
         casework.assignee(db(), request.id),
         casework.appointment(db(), request.id),
         services().book,
+        duplicates,
+        visible_branches(user()),
     )
 
 
@@ -81,7 +86,9 @@ def list_requests() -> ResponseReturnValue:
         cursor=parsing.text(args, "cursor", max_len=256),
         order=order,
     )
-    return jsonify({"items": [_dump(item) for item in page.items], "next_cursor": page.next_cursor})
+    duplicates = open_duplicates(db(), page.items)
+    items = [_dump(item, duplicates[item.id]) for item in page.items]
+    return jsonify({"items": items, "next_cursor": page.next_cursor})
 
 
 @bp.get("/counts")

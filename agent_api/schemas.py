@@ -79,9 +79,16 @@ def dump_request(
     assignment: RequestAssignment | None = None,
     appointment: Appointment | None = None,
     book: AppointmentBook | None = None,
+    duplicates: list[Request] | None = None,
+    visible: frozenset[str] | None = None,
 ) -> dict[str, Any]:
-    """A request as agents see it: the callback number masked, the next statuses listed."""
+    """A request as agents see it: the callback number masked, the next statuses listed.
+
+    ``duplicates`` are the requester's other open requests (any channel); those of branches
+    outside ``visible`` (None: all) show only their channel, branch and status.
+    """
     return {
+        "open_duplicates": [dump_duplicate(other, visible) for other in duplicates or []],
         "id": request.id,
         "reference_number": request.reference_number,
         "status": request.status.value,
@@ -101,6 +108,18 @@ def dump_request(
         ),
         "created_at": moment(request.created_at),
         "updated_at": moment(request.updated_at),
+    }
+
+
+def dump_duplicate(request: Request, visible: frozenset[str] | None) -> dict[str, Any]:
+    """Another open request of the same requester (its id only when the user may open it)."""
+    shown = visible is None or request.branch in visible
+    return {
+        "id": request.id if shown else None,
+        "reference_number": request.reference_number if shown else None,
+        "channel": request.channel.value,
+        "branch": request.branch,
+        "status": request.status.value,
     }
 
 

@@ -19,8 +19,10 @@ start_postgres() {
   done
   local psql=(runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qtAX)
   if [ -z "$("${psql[@]}" -c "select 1 from pg_roles where rolname = 'tawasul'")" ]; then
-    "${psql[@]}" -c "create role tawasul login password 'tawasul'"
+    "${psql[@]}" -c "create role tawasul login createdb password 'tawasul'"
   fi
+  # Parallel test workers create a database each.
+  "${psql[@]}" -c "alter role tawasul createdb"
   if [ -z "$("${psql[@]}" -c "select 1 from pg_database where datname = 'tawasul_test'")" ]; then
     "${psql[@]}" -c "create database tawasul_test owner tawasul"
   fi

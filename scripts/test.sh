@@ -13,5 +13,7 @@ echo "== lint"
 .venv/bin/mypy
 scripts/lint-dialplan.sh
 
-echo "== tests (unit, then integration against real Asterisk, SQLite and PostgreSQL)"
-.venv/bin/pytest tests "$@"
+echo "== tests (unit, API, and integration against real Asterisk, on SQLite and PostgreSQL)"
+# Most of the integration tests' time is calls waiting on prompts and timers, not CPU: three
+# workers, each with its own Asterisk, Redis and databases, run them side by side.
+.venv/bin/pytest -n "${TAWASUL_TEST_WORKERS:-3}" tests "$@"

@@ -122,6 +122,13 @@ class Settings:
     identity_api_url: str = ""
     """Base URL of the national e-services identity API (``identity_provider = "national"``)."""
     identity_api_timeout_s: int = 10
+    portal_keys: tuple[str, ...] = ()
+    """The e-services portal's signing keys, "<key id>:<secret>" each (several during a
+    rotation); empty: the portal intake endpoint refuses every call."""
+    portal_replay_window_s: int = 300
+    """A signed portal call older (or newer) than this is refused; within it, seen once."""
+    document_max_bytes: int = 10 * 1024 * 1024
+    """The largest scanned document (telegram, walk-in letter) an agent may upload."""
     click_to_call_timeout_s: int = 45
 
     def resolved_database_url(self) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
@@ -25,6 +26,22 @@ def _postgres_url() -> str:
         if os.environ.get("CI"):
             pytest.fail(f"{POSTGRES_ENV} is not set: CI must run every test on PostgreSQL too")
         pytest.skip(f"{POSTGRES_ENV} not set (make test sets it)")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        # Each pytest-xdist worker gets a database of its own, created on first use.
+        parsed = make_url(url)
+        own = parsed.set(database=f"{parsed.database}_{worker}")
+        admin = make_engine(
+            parsed.set(database="postgres").render_as_string(False), isolation_level="AUTOCOMMIT"
+        )
+        with admin.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database}
+            ).scalar()
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{own.database}"'))
+        admin.dispose()
+        url = own.render_as_string(hide_password=False)
     return url
 
 

@@ -21,7 +21,9 @@ from tests.helpers import REPO, Database
 
 # Several test runs can share a machine (developers working side by side): each picks its own
 # port base and gets its own Asterisk instance, FastAGI port and var directory.
-TEST_PORT_BASE = int(os.environ.get("TAWASUL_TEST_PORT_BASE", "15000"))
+# Under pytest-xdist each worker (gw0, gw1...) gets the next hundred ports.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+TEST_PORT_BASE = int(os.environ.get("TAWASUL_TEST_PORT_BASE", str(15000 + 100 * _WORKER)))
 TEST_AMI_PORT = TEST_PORT_BASE + 38
 TEST_AGI_PORT = TEST_PORT_BASE + 73
 TEST_REDIS_PORT = TEST_PORT_BASE + 79

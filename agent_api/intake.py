@@ -1,0 +1,163 @@
+"""Requests agents enter by hand: a paper telegram or a walk-in, with the scanned document;
+and the requester of a fax, transcribed from its document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import FileStorage
+
+from agent_api import parsing
+from agent_api.errors import ApiError
+from agent_api.schemas import dump_request
+from agent_api.services import db, services, user
+from tawasul.casework import actor_of, load_request
+from tawasul.documents import DocumentStore, attach
+from tawasul.duplicates import open_duplicates
+from tawasul.errors import Forbidden, ValidationError
+from tawasul.ids import normalize_saudi_mobile, validate_national_id
+from tawasul.intake import IntakeService, NewRequest
+from tawasul.models import AttachmentKind, Channel, Language, MeetingMode, Request
+from tawasul.permissions import Action, require, visible_branches
+from tawasul.pii import PiiProtector
+
+bp = Blueprint("intake", __name__)
+
+AGENT_CHANNELS = (Channel.TELEGRAM, Channel.MANUAL)
+"""The channels an agent enters a request for (phone, fax and portal file their own)."""
+FIELDS = {
+    "channel",
+    "national_id",
+    "mobile",
+    "language",
+    "branch",
+    "meeting_mode",
+    "target_official",
+}
+FORM_OVERHEAD = 64 * 1024
+"""Room for the form's other fields and multipart boundaries on top of the document."""
+
+
+def _intake() -> IntakeService:
+    found = current_app.extensions.get("tawasul.intake")
+    if found is None:
+        master = services().settings.resolved_secret_key()
+        found = current_app.extensions["tawasul.intake"] = IntakeService(
+            PiiProtector.from_master_key(master)
+        )
+    return found  # type: ignore[no-any-return]
+
+
+def _store() -> DocumentStore:
+    settings = services().settings
+    return DocumentStore(settings.var_dir, settings.document_max_bytes)
+
+
+def _fields() -> tuple[dict[str, Any], FileStorage | None]:
+    """The submitted fields and document: multipart/form-data, or JSON without a document."""
+    if request.mimetype == "multipart/form-data":
+        extra = sorted((set(request.form) - FIELDS) | (set(request.files) - {"document"}))
+        if extra:
+            raise ApiError(
+                422,
+                "unknown-field",
+                f"these fields cannot be set here: {', '.join(extra)}",
+                {"fields": extra},
+            )
+        return {name: request.form[name] for name in request.form}, request.files.get("document")
+    return parsing.body(FIELDS), None
+
+
+def _mobile(data: dict[str, Any], name: str) -> str | None:
+    value = parsing.text(data, name, max_len=32)
+    if not value:
+        return None
+    try:
+        return normalize_saudi_mobile(value)
+    except ValidationError as exc:
+        raise ValidationError(name, exc.reason) from None
+
+
+@bp.post("/requests")
+def create_request() -> ResponseReturnValue:
+    """File a request from a paper telegram or a walk-in, with its scanned document."""
+    require(user(), Action.WORK_REQUEST)
+    # A scanned document is bigger than the API's usual body limit: this route alone allows it.
+    request.max_content_length = _store().max_bytes + FORM_OVERHEAD
+    data, document = _fields()
+    channel = parsing.choice(data, "channel", Channel, required=True)
+    if channel not in AGENT_CHANNELS:
+        raise ValidationError("channel", "one of telegram, manual")
+    national_id = parsing.text(data, "national_id", required=True, max_len=32) or ""
+    mobile = _mobile(data, "mobile")
+    language = parsing.choice(data, "language", Language) or Language.AR
+    branch = parsing.text(data, "branch", max_len=32) or user().branch
+    if branch not in services().settings.branches:
+        raise ValidationError("branch", "not a branch of this centre")
+    visible = visible_branches(user())
+    if visible is not None and branch not in visible:
+        raise Forbidden("requests are entered for one's own branch")
+    meeting_mode = parsing.choice(data, "meeting_mode", MeetingMode)
+    target_official = parsing.text(data, "target_official", max_len=64)
+    if channel == Channel.TELEGRAM and document is None:
+        raise ValidationError("document", "a telegram is filed with its scan")
+    content = document.read(_store().max_bytes + 1) if document is not None else None
+    if content is not None and len(content) > _store().max_bytes:
+        raise ValidationError("document", f"at most {_store().max_bytes} bytes")
+    new = NewRequest(
+        national_id=national_id,
+        language=language,
+        branch=branch,
+        channel=channel,
+        callback_number=mobile,
+        details={"document": content is not None},
+    )
+    # Checked before the file is written, so a refused request leaves nothing on disk.
+    validate_national_id(national_id)
+    stored = _store().save(channel.value, content) if content is not None else None
+
+    def with_details(filed: Request) -> None:
+        filed.meeting_mode = meeting_mode
+        filed.target_official = target_official
+        if stored is not None:
+            attach(
+                db(),
+                filed,
+                AttachmentKind.SCANNED_DOCUMENT,
+                stored.relative_path,
+                stored.content_type,
+            )
+
+    try:
+        filed = _intake().file_request(db(), new, actor=actor_of(user()), on_filed=with_details)
+    except Exception:
+        if stored is not None:
+            _store().discard(stored.relative_path)
+        raise
+    return jsonify(_dump(filed)), 201
+
+
+@bp.post("/requests/<int:request_id>/requester")
+def transcribe_requester(request_id: int) -> ResponseReturnValue:
+    """Give a fax's request the requester an agent read from the document."""
+    require(user(), Action.WORK_REQUEST)
+    data = parsing.body({"national_id", "mobile"})
+    national_id = parsing.text(data, "national_id", required=True, max_len=32) or ""
+    mobile = _mobile(data, "mobile")
+    found = load_request(db(), user(), request_id)
+    identified = _intake().identify(db(), found, national_id, mobile, actor_of(user()))
+    return jsonify(_dump(identified))
+
+
+def _dump(found: Request) -> dict[str, Any]:
+    casework = services().casework
+    return dump_request(
+        found,
+        casework.assignee(db(), found.id),
+        casework.appointment(db(), found.id),
+        services().book,
+        open_duplicates(db(), [found])[found.id],
+        visible_branches(user()),
+    )

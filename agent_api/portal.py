@@ -1,0 +1,116 @@
+"""``/portal/requests``: the national e-services portal files requests it has identified.
+
+Not for staff: the portal signs each call (see :mod:`tawasul.portal`) instead of signing in.
+A refused signature is logged on the ``tawasul.security`` logger, without the body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from agent_api import parsing
+from agent_api.services import db, services
+from tawasul.errors import ValidationError
+from tawasul.ids import normalize_saudi_mobile
+from tawasul.intake import IntakeService
+from tawasul.masking import scrub
+from tawasul.models import Language, MeetingMode, Request
+from tawasul.pii import PiiProtector
+from tawasul.portal import (
+    BadSignature,
+    PortalGate,
+    PortalIntake,
+    PortalSubmissionData,
+    parse_keys,
+)
+
+bp = Blueprint("portal", __name__, url_prefix="/portal")
+security_log = logging.getLogger("tawasul.security")
+
+KEY_ID_HEADER = "X-Portal-Key-Id"
+TIMESTAMP_HEADER = "X-Portal-Timestamp"
+SIGNATURE_HEADER = "X-Portal-Signature"
+FIELDS = {
+    "portal_request_id",
+    "national_id",
+    "mobile",
+    "language",
+    "branch",
+    "meeting_mode",
+    "target_official",
+    "verified_at",
+}
+
+
+def _portal() -> tuple[PortalGate, PortalIntake]:
+    found = current_app.extensions.get("tawasul.portal")
+    if found is None:
+        settings = services().settings
+        pii = PiiProtector.from_master_key(settings.resolved_secret_key())
+        found = current_app.extensions["tawasul.portal"] = (
+            PortalGate(parse_keys(settings.portal_keys), settings.portal_replay_window_s),
+            PortalIntake(IntakeService(pii), pii),
+        )
+    return found  # type: ignore[no-any-return]
+
+
+def _dump(filed: Request, created: bool) -> dict[str, object]:
+    return {
+        "created": created,
+        "request": {
+            "id": filed.id,
+            "reference_number": filed.reference_number,
+            "status": filed.status.value,
+            "channel": filed.channel.value,
+            "branch": filed.branch,
+        },
+    }
+
+
+@bp.post("/requests")
+def submit() -> ResponseReturnValue:
+    """File a request the portal submits (signed); the same portal id again: the same request."""
+    gate, intake = _portal()
+    body = request.get_data(cache=True)
+    key_id = request.headers.get(KEY_ID_HEADER)
+    try:
+        signed = gate.verify(
+            key_id,
+            request.headers.get(TIMESTAMP_HEADER),
+            request.headers.get(SIGNATURE_HEADER),
+            body,
+        )
+    except BadSignature as exc:
+        security_log.warning(
+            "portal call refused: %s (key id %r, from %s, %d bytes, body sha256 %s)",
+            exc.reason,
+            scrub((key_id or "")[:32]),
+            request.remote_addr,
+            len(body),
+            hashlib.sha256(body).hexdigest()[:16],
+        )
+        raise
+    gate.remember(db(), signed)
+    data = parsing.body(FIELDS)
+    mobile = parsing.text(data, "mobile", max_len=32)
+    branch = parsing.text(data, "branch", max_len=32) or services().settings.default_branch
+    if branch not in services().settings.branches:
+        raise ValidationError("branch", "not a branch of this centre")
+    submission = PortalSubmissionData(
+        portal_request_id=parsing.text(data, "portal_request_id", required=True, max_len=64) or "",
+        national_id=parsing.text(data, "national_id", required=True, max_len=32) or "",
+        mobile=normalize_saudi_mobile(mobile) if mobile else None,
+        language=parsing.choice(data, "language", Language) or Language.AR,
+        branch=branch,
+        meeting_mode=parsing.choice(data, "meeting_mode", MeetingMode),
+        target_official=parsing.text(data, "target_official", max_len=64),
+        verified_at=parsing.moment(data, "verified_at"),
+    )
+    if not submission.portal_request_id.strip():
+        raise ValidationError("portal_request_id", "is required")
+    filed, created = intake.submit(db(), submission, signed.key_id)
+    return jsonify(_dump(filed, created)), 201 if created else 200
