@@ -46,6 +46,10 @@ class Settings:
     filesystem; ``<var_dir>/asterisk/root`` for the project's chroot. Files Asterisk writes
     (voice messages, faxes) are found through it."""
 
+    storage_keys: tuple[str, ...] = ()
+    """Keys for recordings and documents at rest, "<8-char id>:<base64 32 bytes>", the current
+    one first; empty: a key derived from the personal-data master key."""
+
     redis_url: str = "redis://127.0.0.1:6379/0"
 
     branches: tuple[str, ...] = ("riyadh", "jeddah", "medina")
@@ -154,6 +158,10 @@ class Settings:
         if not key:
             raise ConfigError(f"the secret key file {path} is empty")
         return key
+
+    def files_dir(self) -> Path:
+        """Where encrypted recordings and documents live."""
+        return self.var_dir / "files"
 
     def resolved_ami_secret(self) -> str:
         """Return the AMI secret, from the setting or from the file the Asterisk harness wrote."""

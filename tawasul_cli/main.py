@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--no-ami", action="store_true", help="do not place callbacks")
     commands.add_parser("reconcile", help="send lost or abandoned jobs back to the relay")
     commands.add_parser("events", help="record queue and agent events from AMI (metrics)")
+    vault = commands.add_parser("vault", help="encrypted recordings and documents")
+    vault.add_argument("action", choices=["rotate"], help="re-encrypt under the current key")
     demo = commands.add_parser("demo", help="start everything and place scripted calls")
     demo.add_argument("--calls", type=int, default=3, help="how many scripted calls to place")
     demo.add_argument(
@@ -93,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
             from jobqueue.worker import run_worker
 
             return run_worker(settings, burst=args.burst, with_ami=not args.no_ami)
+        if args.command == "vault":
+            from tawasul.vault import vault_for
+
+            moved, current = vault_for(settings).rotate()
+            print(f"{moved} files re-encrypted under the current key, {current} already were")
+            return 0
         if args.command == "events":
             from ivr.events import run_events
 
