@@ -32,8 +32,10 @@ from tawasul.errors import ConfigError
 from tawasul.forwarding import ForwardingDelivery, write_late_report
 from tawasul.hours import WorkingHours
 from tawasul.metrics.report import daily_report
+from tawasul.models import utcnow
 from tawasul.notifications import SmsTemplates
 from tawasul.pii import PiiProtector
+from tawasul.retention import purge
 from tawasul.ports import Forwarder, SmsSender
 from tawasul.sms import SmsDelivery
 
@@ -102,6 +104,7 @@ def _late_report_step(context: JobContext, redis: Redis) -> None:
         with context.sessions() as session:
             write_late_report(session, day, context.settings.forward_cutoff, hours.zone)
             daily_report(session, day, context.settings)
+            purge(session, context.settings, utcnow())
 
 
 def _wait_for_redis(redis: Redis) -> None:

@@ -46,6 +46,15 @@ class Settings:
     filesystem; ``<var_dir>/asterisk/root`` for the project's chroot. Files Asterisk writes
     (voice messages, faxes) are found through it."""
 
+    retention_recordings_days: int = 90
+    """Voice messages are deleted this long after the request came in."""
+    retention_requests_days: int = 730
+    """Ended requests lose their requester's identity and documents this long after their end."""
+    retention_calls_days: int = 365
+    """Call records lose the caller's number and journey."""
+    retention_sms_days: int = 90
+    """SMS bodies are replaced and numbers masked."""
+
     storage_keys: tuple[str, ...] = ()
     """Keys for recordings and documents at rest, "<8-char id>:<base64 32 bytes>", the current
     one first; empty: a key derived from the personal-data master key."""

@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--no-ami", action="store_true", help="do not place callbacks")
     commands.add_parser("reconcile", help="send lost or abandoned jobs back to the relay")
     commands.add_parser("events", help="record queue and agent events from AMI (metrics)")
+    commands.add_parser("purge", help="apply the retention rules now")
     vault = commands.add_parser("vault", help="encrypted recordings and documents")
     vault.add_argument("action", choices=["rotate"], help="re-encrypt under the current key")
     demo = commands.add_parser("demo", help="start everything and place scripted calls")
@@ -95,6 +96,15 @@ def main(argv: list[str] | None = None) -> int:
             from jobqueue.worker import run_worker
 
             return run_worker(settings, burst=args.burst, with_ami=not args.no_ami)
+        if args.command == "purge":
+            from tawasul.db import make_engine, make_session_factory
+            from tawasul.models import utcnow
+            from tawasul.retention import purge
+
+            sessions = make_session_factory(make_engine(settings.resolved_database_url()))
+            with sessions() as session:
+                print(purge(session, settings, utcnow()))
+            return 0
         if args.command == "vault":
             from tawasul.vault import vault_for
 
