@@ -35,8 +35,8 @@ from tawasul.metrics.report import daily_report
 from tawasul.models import utcnow
 from tawasul.notifications import SmsTemplates
 from tawasul.pii import PiiProtector
-from tawasul.retention import purge
 from tawasul.ports import Forwarder, SmsSender
+from tawasul.retention import purge
 from tawasul.sms import SmsDelivery
 
 log = logging.getLogger(__name__)
