@@ -37,6 +37,7 @@ from tawasul.errors import ConfigError
 from tawasul.identity import SmsCodeVerifier
 from tawasul.pii import PiiProtector, decode_key
 from tawasul.ports import CallControl, IdentityVerifier
+from tawasul.vault import vault_for
 
 SESSION_COOKIE = "tawasul_session"
 
@@ -111,7 +112,7 @@ def create_app(
         accounts=AccountService(settings.branches),
         casework=Casework(book, verifier),
         book=book,
-        attachments=AttachmentStore(settings.var_dir),
+        attachments=AttachmentStore(settings.var_dir, vault_for(settings)),
         click_to_call=(
             ClickToCall(call_control, timeout_s=settings.click_to_call_timeout_s)
             if call_control is not None

@@ -22,6 +22,7 @@ from tawasul.intake import IntakeService, NewRequest
 from tawasul.models import AttachmentKind, Channel, Language, MeetingMode, Request
 from tawasul.permissions import Action, require, visible_branches
 from tawasul.pii import PiiProtector
+from tawasul.vault import vault_for
 
 bp = Blueprint("intake", __name__)
 
@@ -52,7 +53,7 @@ def _intake() -> IntakeService:
 
 def _store() -> DocumentStore:
     settings = services().settings
-    return DocumentStore(settings.var_dir, settings.document_max_bytes)
+    return DocumentStore(settings.var_dir, vault_for(settings), settings.document_max_bytes)
 
 
 def _fields() -> tuple[dict[str, Any], FileStorage | None]:

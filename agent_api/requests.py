@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from flask import Blueprint, jsonify, send_file
 from flask.typing import ResponseReturnValue
 
 from agent_api import parsing
-from agent_api.errors import ApiError
 from agent_api.schemas import (
     dump_attachment,
     dump_call,
@@ -241,7 +241,7 @@ def call(request_id: int) -> ResponseReturnValue:
 def voice_message(request_id: int) -> ResponseReturnValue:
     """Stream the request's voice message (the listening is audited)."""
     found = services().attachments.voice_message(db(), user(), request_id)
-    return _stream(found.path, found.content_type, found.download_name)
+    return _stream(found.data, found.content_type, found.download_name)
 
 
 @bp.get("/<int:request_id>/attachments")
@@ -255,13 +255,12 @@ def attachments(request_id: int) -> ResponseReturnValue:
 def attachment(request_id: int, attachment_id: int) -> ResponseReturnValue:
     """Stream one of the request's files (the opening is audited)."""
     found = services().attachments.attachment(db(), user(), request_id, attachment_id)
-    return _stream(found.path, found.content_type, found.download_name)
+    return _stream(found.data, found.content_type, found.download_name)
 
 
-def _stream(path: Any, content_type: str, name: str) -> ResponseReturnValue:
-    try:
-        response = send_file(path, mimetype=content_type, download_name=name, conditional=True)
-    except OSError as exc:
-        raise ApiError(404, "not-found", "the file is no longer stored") from exc
+def _stream(data: bytes, content_type: str, name: str) -> ResponseReturnValue:
+    response = send_file(
+        io.BytesIO(data), mimetype=content_type, download_name=name, conditional=True
+    )
     response.headers["Cache-Control"] = "private, no-store"
     return response

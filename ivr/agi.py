@@ -57,7 +57,7 @@ class AGIResponse:
 
 
 _FORBIDDEN = re.compile(r"[\r\n\x00]")
-_INTEGER = re.compile(r"-?\d+")
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def quote(argument: object) -> str:
@@ -108,9 +108,14 @@ def parse_response(line: str) -> AGIResponse:
         AGIProtocolError: for anything that is not an AGI reply.
     """
     code_text, _, rest = line.partition(" ")
-    if len(code_text) == 3 and code_text.isdigit():
+    if len(code_text) == 3 and code_text.isascii() and code_text.isdigit():
         code = int(code_text)
-    elif len(code_text) == 4 and code_text[:3].isdigit() and code_text[3] == "-":
+    elif (
+        len(code_text) == 4
+        and code_text[:3].isascii()
+        and code_text[:3].isdigit()
+        and code_text[3] == "-"
+    ):
         code = int(code_text[:3])
     else:
         raise AGIProtocolError(f"not an AGI reply: {line[:80]!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +15,9 @@ from tawasul.casework import actor_of, load_request
 from tawasul.errors import NotFound
 from tawasul.models import Attachment, AttachmentKind, RequestEvent, User, utcnow
 from tawasul.permissions import Action, require
+from tawasul.vault import Vault, VaultError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -23,13 +27,16 @@ class StoredFile:
     path: Path
     content_type: str
     download_name: str
+    data: bytes
+    """The content, decrypted (recordings and documents are encrypted at rest)."""
 
 
 class AttachmentStore:
     """Finds a request's files under the var directory and records who opened them."""
 
-    def __init__(self, var_dir: Path, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, var_dir: Path, vault: Vault, clock: Callable[[], datetime] = utcnow) -> None:
         self._var_dir = var_dir
+        self._vault = vault
         self._clock = clock
 
     def list(self, session: Session, user: User, request_id: int) -> list[Attachment]:
@@ -55,7 +62,7 @@ class AttachmentStore:
             raise NotFound("the request has no voice message")
         path = self._resolve(request.voice_message_path)
         self._audit(session, user, request.id, "voice_message_listened", {})
-        return StoredFile(path, "audio/wav", f"{request.reference_number}.wav")
+        return StoredFile(path, "audio/wav", f"{request.reference_number}.wav", self._content(path))
 
     def attachment(
         self, session: Session, user: User, request_id: int, attachment_id: int
@@ -75,7 +82,14 @@ class AttachmentStore:
         self._audit(session, user, request.id, kind, {"attachment_id": attachment.id})
         suffix = path.suffix or ""
         name = f"{request.reference_number}-{attachment.id}{suffix}"
-        return StoredFile(path, attachment.content_type, name)
+        return StoredFile(path, attachment.content_type, name, self._content(path))
+
+    def _content(self, path: Path) -> bytes:
+        try:
+            return self._vault.read_any(path)
+        except (VaultError, OSError) as exc:
+            log.error("stored file %s cannot be read: %s", path.name, exc)
+            raise NotFound("the file cannot be read") from exc
 
     def _resolve(self, stored: str) -> Path:
         path = Path(stored)

@@ -169,8 +169,8 @@ class Settings:
         return key
 
     def files_dir(self) -> Path:
-        """Where encrypted recordings and documents live."""
-        return self.var_dir / "files"
+        """Where encrypted recordings and documents live (under voice/ and documents/)."""
+        return self.var_dir
 
     def resolved_ami_secret(self) -> str:
         """Return the AMI secret, from the setting or from the file the Asterisk harness wrote."""

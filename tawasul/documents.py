@@ -7,7 +7,6 @@ row keeps the path relative to the var directory, so the directory can move.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from tawasul.errors import ValidationError
 from tawasul.models import Attachment, AttachmentKind, Request, utcnow
+from tawasul.vault import Vault
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +73,12 @@ class DocumentStore:
     def __init__(
         self,
         var_dir: Path,
+        vault: Vault,
         max_bytes: int = MAX_DOCUMENT_BYTES,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._var_dir = var_dir
+        self._vault = vault
         self._max_bytes = max_bytes
         self._clock = clock
 
@@ -102,14 +104,8 @@ class DocumentStore:
         if len(content) > self._max_bytes:
             raise ValidationError("document", f"at most {self._max_bytes} bytes")
         kind = sniff(content[:16])
-        relative, target = self.new_path(folder, kind.suffix)
-        partial = target.with_name(target.name + ".partial")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        partial.rename(target)
+        relative, _target = self.new_path(folder, kind.suffix)
+        self._vault.write(relative, content)  # encrypted at rest, atomically, mode 600
         return StoredDocument(relative, kind.content_type, len(content))
 
     def discard(self, relative_path: str) -> None:

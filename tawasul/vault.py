@@ -25,6 +25,8 @@ from tawasul.config import Settings
 from tawasul.errors import ConfigError
 
 MAGIC = b"TWSL1"
+STORED_FOLDERS = ("voice", "documents")
+"""Where under the var directory recordings and documents live (what ``rotate`` walks)."""
 _HEADER = len(MAGIC) + 8 + 12
 
 
@@ -133,6 +135,11 @@ class Vault:
         """The decrypted content of a stored file."""
         return self.open(path.read_bytes(), path)
 
+    def read_any(self, path: Path) -> bytes:
+        """Like :meth:`read`, but a plain file from before encryption is returned as it is."""
+        blob = path.read_bytes()
+        return self.open(blob, path) if blob.startswith(MAGIC) else blob
+
     def key_of(self, path: Path) -> str:
         """The id of the key a stored file is under."""
         head = path.read_bytes()[:_HEADER]
@@ -141,8 +148,9 @@ class Vault:
         return head[len(MAGIC) : len(MAGIC) + 8].decode("ascii", "replace")
 
     def files(self) -> Iterator[Path]:
-        """Every stored file under the root."""
-        for path in sorted(self.root.rglob("*")):
+        """Every stored file under the root's recording and document folders."""
+        candidates = [p for folder in STORED_FOLDERS for p in (self.root / folder).rglob("*")]
+        for path in sorted(candidates):
             if path.is_file() and not path.name.endswith(".partial"):
                 with path.open("rb") as handle:
                     if handle.read(len(MAGIC)) == MAGIC:

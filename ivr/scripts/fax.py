@@ -17,6 +17,7 @@ from ivr.scripts.base import CallContext
 from ivr.scripts.intake import saudi_mobile_or_none
 from tawasul.documents import DocumentStore
 from tawasul.faxes import FaxIntake, ReceivedFax
+from tawasul.vault import vault_for
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +33,16 @@ def run(channel: Channel, ctx: CallContext) -> None:
     call = ctx.intake.open_call(ctx.session, channel.uniqueid, channel.caller_id)
     ctx.call = call
     tiff = host_path(ctx.settings, spooled_file(channel.get_variable(var.FAX_FILE) or ""))
-    store = DocumentStore(ctx.settings.var_dir)
+    vault = vault_for(ctx.settings)
+    store = DocumentStore(ctx.settings.var_dir, vault)
     relative, pdf = store.new_path(FOLDER, ".pdf")
-    pages = tiff_to_pdf(tiff, pdf)
+    plain = pdf.with_name(pdf.name + ".plain")
+    try:
+        pages = tiff_to_pdf(tiff, plain)
+        if pages:
+            vault.write(relative, plain.read_bytes())  # encrypted at rest, like every document
+    finally:
+        plain.unlink(missing_ok=True)
     branch = channel.get_variable(var.BRANCH) or ctx.settings.default_branch
     if branch not in ctx.settings.branches:
         branch = ctx.settings.default_branch

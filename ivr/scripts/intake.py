@@ -10,7 +10,6 @@ national ID is confirmed, so a hang-up at any step keeps what was collected.
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
@@ -23,7 +22,7 @@ from ivr.paths import SPOOL, host_path
 from ivr.prompts import sound
 from ivr.scripts.base import CallContext
 from tawasul.callbacks import schedule_callback
-from tawasul.errors import ValidationError
+from tawasul.errors import ConfigError, ValidationError
 from tawasul.hours import WorkingHours
 from tawasul.ids import is_valid_reference_number, normalize_saudi_mobile, validate_national_id
 from tawasul.intake import NewRequest
@@ -40,6 +39,7 @@ from tawasul.models import (
     RequesterCategory,
     utcnow,
 )
+from tawasul.vault import Vault, vault_for
 from tawasul.workflow import RequestStatus
 
 log = logging.getLogger(__name__)
@@ -270,6 +270,14 @@ class Menu:
         """Record, offer listen / re-record / save; return the stored path (relative to the
         var directory), or None when nothing could be recorded."""
         settings = self.ctx.settings
+        try:
+            vault = vault_for(settings)
+        except ConfigError:
+            # Fail closed: without a key to encrypt it, nothing is recorded at all.
+            log.error("no storage key: voice message of %s refused", self.call.uniqueid)
+            self.step("voice_message_refused")
+            self.play("message_not_kept")
+            return None
         asterisk_base = SPOOL / f"{self.call.uniqueid}-{name}"
         for take in range(1, settings.input_attempts + 1):
             self.play("record_message")
@@ -289,16 +297,14 @@ class Menu:
                 break
             if choice == "2":
                 continue
-            stored = self._keep(recorded, name, take)
+            stored = self._keep(vault, recorded, name, take)
             self.play("message_saved")
             return stored
         return None
 
-    def _keep(self, recorded: Path, name: str, take: int) -> str:
+    def _keep(self, vault: Vault, recorded: Path, name: str, take: int) -> str:
         relative = PurePosixPath("voice") / f"{self.call.uniqueid}-{name}-{take}.wav"
-        target = self.ctx.settings.var_dir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(recorded, target)
+        vault.write(str(relative), recorded.read_bytes())  # encrypted at rest
         try:
             recorded.unlink()
         except OSError as exc:

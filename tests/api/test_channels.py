@@ -24,6 +24,7 @@ from tawasul.models import (
     VerificationStatus,
 )
 from tawasul.portal import sign
+from tawasul.vault import MAGIC, vault_for
 from tests.api.support import valid_national_id
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -71,7 +72,9 @@ def test_a_telegram_is_filed_with_its_scan(client, auth, database, api_settings,
         ).all()
         assert attachment.kind == AttachmentKind.SCANNED_DOCUMENT
         assert attachment.content_type == "application/pdf"
-        assert (api_settings.var_dir / attachment.path).read_bytes() == PDF
+        stored = api_settings.var_dir / attachment.path
+        assert stored.read_bytes().startswith(MAGIC)  # encrypted at rest
+        assert vault_for(api_settings).read(stored) == PDF
     assert requests.sms_stages(body["id"]) == ["received"]
     assert [row.kind for row in requests.outbox(body["id"], OutboxKind.FORWARD)] == [
         OutboxKind.FORWARD

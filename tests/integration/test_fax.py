@@ -4,6 +4,7 @@ other, the fax script filing the request with its PDF, or the failure with Aster
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import uuid
 from pathlib import Path
@@ -27,6 +28,7 @@ from tawasul.models import (
     Request,
     RequestEvent,
 )
+from tawasul.vault import MAGIC, vault_for
 from tawasul.workflow import RequestStatus
 from tawasul_cli.asterisk import Harness
 from tests.helpers import Database
@@ -132,7 +134,9 @@ def test_a_fax_becomes_a_request_with_its_pdf(
         assert [(a.kind, a.content_type) for a in attachments] == [
             (AttachmentKind.FAX, "application/pdf")
         ]
-        pdf = fax_ivr.settings.var_dir / attachments[0].path
+        stored = fax_ivr.settings.var_dir / attachments[0].path
+        assert stored.read_bytes().startswith(MAGIC)  # encrypted at rest
+        pdf = io.BytesIO(vault_for(fax_ivr.settings).read(stored))
         assert not Path(attachments[0].path).is_absolute()
         assert len(pypdf.PdfReader(pdf).pages) == 3
         kinds = {
@@ -177,7 +181,8 @@ def test_a_fax_cut_off_mid_transfer_is_recorded_with_the_reason(
             select(Attachment).where(Attachment.request_id == request.id)
         ).all()
         if received.pages:
-            pdf = fax_ivr.settings.var_dir / attachments[0].path
+            stored = fax_ivr.settings.var_dir / attachments[0].path
+            pdf = io.BytesIO(vault_for(fax_ivr.settings).read(stored))
             assert len(pypdf.PdfReader(pdf).pages) == received.pages
         else:
             assert attachments == []

@@ -71,6 +71,18 @@ def test_mutated_replies_give_a_parse_or_an_agi_error(data: st.DataObject) -> No
     assert isinstance(event, dict)
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "²00 result=1",  # found by the fuzzer: str.isdigit() takes a superscript two
+        "200 result=١",  # Arabic-Indic digit in the result
+        "٢٠٠ result=1",
+    ],
+)
+def test_regressions_found_by_fuzzing(reply: str) -> None:
+    quick(lambda: parse_response(reply))
+
+
 def test_a_huge_line_is_refused_quickly() -> None:
     reader = io.StringIO("agi_request: x\n\n" + "2" * 10_000_000 + "\n")
     quick(lambda: StreamChannel(reader, io.StringIO()).execute("ANSWER"))
