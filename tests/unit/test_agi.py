@@ -18,6 +18,7 @@ from ivr.agi import (
     AGIProtocolError,
     AGIResponse,
     DigitsInput,
+    RecordResult,
     StreamChannel,
     format_command,
     parse_environment,
@@ -561,3 +562,95 @@ def test_garbage_reply_is_a_protocol_error():
 def test_garbage_environment_is_a_protocol_error():
     with pytest.raises(AGIProtocolError):
         StreamChannel(io.StringIO("GET / HTTP/1.1\nHost: x\n\n"), io.StringIO())
+
+
+# -- the commands the phone menu added: RECORD FILE, SAY NUMBER, SAY DATETIME, GET FULL VARIABLE --
+
+
+def test_record_file_writes_every_argument_and_returns_the_ending_digit():
+    channel, writer = fake_asterisk("200 result=35 (dtmf) endpos=24000")
+    result = channel.record_file("/var/spool/asterisk/tawasul/1.2-request", "wav", "#", 120000)
+    assert result == RecordResult("#", "dtmf", 24000)
+    assert result.end_position / 8000 == 3.0
+    assert writer.getvalue() == (
+        'RECORD FILE "/var/spool/asterisk/tawasul/1.2-request" "wav" "#" "120000" "BEEP"\n'
+    )
+
+
+def test_record_file_without_beep_and_with_a_silence_limit():
+    channel, writer = fake_asterisk("200 result=0 (timeout) endpos=80000")
+    result = channel.record_file("/tmp/x", "wav", "#*", 10000, beep=False, silence_s=3)
+    assert result == RecordResult("", "timeout", 80000)
+    assert writer.getvalue() == 'RECORD FILE "/tmp/x" "wav" "#*" "10000" "s=3"\n'
+
+
+def test_record_file_timeout_with_minus_one_is_not_a_hang_up():
+    # Asterisk may report the end of the time allowed with result=-1 and (timeout).
+    channel, _ = fake_asterisk("200 result=-1 (timeout) endpos=960000")
+    assert channel.record_file("/tmp/x", "wav", "#", 120000).reason == "timeout"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["200 result=-1 (hangup) endpos=4000", "200 result=-1 (writefile)", "200 result=-1"],
+)
+def test_record_file_hang_up_or_failure_raises_agi_hangup(reply):
+    channel, _ = fake_asterisk(reply)
+    with pytest.raises(AGIHangup):
+        channel.record_file("/tmp/x", "wav", "#", 120000)
+
+
+def test_record_file_missing_endpos_counts_as_nothing_recorded():
+    channel, _ = fake_asterisk("200 result=49 (dtmf)")
+    assert channel.record_file("/tmp/x", "wav", "1", 1000) == RecordResult("1", "dtmf", 0)
+
+
+@pytest.mark.parametrize(("reply", "digit"), [("200 result=0", ""), ("200 result=50", "2")])
+def test_say_number(reply, digit):
+    channel, writer = fake_asterisk(reply)
+    assert channel.say_number(1446, "12") == digit
+    assert writer.getvalue() == 'SAY NUMBER "1446" "12"\n'
+
+
+def test_say_number_refuses_what_is_not_a_number_before_sending():
+    channel, writer = fake_asterisk("200 result=0")
+    with pytest.raises(ValueError):
+        channel.say_number("12; EXEC System")  # type: ignore[arg-type]
+    assert writer.getvalue() == ""
+
+
+def test_say_number_hang_up():
+    channel, _ = fake_asterisk("200 result=-1")
+    with pytest.raises(AGIHangup):
+        channel.say_number(7)
+
+
+@pytest.mark.parametrize(("reply", "digit"), [("200 result=0", ""), ("200 result=51", "3")])
+def test_say_datetime_sends_epoch_escape_format_and_zone_in_asterisks_order(reply, digit):
+    channel, writer = fake_asterisk(reply)
+    pressed = channel.say_datetime(1765612800, "A B e 'digits/at' IMp", "Asia/Riyadh", "123")
+    assert pressed == digit
+    assert writer.getvalue() == (
+        'SAY DATETIME "1765612800" "123" "A B e \'digits/at\' IMp" "Asia/Riyadh"\n'
+    )
+
+
+def test_say_datetime_hang_up():
+    channel, _ = fake_asterisk("200 result=-1")
+    with pytest.raises(AGIHangup):
+        channel.say_datetime(0, "IMp", "UTC")
+
+
+@pytest.mark.parametrize(
+    ("reply", "value"),
+    [
+        ("200 result=1 (3)", "3"),
+        ("200 result=1 (Local/agent@tawasul-ivr-00000001;2)", "Local/agent@tawasul-ivr-00000001;2"),
+        ("200 result=1 ()", ""),
+        ("200 result=0", None),
+    ],
+)
+def test_get_full_variable(reply, value):
+    channel, writer = fake_asterisk(reply)
+    assert channel.get_full_variable("${QUEUE_WAITING_COUNT(tawasul-riyadh)}") == value
+    assert writer.getvalue() == 'GET FULL VARIABLE "${QUEUE_WAITING_COUNT(tawasul-riyadh)}"\n'
