@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 ENDPOINT = re.compile(r"(PJSIP|Local)/[A-Za-z0-9_.+@-]{1,64}")
 """What may be rung first: an agent's softphone, or a Local channel of the project."""
 E164 = re.compile(r"\+[1-9][0-9]{7,14}")
+QUEUE_STAND_IN = re.compile(r"Local/[a-z][a-z0-9_]*@tawasul-queue-callback")
+"""A queued callback's stand-in: it waits in the branch queue, not on an agent's softphone."""
 VARIABLE_NAME = re.compile(r"TAWASUL_[A-Z_]{1,40}")
 SAFE_VALUE = re.compile(r"[A-Za-z0-9_.+@:-]{0,64}")
 
@@ -55,10 +57,17 @@ class AmiCallControl:
         ami: AMIClient,
         allowed_prefixes: Sequence[str] = ("+9665",),
         agent_ring_s: int = 30,
+        queue_wait_s: int = 330,
     ) -> None:
         self._ami = ami
         self._allowed = tuple(allowed_prefixes)
         self._agent_ring_s = agent_ring_s
+        self._queue_wait_s = queue_wait_s
+
+    def first_leg_wait_s(self, first: str) -> int:
+        """How long the first leg may take to answer: an agent's softphone rings for
+        ``agent_ring_s``; a queue stand-in waits its turn in the queue for ``queue_wait_s``."""
+        return self._queue_wait_s if QUEUE_STAND_IN.fullmatch(first) else self._agent_ring_s
 
     def connect(
         self, first: str, second_number: str, variables: dict[str, str], timeout_s: float
@@ -84,31 +93,37 @@ class AmiCallControl:
                 events.put(event)
 
         remove = self._ami.add_listener(collect)
+        first_wait_s = self.first_leg_wait_s(first)
         try:
             self._ami.originate(
                 first,
                 context="tawasul-callback",
                 exten="s",
-                timeout_ms=self._agent_ring_s * 1000,
+                timeout_ms=first_wait_s * 1000,
                 channel_id=tag,
                 variables={
-                    **variables,
+                    # Inherited ("__"): a Local first leg's other half (the queue stand-in)
+                    # needs to know which callback it stands for.
+                    **{"__" + name: value for name, value in variables.items()},
                     "__TAWASUL_CALL_TAG": tag,
                     "TAWASUL_CALLBACK_NUMBER": second_number,
                 },
             )
             log.info("callback %s: ringing %s, then %s", tag, first, mask_phone(second_number))
-            return self._outcome(events, tag, timeout_s)
+            # Asterisk reports the first leg by the end of its wait; a few seconds of slack.
+            return self._outcome(events, tag, max(timeout_s, first_wait_s + 15), timeout_s)
         except AMIError as exc:
             raise DeliveryError(f"AMI: {exc}", permanent=False) from exc
         finally:
             remove()
 
-    def _outcome(self, events: queue.Queue[Message], tag: str, timeout_s: float) -> CallLeg:
+    def _outcome(
+        self, events: queue.Queue[Message], tag: str, first_timeout_s: float, timeout_s: float
+    ) -> CallLeg:
         agent_answered = False
         while True:
             try:
-                event = events.get(timeout=timeout_s)
+                event = events.get(timeout=timeout_s if agent_answered else first_timeout_s)
             except queue.Empty:
                 if agent_answered:
                     return CallLeg(False, "NOREPLY")
