@@ -36,13 +36,18 @@ def arabic_moment_keys(local: datetime, with_date: bool = True) -> list[str]:
     return keys
 
 
-def say_moment(channel: Channel, language: Language, local: datetime, timezone: str) -> None:
-    """Say a day and time of day (an appointment, when agents are back)."""
+def say_moment(
+    channel: Channel, language: Language, local: datetime, timezone: str, escape_digits: str = ""
+) -> str:
+    """Say a day and time of day (an appointment, when agents are back); return a digit in
+    ``escape_digits`` pressed meanwhile (which stops the saying), or ''."""
     if language == Language.AR:
         for key in arabic_moment_keys(local):
-            channel.stream_file(sound(key))
-    else:
-        channel.say_datetime(int(local.timestamp()), ENGLISH_MOMENT, timezone)
+            pressed = channel.stream_file(sound(key), escape_digits)
+            if pressed:
+                return pressed
+        return ""
+    return channel.say_datetime(int(local.timestamp()), ENGLISH_MOMENT, timezone, escape_digits)
 
 
 def say_choice(channel: Channel, prompt: str, digit: str, escape_digits: str) -> str:

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 LANGUAGE_TIMEOUT_MS = 5000
 CHOICE_TIMEOUT_MS = 5000
+MAIN_MENU_KEYS = "123"
 CATEGORIES = {
     "1": RequesterCategory.MAN,
     "2": RequesterCategory.WOMAN,
@@ -97,15 +98,20 @@ class Menu:
         valid: str,
         step: str,
         options: Callable[[str], str] | None = None,
+        early: str = "",
     ) -> str:
-        """Ask for one key among ``valid``; 9 repeats when it is not an answer.
+        """Ask for one key among ``valid``; 9 repeats when it is not an answer. ``early`` is a
+        key the caller already pressed while an earlier announcement played.
 
         Raises:
             TooManyAttempts: after ``input_attempts`` wrong keys or silences.
         """
         failures = 0
         while failures < self.ctx.settings.input_attempts:
-            digit = self.channel.stream_file(sound(prompt), valid + "9")
+            # A key pressed during what came before (``early``) answers the first time round.
+            digit, early = early, ""
+            if not digit:
+                digit = self.channel.stream_file(sound(prompt), valid + "9")
             if not digit and options is not None:
                 digit = options(valid + "9")
             if not digit:
@@ -159,8 +165,10 @@ class Menu:
 
     # -- the call --------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Notice, language, branch and its hours."""
+    def start(self) -> str:
+        """Notice, language, branch and its hours; return a main-menu key pressed while the
+        closed-hours announcement played (the caller who knows the menu is never kept
+        waiting, and no key is lost), or ''."""
         self.language = self.choose_language()
         branch = self.channel.get_variable(var.BRANCH) or self.ctx.settings.default_branch
         self.branch = (
@@ -169,11 +177,17 @@ class Menu:
         self.hours = WorkingHours.for_branch(self.ctx.settings, self.branch)
         now = utcnow()
         self.open_now = self.hours.is_open(now)
-        if not self.open_now:
-            self.step("out_of_hours", self.branch)
-            self.play("out_of_hours")
+        if self.open_now:
+            return ""
+        self.step("out_of_hours", self.branch)
+        keys = MAIN_MENU_KEYS + "9"
+        pressed = self.channel.stream_file(sound("out_of_hours"), keys)
+        if not pressed:
             back = self.hours.next_opening(now)
-            speech.say_moment(self.channel, self.language, back, self.ctx.settings.timezone)
+            pressed = speech.say_moment(
+                self.channel, self.language, back, self.ctx.settings.timezone, keys
+            )
+        return "" if pressed == "9" else pressed
 
     def choose_language(self) -> Language:
         """Recording notice, then 1 for Arabic, 2 for English; Arabic on silence."""
@@ -194,10 +208,10 @@ class Menu:
         self.ctx.intake.set_language(self.ctx.session, self.call, language)
         return language
 
-    def main_menu(self) -> None:
+    def main_menu(self, early: str = "") -> None:
         """1 new request, 2 follow-up, 3 agent (a callback out of hours), 9 repeat."""
         prompt = "main_menu" if self.open_now else "main_menu_closed"
-        choice = self.choose(prompt, "123", "main_menu")
+        choice = self.choose(prompt, MAIN_MENU_KEYS, "main_menu", early=early)
         if choice == "1":
             NewRequestFlow(self).run()
         elif choice == "2":
@@ -538,9 +552,9 @@ def run(channel: Channel, ctx: CallContext) -> None:
     call = ctx.intake.open_call(ctx.session, channel.uniqueid, channel.caller_id)
     ctx.call = call
     menu = Menu(channel, ctx, call)
-    menu.start()
+    early = menu.start()
     try:
-        menu.main_menu()
+        menu.main_menu(early)
     except TooManyAttempts as exc:
         log.info("call %s: too many attempts at %s", call.uniqueid, exc)
         menu.step("too_many_attempts", str(exc))
