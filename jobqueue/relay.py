@@ -21,8 +21,9 @@ from tawasul.models import OutboxMessage, OutboxStatus, utcnow
 
 log = logging.getLogger(__name__)
 
-JOB_TIMEOUT_S = 180
-"""Longest a job may run (a callback rings an agent, then a requester)."""
+JOB_TIMEOUT_S = 480
+"""Longest a job may run: a callback rings an agent (or waits its turn in a branch queue,
+``callback_queue_wait_s``), then a requester."""
 LOST_GRACE = timedelta(seconds=30)
 """An enqueued row whose job Redis does not know is lost only after this long (the job may
 be in flight between the relay's enqueue and its commit)."""

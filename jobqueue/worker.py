@@ -79,7 +79,10 @@ def build_context(settings: Settings, ami: AMIClient | None) -> JobContext:
     callbacks = None
     if ami is not None:
         calls = AmiCallControl(
-            ami, settings.callback_allowed_prefixes, settings.callback_agent_ring_s
+            ami,
+            settings.callback_allowed_prefixes,
+            settings.callback_agent_ring_s,
+            settings.callback_queue_wait_s,
         )
         callbacks = CallbackPlacer(
             calls,

@@ -102,6 +102,11 @@ class Settings:
     callback_max_attempts: int = 3
     callback_retry_s: int = 300
     callback_agent_ring_s: int = 30
+    """How long an agent's softphone rings for a callback."""
+    callback_queue_wait_s: int = 330
+    """How long a queued callback's stand-in (``Local/<branch>@tawasul-queue-callback``) may wait
+    in the branch queue for an agent: the dialplan's TAWASUL_QUEUE_WAIT (300 s) and a margin.
+    Keep it under the job timeout (jobqueue.relay.JOB_TIMEOUT_S)."""
     callback_timeout_s: int = 90
     outbound_prefix: str = "Local/"
     outbound_suffix: str = "@tawasul-simulated-phones"
