@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter
 
 from agent_api import (
     auth,
+    console,
     errors,
     health,
     intake,
@@ -37,6 +38,7 @@ from tawasul.errors import ConfigError
 from tawasul.identity import SmsCodeVerifier
 from tawasul.pii import PiiProtector, decode_key
 from tawasul.ports import CallControl, IdentityVerifier
+from tawasul.presence import QueueMembership
 from tawasul.vault import vault_for
 
 SESSION_COOKIE = "tawasul_session"
@@ -70,6 +72,7 @@ def create_app(
     ami: Any = None,
     call_control: CallControl | None = None,
     identity_verifier: IdentityVerifier | None = None,
+    queue_membership: QueueMembership | None = None,
     test_config: Mapping[str, Any] | None = None,
 ) -> Flask:
     """Build the agent API.
@@ -81,6 +84,7 @@ def create_app(
         ami: an AMI client for /health (its ``connected`` event), or None.
         call_control: what places click-to-calls; None answers 503 to click-to-call.
         identity_verifier: the identity provider (default: from ``identity_provider``).
+        queue_membership: the agents' queue presence in Asterisk; None answers 503 to it.
         test_config: Flask settings that win over the defaults (tests).
 
     Returns:
@@ -142,4 +146,5 @@ def create_app(
         metrics.bp,
     ):
         app.register_blueprint(blueprint)
+    console.install(app, settings, sessions, ami=ami, membership=queue_membership)
     return app

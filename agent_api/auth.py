@@ -18,7 +18,9 @@ from tawasul.models import User
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-PUBLIC_ENDPOINTS = frozenset({"health.health", "auth.login", "auth.token", "openapi.spec"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"health.health", "auth.login", "auth.token", "openapi.spec", "console.page", "console.asset"}
+)
 """The only routes served without credentials; every other one needs a user."""
 SIGNED_ENDPOINTS = frozenset({"portal.submit"})
 """Routes for other systems, which check the caller's signature themselves (no user)."""
@@ -47,9 +49,8 @@ def authenticate() -> None:
             raise Unauthenticated("the token is not valid or was revoked")
         g.user = found
         return
-    user_id = session.get("uid")
-    found = db().get(User, user_id) if isinstance(user_id, int) else None
-    if found is None or not found.is_active or session.get("ver") != found.session_version:
+    found = session_user()
+    if found is None:
         session.clear()
         raise Unauthenticated("sign in first")
     if request.method not in SAFE_METHODS:
@@ -58,6 +59,15 @@ def authenticate() -> None:
         if not sent or not expected or not hmac.compare_digest(sent, expected):
             raise ApiError(403, "csrf-failed", f"the {CSRF_HEADER} header is missing or wrong")
     g.user = found
+
+
+def session_user() -> User | None:
+    """The user of this request's console session, if it is still valid."""
+    user_id = session.get("uid")
+    found = db().get(User, user_id) if isinstance(user_id, int) else None
+    if found is None or not found.is_active or session.get("ver") != found.session_version:
+        return None
+    return found
 
 
 def install(app: Flask) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
+from agent_api.console import openapi_paths as console_paths
 from agent_api.metrics import OPENAPI_PATHS as METRICS_PATHS
 from tawasul.models import Channel, Language, MeetingMode, RequesterCategory, Role
 from tawasul.workflow import RequestStatus
@@ -108,6 +109,7 @@ FILTER_PARAMS = [
     _query("created_to", {"type": "string", "format": "date"}),
     _query("reference_number", {"type": "string"}),
     _query("phone_last", {"type": "string", "pattern": "^[0-9]{3,4}$"}, "last digits"),
+    _query("mine", {"type": "boolean"}, "only the requests the user works now"),
 ]
 
 
@@ -501,6 +503,7 @@ def build_spec() -> dict[str, Any]:
         },
     }
     paths.update(METRICS_PATHS)
+    paths.update(console_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tawasul agent API", "version": "1"},

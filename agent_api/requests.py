@@ -37,6 +37,7 @@ FILTERS = (
     "created_to",
     "reference_number",
     "phone_last",
+    "mine",
 )
 
 
@@ -70,6 +71,7 @@ def _filter(args: dict[str, str]) -> search.RequestFilter:
         created_to=parsing.day(args, "created_to"),
         reference_number=parsing.text(args, "reference_number", max_len=10),
         phone_tail=parsing.text(args, "phone_last", max_len=4),
+        assigned_to=user().id if parsing.boolean(args, "mine") else None,
     )
 
 

@@ -206,8 +206,58 @@ class AMIClient:
             AMIActionError: when Asterisk answers with an error.
             AMIConnectionError: when not connected or no answer came in time.
         """
-        pairs = list(headers.items() if isinstance(headers, Mapping) else headers)
+        return self._request(action, f"{self._name}-{next(self._ids)}", headers, timeout_s)
+
+    def collect(
+        self,
+        action: str,
+        headers: Mapping[str, object] | Iterable[tuple[str, object]] = (),
+        *,
+        complete: str,
+        timeout_s: float = 10.0,
+    ) -> list[Message]:
+        """Send an action answered by a list of events (``QueueStatus``...) and return them.
+
+        Args:
+            action: the action's name.
+            headers: its headers (values checked as for :meth:`action`).
+            complete: the event that ends the list (e.g. ``QueueStatusComplete``), not returned.
+            timeout_s: how long the response and the whole list may take.
+
+        Raises:
+            AMIValueError, AMIActionError, AMIConnectionError: as for :meth:`action`; also when
+                the list does not end in time.
+        """
         action_id = f"{self._name}-{next(self._ids)}"
+        box: queue.Queue[Message] = queue.Queue()
+        remove = self.add_listener(
+            lambda event: box.put(event) if event.get("ActionID") == action_id else None
+        )
+        deadline = time.monotonic() + timeout_s
+        try:
+            self._request(action, action_id, headers, timeout_s)
+            events: list[Message] = []
+            while True:
+                try:
+                    event = box.get(timeout=max(deadline - time.monotonic(), 0.0))
+                except queue.Empty:
+                    raise AMIConnectionError(
+                        f"the {action} list did not end in {timeout_s}s"
+                    ) from None
+                if event.get("Event") == complete:
+                    return events
+                events.append(event)
+        finally:
+            remove()
+
+    def _request(
+        self,
+        action: str,
+        action_id: str,
+        headers: Mapping[str, object] | Iterable[tuple[str, object]],
+        timeout_s: float,
+    ) -> Message:
+        pairs = list(headers.items() if isinstance(headers, Mapping) else headers)
         frame = encode_action([("Action", action), ("ActionID", action_id), *pairs])
         pending = _Pending()
         with self._lock:

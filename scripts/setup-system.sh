@@ -11,6 +11,7 @@ PACKAGES=(
   postgresql                             # the production database; tests run on it too
   redis-server                           # RQ's broker
   make git ca-certificates
+  chromium                               # the console's browser tests (Playwright drives it)
 )
 
 if [ "$(id -u)" -ne 0 ]; then

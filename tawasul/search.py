@@ -15,7 +15,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from tawasul.errors import NotFound, ValidationError
-from tawasul.models import Channel, Request, RequesterCategory
+from tawasul.models import Channel, Request, RequestAssignment, RequesterCategory
 from tawasul.workflow import RequestStatus
 
 Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
@@ -47,6 +47,8 @@ class RequestFilter:
     reference_number: str | None = None
     phone_tail: str | None = None
     """The last 3 or 4 digits of the callback number."""
+    assigned_to: int | None = None
+    """Only the requests this user works now (the console's "mine")."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,14 @@ def _scoped(query: Q, visible: Collection[str] | None, flt: RequestFilter) -> Q:
         if not flt.phone_tail.isdigit() or len(flt.phone_tail) not in PHONE_TAIL_DIGITS:
             raise ValidationError("phone_last", "the last 3 or 4 digits of the number")
         query = query.where(Request.callback_number.like("%" + flt.phone_tail))
+    if flt.assigned_to is not None:
+        query = query.where(
+            Request.id.in_(
+                select(RequestAssignment.request_id).where(
+                    RequestAssignment.user_id == flt.assigned_to
+                )
+            )
+        )
     return query
 
 

@@ -17,19 +17,20 @@ from tawasul.models import Role
 log = logging.getLogger(__name__)
 
 
-def _call_control(settings: Settings) -> tuple[Any, Any]:
-    """The AMI client and click-to-call adapter, or (None, None) when AMI is not set up."""
+def _call_control(settings: Settings) -> tuple[Any, Any, Any]:
+    """The AMI client, click-to-call and queue-membership adapters, or Nones without AMI."""
     try:
         from ivr.ami import AMIClient
         from ivr.call_control import AmiCallControl
+        from ivr.queue_members import AmiQueueMembership
     except ImportError:
         log.warning("click-to-call unavailable: no AMI call control in this build")
-        return None, None
+        return None, None, None
     try:
         secret = settings.resolved_ami_secret()
     except Exception as exc:  # noqa: BLE001 (no AMI secret: serve without click-to-call)
-        log.warning("click-to-call unavailable: %s", exc)
-        return None, None
+        log.warning("click-to-call and agent presence unavailable: %s", exc)
+        return None, None, None
     ami = AMIClient(
         settings.ami_host, settings.ami_port, settings.ami_username, secret, name="api-ami"
     )
@@ -37,7 +38,7 @@ def _call_control(settings: Settings) -> tuple[Any, Any]:
         ami.start(wait_s=3.0)
     except Exception as exc:  # noqa: BLE001 (it reconnects by itself; /health reports it)
         log.warning("AMI not reachable yet (%s); /health reports it", exc)
-    return ami, AmiCallControl(ami)
+    return ami, AmiCallControl(ami), AmiQueueMembership(ami)
 
 
 def serve_api(settings: Settings) -> int:
@@ -53,15 +54,17 @@ def serve_api(settings: Settings) -> int:
         redis_client = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
     except ImportError:
         log.warning("redis is not installed: /health reports it as not configured")
-    ami, call_control = _call_control(settings)
+    ami, call_control, membership = _call_control(settings)
     app = create_app(
         settings,
         sessions=make_session_factory(engine),
         redis=redis_client,
         ami=ami,
         call_control=call_control,
+        queue_membership=membership,
     )
     log.info("agent API on http://127.0.0.1:%s", settings.api_port)
+    log.info("console on http://127.0.0.1:%s/console/", settings.api_port)
     app.run(host="127.0.0.1", port=settings.api_port, threaded=True, use_reloader=False)
     return 0
 

@@ -29,13 +29,15 @@ def protected_routes(app: Flask) -> list[tuple[str, str]]:
     return routes
 
 
-def test_the_public_routes_are_only_health_login_token_and_the_spec(app):
+def test_the_public_routes_are_only_health_login_token_the_spec_and_the_console_files(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
     assert endpoints & PUBLIC_ENDPOINTS == {
         "health.health",
         "auth.login",
         "auth.token",
         "openapi.spec",
+        "console.page",
+        "console.asset",
     }
     assert len(protected_routes(app)) >= 30
 

@@ -1,0 +1,222 @@
+"""``/agent``: the signed-in agent's queue presence, live event stream and screen-pops."""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from agent_api import parsing
+from agent_api.console import console
+from agent_api.errors import ApiError
+from agent_api.schemas import dump_request
+from agent_api.services import db, services, user
+from tawasul.casefile import open_requests_of_caller
+from tawasul.errors import NotFound, TelephonyUnavailable
+from tawasul.masking import mask_phone
+from tawasul.permissions import Action, may, visible_branches
+from tawasul.presence import PauseReason, Presence, PresenceService, PresenceState
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("agent", __name__, url_prefix="/agent")
+
+STREAM_MAX_S = 300.0
+"""A stream ends after this long; the browser's EventSource reconnects by itself."""
+KEEPALIVE_S = 15.0
+
+
+def _presence_service() -> PresenceService:
+    found = console().presence
+    if found is None:
+        raise TelephonyUnavailable("agent presence needs the AMI connection to Asterisk")
+    return found
+
+
+def _end_read() -> None:
+    """End the request's read transaction before waiting on Asterisk: on SQLite every
+    transaction holds the write lock, which the IVR's calls must not wait behind."""
+    db().commit()
+
+
+def _dump_presence(presence: Presence) -> dict[str, Any]:
+    return {
+        "state": presence.state.value,
+        "reason": presence.reason.value if presence.reason else None,
+        "queue": presence.queue,
+        "interface": presence.interface,
+        "since": presence.since.isoformat() if presence.since else None,
+        "in_call": presence.in_call,
+    }
+
+
+@bp.get("/state")
+def state() -> ResponseReturnValue:
+    """The agent's presence in the branch queue, as Asterisk has it."""
+    service = console().presence
+    if service is None:
+        return jsonify({"state": "unknown", "telephony": False})
+    me = user()
+    _end_read()
+    return jsonify({**_dump_presence(service.current(me)), "telephony": True})
+
+
+@bp.put("/state")
+def change_state() -> ResponseReturnValue:
+    """Log in (ready), pause with a reason, resume, or log out of the branch queue."""
+    data = parsing.body({"state", "reason"})
+    wanted = parsing.choice(data, "state", PresenceState, required=True)
+    reason = parsing.choice(data, "reason", PauseReason)
+    assert wanted is not None  # required=True
+    service = _presence_service()
+    me = user()
+    _end_read()
+    return jsonify(_dump_presence(service.change(me, wanted, reason)))
+
+
+@bp.get("/stream")
+def stream() -> ResponseReturnValue:
+    """Server-sent events: requests filed or changed in the branch, presence, screen-pops."""
+    if "text/event-stream" not in request.headers.get("Accept", ""):
+        raise ApiError(406, "not-acceptable", "this is an event stream: Accept text/event-stream")
+    me = user()
+    hub = console().hub
+    key, listener = hub.subscribe(me, may(me.role, Action.ALL_BRANCHES))
+    max_s = float(current_app.config.get("TAWASUL_STREAM_MAX_S", STREAM_MAX_S))
+
+    def events() -> Iterator[str]:
+        ends = time.monotonic() + max_s
+        try:
+            yield "retry: 2000\n\n"
+            yield _frame("hello", {"user_id": me.id})
+            while not listener.dropped:
+                left = ends - time.monotonic()
+                if left <= 0:
+                    return
+                try:
+                    name, data = listener.inbox.get(timeout=min(KEEPALIVE_S, left))
+                except queue.Empty:
+                    yield ": keep-alive\n\n"
+                    continue
+                yield _frame(name, data)
+        finally:
+            hub.unsubscribe(key)
+
+    response = Response(events(), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"
+    return response
+
+
+def _frame(name: str, data: dict[str, Any]) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+@bp.get("/screen-pops/<pop_id>")
+def screen_pop(pop_id: str) -> ResponseReturnValue:
+    """A screen-pop of the agent: the caller's open requests, or the number for a new one."""
+    if len(pop_id) > 64:
+        raise NotFound("no such screen-pop")
+    me = user()
+    pop = console().hub.screen_pop(pop_id, me.id)
+    if pop is None:
+        raise NotFound("no such screen-pop (or it is older than 30 minutes)")
+    found = open_requests_of_caller(db(), pop.caller_id, visible_branches(me))
+    casework = services().casework
+    return jsonify(
+        {
+            "id": pop.id,
+            "queue": pop.queue,
+            "at": pop.at.isoformat(),
+            # The agent is speaking with this caller; the number fills the new-request form.
+            "caller_id": pop.caller_id,
+            "caller_id_masked": mask_phone(pop.caller_id),
+            "requests": [
+                dump_request(
+                    item,
+                    casework.assignee(db(), item.id),
+                    casework.appointment(db(), item.id),
+                    services().book,
+                )
+                for item in found
+            ],
+        }
+    )
+
+
+_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_PRESENCE = {"200": {"description": "the presence: state, reason, queue, since"}}
+_REFUSED = {
+    "401": {"description": "no valid credentials", **_ERROR},
+    "422": {"description": "no usable extension, or a pause without a reason", **_ERROR},
+    "503": {"description": "Asterisk is not reachable", **_ERROR},
+}
+OPENAPI_PATHS: dict[str, Any] = {
+    "/agent/state": {
+        "get": {
+            "summary": "The agent's presence in the branch queue",
+            "responses": {**_PRESENCE, **_REFUSED},
+        },
+        "put": {
+            "summary": "Log in (ready), pause with a reason, resume, log out",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["state"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "state": {
+                                    "type": "string",
+                                    "enum": [s.value for s in PresenceState],
+                                },
+                                "reason": {
+                                    "type": "string",
+                                    "enum": [r.value for r in PauseReason],
+                                },
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {**_PRESENCE, **_REFUSED},
+        },
+    },
+    "/agent/stream": {
+        "get": {
+            "summary": "Server-sent events: request_filed, request_changed, presence, queue, "
+            "screen_pop",
+            "responses": {
+                "200": {"description": "an event stream", "content": {"text/event-stream": {}}},
+                "401": {"description": "no valid credentials", **_ERROR},
+                "406": {"description": "the client does not accept an event stream", **_ERROR},
+            },
+        }
+    },
+    "/agent/screen-pops/{pop_id}": {
+        "get": {
+            "summary": "A screen-pop: the caller's open requests and number",
+            "parameters": [
+                {
+                    "name": "pop_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "maxLength": 64},
+                }
+            ],
+            "responses": {
+                "200": {"description": "caller_id, requests"},
+                "401": {"description": "no valid credentials", **_ERROR},
+                "404": {"description": "no such screen-pop of this agent", **_ERROR},
+            },
+        }
+    },
+}

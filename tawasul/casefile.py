@@ -1,0 +1,277 @@
+"""What the console shows on a request's page: the actions open to this user now, the history
+(audit trail, calls, SMS), the audited reveal of the national ID, and the screen-pop's match.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tawasul.casework import actor_of, load_request
+from tawasul.errors import NotFound, ValidationError
+from tawasul.ids import normalize_saudi_mobile
+from tawasul.masking import mask_national_id, mask_phone, scrub
+from tawasul.models import (
+    AgentCall,
+    Call,
+    Callback,
+    CallbackStatus,
+    Request,
+    Requester,
+    RequestEvent,
+    SmsMessage,
+    User,
+    utcnow,
+)
+from tawasul.permissions import TRANSITION_ACTION, Action, may, require
+from tawasul.pii import PiiProtector
+from tawasul.workflow import OPEN_STATUSES, TRANSITIONS, RequestStatus
+
+log = logging.getLogger(__name__)
+
+S = RequestStatus
+
+
+class CaseAction(StrEnum):
+    """What the request page may offer; each maps to one API call."""
+
+    CLAIM = "claim"
+    RELEASE = "release"
+    VERIFY = "verify"
+    APPROVE = "approve"
+    REJECT = "reject"
+    SCHEDULE = "schedule"
+    COMPLETE = "complete"
+    NO_SHOW = "no_show"
+    CANCEL = "cancel"
+    REASSIGN = "reassign"
+    NOTE = "note"
+    CALL = "call"
+    REVEAL_NATIONAL_ID = "reveal_national_id"
+
+
+MOVES: dict[tuple[RequestStatus, RequestStatus], CaseAction] = {
+    (S.RECEIVED, S.IN_REVIEW): CaseAction.CLAIM,
+    (S.IN_REVIEW, S.RECEIVED): CaseAction.RELEASE,
+    (S.IN_REVIEW, S.IDENTITY_VERIFIED): CaseAction.VERIFY,
+    (S.IDENTITY_VERIFIED, S.APPROVED): CaseAction.APPROVE,
+    (S.IDENTITY_VERIFIED, S.REJECTED): CaseAction.REJECT,
+    (S.APPROVED, S.SCHEDULED): CaseAction.SCHEDULE,
+    (S.SCHEDULED, S.SCHEDULED): CaseAction.SCHEDULE,
+    (S.SCHEDULED, S.COMPLETED): CaseAction.COMPLETE,
+    (S.SCHEDULED, S.NO_SHOW): CaseAction.NO_SHOW,
+}
+"""The workflow's transitions as page actions; any move to cancelled is CANCEL."""
+
+
+def available_actions(user: User, request: Request) -> list[CaseAction]:
+    """The actions the workflow and the user's role allow on the request now, in page order.
+
+    Args:
+        user: the signed-in user.
+        request: a request the user may see.
+
+    Returns:
+        The actions; one the role forbids or the status does not allow is absent.
+    """
+    found: set[CaseAction] = set()
+    for target in TRANSITIONS[request.status]:
+        if not may(user.role, TRANSITION_ACTION[target]):
+            continue
+        action = MOVES.get((request.status, target))
+        found.add(action if action is not None else CaseAction.CANCEL)
+    if may(user.role, Action.WORK_REQUEST):
+        found.add(CaseAction.NOTE)
+        if request.requester_id is not None:
+            found.add(CaseAction.REVEAL_NATIONAL_ID)
+        if request.callback_number and user.extension:
+            found.add(CaseAction.CALL)
+    if request.status in OPEN_STATUSES and may(user.role, Action.REASSIGN):
+        found.add(CaseAction.REASSIGN)
+    return [action for action in CaseAction if action in found]
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of a request's history, whatever its source."""
+
+    at: datetime
+    source: str
+    """``audit``, ``call`` (the IVR call), ``click_to_call`` or ``sms``."""
+    kind: str
+    actor: str | None
+    status: str | None
+    details: dict[str, object]
+
+
+class Casefile:
+    """The request page's reads that the workflow itself does not need."""
+
+    def __init__(self, pii: PiiProtector, clock: Callable[[], datetime] = utcnow) -> None:
+        self._pii = pii
+        self._clock = clock
+
+    def history(self, session: Session, user: User, request_id: int) -> list[HistoryEntry]:
+        """The request's audit trail, calls and SMS, oldest first; numbers masked.
+
+        Raises:
+            NotFound: as for :func:`tawasul.casework.load_request`.
+        """
+        request = load_request(session, user, request_id)
+        entries: list[HistoryEntry] = []
+        for event in session.scalars(
+            select(RequestEvent).where(RequestEvent.request_id == request.id)
+        ):
+            entries.append(
+                HistoryEntry(
+                    at=event.at,
+                    source="audit",
+                    kind=event.kind,
+                    actor=event.actor,
+                    status=event.to_status.value if event.to_status else None,
+                    details=_scrubbed(event.details),
+                )
+            )
+        for call in session.scalars(select(Call).where(Call.request_id == request.id)):
+            entries.append(
+                HistoryEntry(
+                    at=call.started_at,
+                    source="call",
+                    kind="ivr_call",
+                    actor=None,
+                    status=call.outcome.value,
+                    details={
+                        "caller": mask_phone(call.caller_id),
+                        "ended_at": call.ended_at.isoformat() if call.ended_at else None,
+                    },
+                )
+            )
+        for placed in session.scalars(select(AgentCall).where(AgentCall.request_id == request.id)):
+            entries.append(
+                HistoryEntry(
+                    at=placed.started_at,
+                    source="click_to_call",
+                    kind="call_back",
+                    actor=f"user:{placed.user_id}",
+                    status=(
+                        "ringing"
+                        if placed.connected is None
+                        else ("connected" if placed.connected else "not_connected")
+                    ),
+                    details={"result": placed.result},
+                )
+            )
+        for sms in session.scalars(select(SmsMessage).where(SmsMessage.request_id == request.id)):
+            entries.append(
+                HistoryEntry(
+                    at=sms.created_at,
+                    source="sms",
+                    kind=sms.template,
+                    actor=None,
+                    status=sms.status.value,
+                    details={
+                        "to": mask_phone(sms.to_number),
+                        "language": sms.language.value,
+                        "status_at": sms.status_at.isoformat() if sms.status_at else None,
+                        "error": scrub(sms.error) if sms.error else None,
+                    },
+                )
+            )
+        entries.sort(key=lambda entry: entry.at)
+        return entries
+
+    def masked_national_id(self, session: Session, request: Request) -> str | None:
+        """The requester's national ID with only its first digit shown (None: no requester)."""
+        plain = self._national_id(session, request)
+        return mask_national_id(plain) if plain is not None else None
+
+    def reveal_national_id(self, session: Session, user: User, request_id: int) -> str:
+        """The requester's national ID in full; the reveal is written to the audit trail.
+
+        Raises:
+            NotFound: the request is not visible, or has no requester yet (a fax not
+                transcribed).
+            Forbidden: the role may not work requests.
+        """
+        request = load_request(session, user, request_id)
+        require(user, Action.WORK_REQUEST)
+        plain = self._national_id(session, request)
+        if plain is None:
+            raise NotFound("the request has no requester yet")
+        session.add(
+            RequestEvent(
+                request_id=request.id,
+                at=self._clock(),
+                actor=actor_of(user),
+                kind="national_id_revealed",
+                details={},
+            )
+        )
+        session.commit()
+        log.info("request %s: national ID revealed to %s", request.id, actor_of(user))
+        return plain
+
+    def _national_id(self, session: Session, request: Request) -> str | None:
+        if request.requester_id is None:
+            return None
+        requester = session.get(Requester, request.requester_id)
+        if requester is None:
+            return None
+        return self._pii.decrypt(requester.national_id_encrypted, "national_id")
+
+
+def open_requests_of_caller(
+    session: Session, caller_id: str, branches: Collection[str] | None, limit: int = 20
+) -> list[Request]:
+    """The open requests whose callback number is the caller's (the screen-pop's match).
+
+    Args:
+        session: a database session.
+        caller_id: the number Asterisk reported (any Saudi mobile spelling).
+        branches: the branches the user sees (None: all).
+        limit: at most this many, newest first.
+
+    Returns:
+        The requests; none when the caller ID is not a Saudi mobile number (withheld,
+        landline, foreign).
+    """
+    try:
+        number = normalize_saudi_mobile(caller_id)
+    except ValidationError:
+        return []
+    query = select(Request).where(
+        Request.callback_number == number, Request.status.in_(sorted(OPEN_STATUSES))
+    )
+    if branches is not None:
+        query = query.where(Request.branch.in_(sorted(branches)))
+    return list(
+        session.scalars(query.order_by(Request.created_at.desc(), Request.id.desc()).limit(limit))
+    )
+
+
+def pending_callbacks(session: Session, branches: Collection[str]) -> dict[str, int]:
+    """Callbacks owed per branch: waiting for their turn or being dialled now."""
+    counts = dict.fromkeys(branches, 0)
+    rows = session.execute(
+        select(Callback.branch, func.count(Callback.id))
+        .where(
+            Callback.branch.in_(sorted(branches)),
+            Callback.status.in_([CallbackStatus.WAITING, CallbackStatus.DIALING]),
+        )
+        .group_by(Callback.branch)
+    )
+    for branch, count in rows:
+        counts[branch] = int(count)
+    return counts
+
+
+def _scrubbed(details: dict[str, object]) -> dict[str, object]:
+    return {
+        key: scrub(value) if isinstance(value, str) else value for key, value in details.items()
+    }
