@@ -172,7 +172,8 @@ def run_demo(settings: Settings, calls: int, stay: bool = True) -> int:
                 select(SmsMessage).where(SmsMessage.request_id == row.request.id)
             ):
                 print(f"      SMS {sms.status.value}: {sms.body}")
-    print(f"\nagent API: http://127.0.0.1:{settings.api_port}/health")
+    print(f"\nconsole: http://127.0.0.1:{settings.api_port}/console/ (sign in with:)")
+    print(f"agent API: http://127.0.0.1:{settings.api_port}/health")
     for username, password, role in accounts:
         print(f"  {role:<10} user {username!r} password {password!r}")
     if not accounts:
