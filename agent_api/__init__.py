@@ -22,11 +22,13 @@ from agent_api import (
     openapi,
     portal,
     requests,
+    security,
     slots,
     users,
 )
 from agent_api.national_identity import NationalIdentityVerifier
 from agent_api.services import EXTENSION, Services
+from tawasul import security_log
 from tawasul.accounts import AccountService
 from tawasul.appointments import AppointmentBook
 from tawasul.attachments import AttachmentStore
@@ -108,6 +110,7 @@ def create_app(
         app.config.update(test_config)
     if sessions is None:
         sessions = make_session_factory(make_engine(settings.resolved_database_url()))
+    security_log.install(sessions)
     book = AppointmentBook(settings.branches, settings.video_meeting_base_url)
     verifier = identity_verifier or _identity_verifier(settings, pii)
     app.extensions[EXTENSION] = Services(
@@ -144,6 +147,7 @@ def create_app(
         portal.bp,
         slots.bp,
         metrics.bp,
+        security.bp,
     ):
         app.register_blueprint(blueprint)
     console.install(app, settings, sessions, ami=ami, membership=queue_membership)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from tawasul.errors import (
@@ -22,6 +22,7 @@ from tawasul.errors import (
     VerificationFailed,
 )
 from tawasul.ports import DeliveryError
+from tawasul.security_log import record
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,18 @@ def register_error_handlers(app: Flask) -> None:
         if status >= 500:
             log.error("%s: %s", exc.error_id, exc)
         response = error_response(status, exc.error_id, str(exc), _details(exc))
+        if isinstance(exc, Forbidden):
+            pending = g.get("db")
+            if pending is not None:
+                pending.rollback()  # nothing of a refused request is kept; frees SQLite's lock
+            who = g.get("user")
+            record(
+                "permission_denied",
+                f"user:{who.id}" if who is not None else "anonymous",
+                method=request.method,
+                endpoint=request.endpoint or "",
+                reason=str(exc),
+            )
         if isinstance(exc, Unauthenticated):
             response.headers["WWW-Authenticate"] = 'Bearer realm="tawasul"'
         if isinstance(exc, TooManyAttempts) and exc.retry_after_s:

@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 
 from agent_api.console import openapi_paths as console_paths
 from agent_api.metrics import OPENAPI_PATHS as METRICS_PATHS
+from agent_api.security import OPENAPI_PATHS as SECURITY_PATHS
 from tawasul.models import Channel, Language, MeetingMode, RequesterCategory, Role
 from tawasul.workflow import RequestStatus
 
@@ -503,6 +504,7 @@ def build_spec() -> dict[str, Any]:
         },
     }
     paths.update(METRICS_PATHS)
+    paths.update(SECURITY_PATHS)
     paths.update(console_paths())
     return {
         "openapi": "3.1.0",

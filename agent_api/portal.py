@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from agent_api import parsing
@@ -27,6 +27,7 @@ from tawasul.portal import (
     PortalSubmissionData,
     parse_keys,
 )
+from tawasul.security_log import record
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 security_log = logging.getLogger("tawasul.security")
@@ -85,13 +86,15 @@ def submit() -> ResponseReturnValue:
             body,
         )
     except BadSignature as exc:
-        security_log.warning(
-            "portal call refused: %s (key id %r, from %s, %d bytes, body sha256 %s)",
-            exc.reason,
-            scrub((key_id or "")[:32]),
-            request.remote_addr,
-            len(body),
-            hashlib.sha256(body).hexdigest()[:16],
+        if g.get("db") is not None:
+            g.db.rollback()  # frees SQLite's write lock for the event
+        record(
+            "portal_signature_refused",
+            f"portal:{scrub((key_id or '')[:32])}",
+            reason=exc.reason,
+            remote=request.remote_addr,
+            size=len(body),
+            body_sha256=hashlib.sha256(body).hexdigest()[:16],
         )
         raise
     gate.remember(db(), signed)

@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from tawasul.security_log import record
+
 log = logging.getLogger(__name__)
 
 Message = dict[str, str]
@@ -273,7 +275,10 @@ class AMIClient:
         if response is None:
             raise AMIConnectionError(f"connection lost before the answer to {action}")
         if response.get("Response") == "Error":
-            raise AMIActionError(action, response.get("Message", "error"))
+            message = response.get("Message", "error")
+            if "permission denied" in message.lower() or "forbidden" in message.lower():
+                record("ami_refused", f"ami:{self._username}", action=action, message=message)
+            raise AMIActionError(action, message)
         return response
 
     def originate(

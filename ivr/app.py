@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ivr.scripts import SCRIPTS
 from ivr.server import CallRunner, FastAGIServer
+from tawasul import security_log
 from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
 from tawasul.intake import IntakeService
@@ -14,7 +15,9 @@ def build_runner(settings: Settings) -> CallRunner:
     """Wire the call runner for these settings (fails closed without a secret key)."""
     engine = make_engine(settings.resolved_database_url())
     pii = PiiProtector.from_master_key(settings.resolved_secret_key())
-    return CallRunner(settings, make_session_factory(engine), IntakeService(pii), SCRIPTS)
+    sessions = make_session_factory(engine)
+    security_log.install(sessions)
+    return CallRunner(settings, sessions, IntakeService(pii), SCRIPTS)
 
 
 def build_server(settings: Settings) -> FastAGIServer:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.ami import AMIClient, Message
+from tawasul import security_log
 from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
 from tawasul.metrics.ingest import QUEUE_EVENTS, ingest
@@ -40,6 +41,7 @@ class EventRecorder:
 def run_events(settings: Settings) -> int:
     """Listen until SIGINT or SIGTERM; reconnects by itself across Asterisk restarts."""
     sessions = make_session_factory(make_engine(settings.resolved_database_url()))
+    security_log.install(sessions)
     recorder = EventRecorder(sessions)
     ami = AMIClient(
         settings.ami_host,

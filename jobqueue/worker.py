@@ -25,6 +25,7 @@ from jobqueue.connection import QUEUE_NAME, check_durability, connect
 from jobqueue.context import JobContext, install
 from jobqueue.providers import HttpForwarder, HttpSmsGateway, LocalForwarder, LocalSmsProvider
 from jobqueue.relay import HEARTBEAT_KEY, Background, reconcile, relay_once
+from tawasul import security_log
 from tawasul.callbacks import CallbackPlacer
 from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
@@ -67,6 +68,7 @@ def forwarder(settings: Settings) -> Forwarder:
 def build_context(settings: Settings, ami: AMIClient | None) -> JobContext:
     """Wire the job services of a worker process."""
     sessions = make_session_factory(make_engine(settings.resolved_database_url()))
+    security_log.install(sessions)
     pii = PiiProtector.from_master_key(settings.resolved_secret_key())
     templates_path = Path(settings.sms_templates_file) if settings.sms_templates_file else None
     sms = SmsDelivery(

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from tawasul.errors import Conflict, NotFound, TooManyAttempts, Unauthenticated, ValidationError
 from tawasul.models import ApiToken, Role, User, utcnow
+from tawasul.security_log import record
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +213,8 @@ class AccountService:
         user = session.scalar(select(User).where(User.username == username.strip().lower()))
         if user is None:
             verify_password(password, _DUMMY_HASH)  # the same time as for a real account
+            session.rollback()  # end the read (SQLite: release the lock the event write needs)
+            record("login_failed", f"username:{username.strip().lower()[:48]}", reason="unknown")
             raise Unauthenticated("wrong username or password")
         if user.locked_until is not None and user.locked_until > now:
             raise TooManyAttempts(
@@ -225,8 +228,10 @@ class AccountService:
                 user.locked_until = now + timedelta(seconds=LOCKOUT_S)
                 user.failed_logins = 0
             session.commit()
+            record("login_failed", f"user:{user.id}", reason="password or inactive")
             if locked:
                 log.warning("account %s locked after repeated failed sign-ins", user.username)
+                record("account_locked", f"user:{user.id}", seconds=LOCKOUT_S)
                 raise TooManyAttempts("too many failed sign-ins: the account is locked", LOCKOUT_S)
             raise Unauthenticated("wrong username or password")
         user.failed_logins = 0

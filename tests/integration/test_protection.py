@@ -20,12 +20,15 @@ from sqlalchemy import select
 
 from agent_api import create_app
 from ivr.ami import AMIActionError, AMIClient, AMIValueError, Message
+from tawasul import security_log
 from tawasul.accounts import AccountService, NewUser
 from tawasul.config import Settings
 from tawasul.masking import install_log_scrubbing
 from tawasul.models import CallOutcome, Request, Role, SmsMessage
+from tawasul.security_log import SecurityEvent
 from tawasul_cli.asterisk import Harness
 from tawasul_cli.redis_server import RedisServer
+from tests.helpers import Database
 from tests.integration.support import (
     IVR,
     Phone,
@@ -228,3 +231,22 @@ def test_canary_personal_data_is_in_no_log_and_not_in_redis(
 def _sms_count(ivr: IVR) -> int:
     with ivr.database.sessions() as session:
         return len(session.scalars(select(SmsMessage)).all())
+
+
+def test_a_refused_ami_action_is_a_security_event(ami: AMIClient, database: Database) -> None:
+    writer = security_log.install(database.sessions)
+    try:
+        with pytest.raises(AMIActionError):
+            ami.action("Command", {"Command": "core show channels"})
+        assert writer.wait_stored()
+        with database.sessions() as session:
+            stored = session.scalars(select(SecurityEvent)).all()
+        assert [(e.kind, e.actor, e.details["action"]) for e in stored] == [
+            ("ami_refused", f"ami:{ami_username(ami)}", "Command")
+        ]
+    finally:
+        security_log.LOGGER.removeHandler(writer)
+
+
+def ami_username(ami: AMIClient) -> str:
+    return ami._username  # the account the harness generated

@@ -1,0 +1,57 @@
+"""``/security/events``: the security events of a period, for an incident report (admins)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint
+from flask.typing import ResponseReturnValue
+
+from agent_api import parsing
+from agent_api.metrics import _ERRORS, _param, _table
+from agent_api.services import db, services, user
+from tawasul.errors import ValidationError
+from tawasul.models import utcnow
+from tawasul.permissions import Action, require
+from tawasul.security_log import export
+
+bp = Blueprint("security", __name__)
+
+
+@bp.get("/security/events")
+def security_events() -> ResponseReturnValue:
+    """Failed sign-ins, lockouts, refused AMI actions, portal refusals, permission denials."""
+    require(user(), Action.MANAGE_USERS)
+    args = parsing.query({"from", "to", "format"})
+    zone = ZoneInfo(services().settings.timezone)
+    today = utcnow().astimezone(zone).date()
+    first = parsing.day(args, "from") or today
+    last = parsing.day(args, "to") or first
+    if last < first or (last - first).days > 366:
+        raise ValidationError("to", "on or after from, at most 366 days later")
+    fmt = args.get("format", "json")
+    if fmt not in ("json", "csv", "xlsx"):
+        raise ValidationError("format", "one of json, csv, xlsx")
+    start = datetime.combine(first, time(0, 0), zone)
+    end = datetime.combine(last + timedelta(days=1), time(0, 0), zone)
+    return _table(export(db(), start, end), fmt, f"security-events-{first}-{last}")
+
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/security/events": {
+        "get": {
+            "summary": "Security events of a period (admins), for an incident report",
+            "parameters": [
+                _param("from", {"type": "string", "format": "date"}),
+                _param("to", {"type": "string", "format": "date"}),
+                _param("format", {"type": "string", "enum": ["json", "csv", "xlsx"]}),
+            ],
+            "responses": {
+                "200": {"description": "the events", "content": {"application/json": {}}},
+                **_ERRORS,
+            },
+        }
+    }
+}

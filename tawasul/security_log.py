@@ -1,0 +1,129 @@
+"""Security events: failed sign-ins, lockouts, refused AMI actions, rejected portal signatures,
+permission denials — recorded with the actor and the time, exportable for an incident report.
+
+Code anywhere calls :func:`record`; the event goes to the ``tawasul.security`` logger (so it is
+in the process's log) and, where the process installed :class:`SecurityEventWriter`, into the
+``security_event`` table. Details never carry personal data: they are scrubbed again on write.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from tawasul.masking import scrub
+from tawasul.models import Base, UTCDateTime, utcnow
+
+LOGGER = logging.getLogger("tawasul.security")
+KINDS = (
+    "login_failed",
+    "account_locked",
+    "permission_denied",
+    "ami_refused",
+    "portal_signature_refused",
+)
+
+
+class SecurityEvent(Base):
+    """One security-relevant refusal."""
+
+    __tablename__ = "security_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    """Who tried: "user:<id>", "username:<name>", "portal:<key id>", "ami:<account>"..."""
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+def record(kind: str, actor: str, **details: Any) -> None:
+    """Record a security event (logged at WARNING, stored where a writer is installed)."""
+    clean = {key: scrub(str(value))[:200] for key, value in details.items()}
+    LOGGER.warning(
+        "%s by %s %s",
+        kind,
+        scrub(actor)[:64],
+        clean,
+        extra={"security_event": (kind, actor, clean)},
+    )
+
+
+class SecurityEventWriter(logging.Handler):
+    """Stores the events logged through :func:`record` in the database, from its own thread.
+
+    The request that refuses something may still hold a transaction (on SQLite, the database's
+    write lock); writing from a queue after it ends never blocks or fails the caller.
+    """
+
+    RETRY_FOR_S = 120.0
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        super().__init__(logging.WARNING)
+        self.sessions = sessions
+        self._pending: queue.Queue[tuple[datetime, str, str, dict[str, Any]]] = queue.Queue()
+        threading.Thread(target=self._drain, name="security-events", daemon=True).start()
+
+    def emit(self, log_record: logging.LogRecord) -> None:
+        event = getattr(log_record, "security_event", None)
+        if event is None:
+            return
+        kind, actor, details = event
+        at = datetime.fromtimestamp(log_record.created, UTC)
+        self._pending.put((at, kind, scrub(actor)[:64], details))
+
+    def wait_stored(self, timeout_s: float = 30.0) -> bool:
+        """Wait until every event emitted so far is stored; False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        while self._pending.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def _drain(self) -> None:
+        while True:
+            at, kind, actor, details = self._pending.get()
+            deadline = time.monotonic() + self.RETRY_FOR_S
+            while True:
+                try:
+                    with self.sessions() as session:
+                        session.add(SecurityEvent(at=at, kind=kind, actor=actor, details=details))
+                        session.commit()
+                    break
+                except Exception:  # noqa: BLE001 (retried; given up loudly, never raised)
+                    if time.monotonic() > deadline:
+                        logging.getLogger(__name__).exception("security event %s lost", kind)
+                        break
+                    time.sleep(0.2)
+            self._pending.task_done()
+
+
+def install(sessions: sessionmaker[Session]) -> SecurityEventWriter:
+    """Store this process's security events through ``sessions`` (once per factory)."""
+    for handler in LOGGER.handlers:
+        if isinstance(handler, SecurityEventWriter) and handler.sessions is sessions:
+            return handler
+    writer = SecurityEventWriter(sessions)
+    LOGGER.addHandler(writer)
+    return writer
+
+
+def export(session: Session, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The events in [start, end), oldest first, as plain dicts for a report."""
+    rows = session.scalars(
+        select(SecurityEvent)
+        .where(SecurityEvent.at >= start, SecurityEvent.at < end)
+        .order_by(SecurityEvent.at, SecurityEvent.id)
+    )
+    return [
+        {"at": row.at.isoformat(), "kind": row.kind, "actor": row.actor, **row.details}
+        for row in rows
+    ]
