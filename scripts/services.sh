@@ -10,6 +10,11 @@ start_postgres() {
   if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$version main"; then
     pg_createcluster "$version" main >/dev/null
   fi
+  # Parallel test workers each hold a few pools of connections: room for them.
+  if [ "$(pg_conftool "$version" main show max_connections 2>/dev/null | awk '{print $3}')" != "400" ]; then
+    pg_conftool "$version" main set max_connections 400
+    pg_ctlcluster "$version" main stop 2>/dev/null || true
+  fi
   if ! pg_lsclusters -h | awk '$1=="'"$version"'" && $2=="main" {print $4}' | grep -qx online; then
     pg_ctlcluster "$version" main start
   fi

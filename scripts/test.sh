@@ -14,6 +14,6 @@ echo "== lint"
 scripts/lint-dialplan.sh
 
 echo "== tests (unit, API, and integration against real Asterisk, on SQLite and PostgreSQL)"
-# Most of the integration tests' time is calls waiting on prompts and timers, not CPU: three
+# Most of the integration tests' time is calls waiting on prompts and timers, not CPU: four
 # workers, each with its own Asterisk, Redis and databases, run them side by side.
-.venv/bin/pytest -n "${TAWASUL_TEST_WORKERS:-3}" tests "$@"
+.venv/bin/pytest -n "${TAWASUL_TEST_WORKERS:-4}" --durations=25 tests "$@"

@@ -44,8 +44,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     # One FastAGI server carries hundreds of calls, each touching the database briefly between
     # two AGI commands: a wait for a pooled connection there is a caller's lost keypress.
-    kwargs.setdefault("pool_size", 20)
-    kwargs.setdefault("max_overflow", 60)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 40)
     return create_engine(url, **kwargs)
 
 
