@@ -228,7 +228,11 @@ class PromptBuilder:
         return digest.hexdigest(), None
 
     def build(self, prompts: list[Prompt], progress: bool = False) -> BuildReport:
-        """Render what is missing or changed and return how many files each way."""
+        """Render what is missing or changed and return how many files each way.
+
+        The progress bar is drawn on a terminal only (a log file gets the summary alone).
+        """
+        progress = progress and sys.stderr.isatty()
         manifest: dict[str, str] = {}
         if self._manifest_path.exists():
             manifest = json.loads(self._manifest_path.read_text(encoding="utf-8"))

@@ -11,8 +11,10 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from ivr.ami import AMIClient, Message
+from ivr.paths import SPOOL
 
 INBOUND = "Local/s@tawasul-inbound/n"
 _STEP = re.compile(r"w\d+(\.\d+)?|h|[0-9*#A-D]+")
@@ -88,3 +90,61 @@ class Simulator:
     def close(self) -> None:
         """Stop listening for hang-ups."""
         self._remove()
+
+
+def fax_tiff(path: Path, pages: int) -> None:
+    """A fax-shaped multi-page TIFF: 1728 dots wide, 204 x 196 dpi, CCITT group 4."""
+    from PIL import Image, ImageDraw
+
+    images = []
+    for number in range(1, pages + 1):
+        page = Image.new("1", (1728, 900), 1)
+        draw = ImageDraw.Draw(page)
+        draw.rectangle((100, 100, 1600, 160), fill=0)
+        for bar in range(number):
+            draw.rectangle((100 + bar * 120, 300, 180 + bar * 120, 500), fill=0)
+        images.append(page)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    images[0].save(
+        path, save_all=True, append_images=images[1:], compression="group4", dpi=(204, 196)
+    )
+    path.chmod(0o644)
+
+
+def send_fax(
+    ami: AMIClient,
+    asterisk_root: Path,
+    pages: int,
+    caller_id: str,
+    cut_after_s: int | None = None,
+) -> PlacedCall:
+    """Fax a generated document into the IVR's fax extension (``[tawasul-fax-sender]``)."""
+    name = f"send-{uuid.uuid4().hex}.tif"
+    fax_tiff(asterisk_root / str(SPOOL).lstrip("/") / name, pages)
+    base = uuid.uuid4().hex
+    placed = PlacedCall(ivr_uniqueid=f"{base}.2", caller_uniqueid=f"{base}.1")
+    variables = {"SIM_FAX_FILE": f"{SPOOL}/{name}"}
+    if cut_after_s is not None:
+        variables["SIM_FAX_CUT"] = str(cut_after_s)
+    ami.originate(
+        "Local/fax@tawasul-inbound/n",
+        context="tawasul-fax-sender",
+        exten="s",
+        caller_id=caller_id,
+        variables=variables,
+        channel_id=placed.caller_uniqueid,
+        other_channel_id=placed.ivr_uniqueid,
+    )
+    return placed
+
+
+def new_request_script(national_id: str, language: str = "en", mistyped: str | None = None) -> str:
+    """A caller filing a new request through the whole menu (see ``[tawasul-simulator]``).
+
+    Language during the recording notice; 1 new request; the ID (after one mistyped ID if
+    given); 1 confirm; 1 man; 1 the minister; 2 video call; 1 the caller ID as callback number;
+    a 6-second voice message ended by #; 3 save; then stays on the line.
+    """
+    choose = "w1/2/w2" if language == "en" else "w1/1/w3"
+    typed = f"{mistyped}/w7/{national_id}" if mistyped else national_id
+    return f"{choose}/1/w2/{typed}/w3/1/w2/1/w2/1/w2/2/w3/1/w6/#/w2/3/w60"

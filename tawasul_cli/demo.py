@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import io
+import json
 import logging
 import os
 import secrets
@@ -11,6 +13,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -20,14 +24,15 @@ from sqlalchemy import select
 from ivr.ami import AMIClient
 from ivr.app import build_server
 from ivr.prompts import PromptBuilder, load_catalogue
-from ivr.simulator import Simulator
+from ivr.simulator import Simulator, new_request_script, send_fax
 from tawasul.accounts import AccountService, NewUser
 from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
 from tawasul.ids import luhn_valid
 from tawasul.masking import mask_national_id
 from tawasul.migrate import upgrade
-from tawasul.models import Call, Role, SmsMessage, User
+from tawasul.models import Call, Channel, Request, Role, SmsMessage, User
+from tawasul.portal import sign
 from tawasul_cli.asterisk import Harness
 from tawasul_cli.commands import format_request, keygen
 from tawasul_cli.redis_server import RedisServer
@@ -50,15 +55,132 @@ def _scripts(count: int) -> list[tuple[str, str]]:
         national_id = demo_national_id()
         masked = mask_national_id(national_id)
         if index % 3 == 0:
-            scripts.append((f"Arabic caller, ID {masked}", f"w2/1/w3/{national_id}"))
+            scripts.append((f"Arabic caller, ID {masked}", new_request_script(national_id, "ar")))
         elif index % 3 == 1:
-            scripts.append((f"English caller, ID {masked}", f"w2/2/w3/{national_id}"))
+            scripts.append((f"English caller, ID {masked}", new_request_script(national_id)))
         else:
             typo = national_id[:-1] + str((int(national_id[-1]) + 1) % 10)
             scripts.append(
-                ("Arabic caller who mistypes the ID once", f"w2/1/w3/{typo}/w6/{national_id}")
+                (
+                    "English caller who mistypes the ID once",
+                    new_request_script(national_id, "en", mistyped=typo),
+                )
             )
     return scripts
+
+
+def _http(url: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 (loopback)
+        return dict(json.loads(answer.read() or b"{}"))
+
+
+def _wait_for_api(base: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{base}/health", timeout=2)  # noqa: S310 (loopback)
+            return
+        except urllib.error.HTTPError:
+            return  # 503 while a part is down: the API itself answers
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError("the agent API did not start: see var/logs/api.log")
+
+
+def _other_channels(
+    settings: Settings, accounts_file: Path, portal_key: str, ami: AMIClient, root: Path
+) -> list[str]:
+    """File one request per other channel: fax, telegram, walk-in, e-services portal."""
+    from PIL import Image
+
+    done = []
+    send_fax(ami, root, pages=2, caller_id="0551234567")
+    done.append("fax (2 pages) sent to the fax extension")
+    base = f"http://127.0.0.1:{settings.api_port}"
+    _wait_for_api(base)
+    username, password = next(
+        (line.split()[0], line.split()[1])
+        for line in accounts_file.read_text().splitlines()
+        if line.split()[2] == "agent"
+    )
+    credentials = {"username": username, "password": password, "name": "demo"}
+    token = _http(
+        f"{base}/auth/token", json.dumps(credentials).encode(), {"Content-Type": "application/json"}
+    )["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    walk_in = {
+        "channel": "manual",
+        "national_id": demo_national_id(),
+        "mobile": "0551112233",
+        "language": "ar",
+        "branch": settings.default_branch,
+    }
+    _http(
+        f"{base}/requests",
+        json.dumps(walk_in).encode(),
+        {**auth, "Content-Type": "application/json"},
+    )
+    done.append("walk-in entered by the agent")
+    scan = io.BytesIO()
+    Image.new("RGB", (600, 800), "white").save(scan, "PDF")
+    boundary = secrets.token_hex(12)
+    fields = {
+        "channel": "telegram",
+        "national_id": demo_national_id(),
+        "mobile": "0552223344",
+        "language": "ar",
+        "branch": settings.default_branch,
+    }
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="document"; '
+        f'filename="telegram.pdf"\r\nContent-Type: application/pdf\r\n\r\n'.encode()
+        + scan.getvalue()
+        + b"\r\n"
+    )
+    parts.append(f"--{boundary}--\r\n".encode())
+    _http(
+        f"{base}/requests",
+        b"".join(parts),
+        {**auth, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    done.append("telegram entered with its scan")
+    payload = {
+        "portal_request_id": f"EP-{secrets.token_hex(6)}",
+        "national_id": demo_national_id(),
+        "mobile": "0553334455",
+        "language": "en",
+        "meeting_mode": "video",
+    }
+    body = json.dumps(payload).encode()
+    stamp = str(int(time.time()))
+    key_id, _, secret = portal_key.partition(":")
+    _http(
+        f"{base}/portal/requests",
+        body,
+        {
+            "Content-Type": "application/json",
+            "X-Portal-Key-Id": key_id,
+            "X-Portal-Timestamp": stamp,
+            "X-Portal-Signature": sign(secret.encode(), stamp, body),
+        },
+    )
+    done.append("e-services portal submission, signed")
+    return done
+
+
+def _portal_key(settings: Settings) -> str:
+    """The demo portal's signing key, made once and kept in var/ (mode 600)."""
+    path = settings.var_dir / "portal-demo.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"demo:{secrets.token_urlsafe(32)}")
+    return path.read_text().strip()
 
 
 def _demo_accounts(settings: Settings) -> list[tuple[str, str, str]]:
@@ -92,6 +214,7 @@ def _spawn(settings: Settings, name: str, *arguments: str) -> subprocess.Popen[b
         **os.environ,
         "TAWASUL_VAR_DIR": str(settings.var_dir),
         "TAWASUL_ASTERISK_ROOT": settings.asterisk_root,
+        "TAWASUL_PORTAL_KEYS": _portal_key(settings),
     }
     with open(logs / f"{name}.log", "ab") as handle:
         return subprocess.Popen(
@@ -151,13 +274,25 @@ def run_demo(settings: Settings, calls: int, stay: bool = True) -> int:
         placed.append(simulator.call(script, caller_id=number))
         print(f"  calling: {description}", flush=True)
         time.sleep(0.5)
-    failures = sum(not simulator.wait_ended(call, timeout_s=180) for call in placed)
+    try:
+        for line in _other_channels(
+            settings,
+            settings.var_dir / "demo-accounts.txt",
+            _portal_key(settings),
+            ami,
+            harness.root,
+        ):
+            print(f"  {line}", flush=True)
+    except (OSError, KeyError, ValueError, RuntimeError) as exc:
+        print(f"  could not file the other channels' requests: {exc}", flush=True)
+    failures = sum(not simulator.wait_ended(call, timeout_s=300) for call in placed)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:  # give the worker a moment to send the SMS
         with sessions() as session:
             if len(session.scalars(select(SmsMessage)).all()) >= len(placed):
                 break
         time.sleep(0.5)
+    time.sleep(3)  # the fax's request is filed when its call ends
     print("\nrequests filed by these calls (and the SMS each requester got):")
     with sessions() as session:
         for call in placed:
@@ -172,6 +307,11 @@ def run_demo(settings: Settings, calls: int, stay: bool = True) -> int:
                 select(SmsMessage).where(SmsMessage.request_id == row.request.id)
             ):
                 print(f"      SMS {sms.status.value}: {sms.body}")
+        print("\nand by the other channels:")
+        for request in session.scalars(
+            select(Request).where(Request.channel != Channel.PHONE).order_by(Request.id)
+        ):
+            print("  " + format_request(request))
     print(f"\nconsole: http://127.0.0.1:{settings.api_port}/console/ (sign in with:)")
     print(f"agent API: http://127.0.0.1:{settings.api_port}/health")
     for username, password, role in accounts:

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
-import uuid
 from pathlib import Path
 
 import pypdf
 import pytest
-from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from ivr.ami import AMIClient
+from ivr.simulator import send_fax
 from tawasul.models import (
     Attachment,
     AttachmentKind,
@@ -39,21 +37,6 @@ pytestmark = pytest.mark.asterisk
 SPOOL = "/var/spool/asterisk/tawasul"
 
 
-def fax_tiff(path: Path, pages: int) -> None:
-    """A fax-shaped multi-page TIFF: 1728 dots wide, 204 x 196 dpi, CCITT group 4."""
-    images = []
-    for number in range(1, pages + 1):
-        page = Image.new("1", (1728, 900), 1)
-        draw = ImageDraw.Draw(page)
-        draw.rectangle((100, 100, 1600, 160), fill=0)
-        for bar in range(number):
-            draw.rectangle((100 + bar * 120, 300, 180 + bar * 120, 500), fill=0)
-        images.append(page)
-    images[0].save(
-        path, save_all=True, append_images=images[1:], compression="group4", dpi=(204, 196)
-    )
-
-
 @dataclasses.dataclass
 class FaxMachine:
     """Sends faxes into the IVR's fax extension through AMI."""
@@ -63,24 +46,7 @@ class FaxMachine:
 
     def send(self, pages: int, caller_id: str, cut_after_s: int | None = None) -> str:
         """Fax a generated document; return the receiving channel's UNIQUEID."""
-        name = f"send-{uuid.uuid4().hex}.tif"
-        host_file = self.asterisk.root / SPOOL.lstrip("/") / name
-        fax_tiff(host_file, pages)
-        os.chmod(host_file, 0o644)
-        base = uuid.uuid4().hex
-        variables = {"SIM_FAX_FILE": f"{SPOOL}/{name}"}
-        if cut_after_s is not None:
-            variables["SIM_FAX_CUT"] = str(cut_after_s)
-        self.ami.originate(
-            "Local/fax@tawasul-inbound/n",
-            context="tawasul-fax-sender",
-            exten="s",
-            caller_id=caller_id,
-            variables=variables,
-            channel_id=f"{base}.1",
-            other_channel_id=f"{base}.2",
-        )
-        return f"{base}.2"
+        return send_fax(self.ami, self.asterisk.root, pages, caller_id, cut_after_s).ivr_uniqueid
 
 
 @pytest.fixture
