@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -62,6 +63,13 @@ def serve_agi(settings: Settings) -> int:
     from ivr.app import build_server
 
     upgrade(make_engine(settings.resolved_database_url()))
+    if not settings.asterisk_root:
+        # The project's own Asterisk runs in a chroot: find the files it writes there.
+        from tawasul_cli.asterisk import Harness
+
+        root = Harness.for_settings(settings).root
+        if root.is_dir():
+            settings = dataclasses.replace(settings, asterisk_root=str(root))
     server = build_server(settings)
     stop = threading.Event()
 
