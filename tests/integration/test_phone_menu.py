@@ -28,6 +28,7 @@ from tawasul.models import (
     RequesterCategory,
 )
 from tawasul.pii import PiiProtector
+from tawasul.vault import vault_for
 from tawasul.workflow import RequestStatus
 from tests.integration.support import IVR, Phone, finished_call
 
@@ -97,7 +98,9 @@ def test_new_request_in_english_with_every_step(ivr: IVR, phone: Phone, pii: Pii
         assert request.language == Language.EN
         assert request.voice_message_path is not None
         stored = ivr.settings.var_dir / request.voice_message_path
-        assert stored.is_file() and stored.read_bytes()[:4] == b"RIFF"
+        # Encrypted at rest: only the vault reads the recording back.
+        assert stored.is_file() and stored.read_bytes()[:4] != b"RIFF"
+        assert vault_for(ivr.runner.settings).read(stored)[:4] == b"RIFF"
         kinds = sorted(m.kind.value for m in session.scalars(select(OutboxMessage)))
         assert kinds == ["forward", "sms"]
         assert request.requester is not None
