@@ -19,7 +19,14 @@ from sqlalchemy import select
 from agent_api import parsing
 from agent_api.services import db, services, user
 from tawasul.errors import NotFound, ValidationError
-from tawasul.metrics.calls import GRANULARITIES, figures, series, visits
+from tawasul.metrics.calls import (
+    GRANULARITIES,
+    agent_times,
+    callback_counts,
+    figures,
+    series,
+    visits,
+)
 from tawasul.metrics.erlang import agents_needed
 from tawasul.metrics.report import daily_report
 from tawasul.metrics.requests import days
@@ -131,10 +138,13 @@ def call_metrics() -> ResponseReturnValue:
     if fmt == "json":
         hours = (end - start).total_seconds() / 3600
         total = figures(db(), visits(db(), start, end, queues), hours, **options)
+        branches = [queue.removeprefix("tawasul-") for queue in queues]
         return jsonify(
             {
                 "items": rows,
                 "total": total.as_dict(),
+                "agents": [vars(agent) for agent in agent_times(db(), start, end, queues)],
+                "callbacks": callback_counts(db(), start, end, branches),
                 "queues": queues,
                 "definitions": "docs/metrics.md",
             }

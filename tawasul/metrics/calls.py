@@ -196,3 +196,97 @@ def series(
         (moment, figures(session, rows, _bucket_hours(moment, granularity), **options))
         for moment, rows in sorted(groups.items())
     ]
+
+
+@dataclass(frozen=True)
+class AgentTime:
+    """One agent's time in a period: logged in, available, busy, and the ratio of the two."""
+
+    member: str
+    logged_in_s: float
+    available_s: float
+    """Logged in and not paused (after-call-work pauses count as available: they are work)."""
+    busy_s: float
+    """Talk + hold + after-call work of the calls the agent answered in the period."""
+    occupancy: float | None
+    """busy / available, in %."""
+
+
+def _clip(start: datetime, end: datetime, lo: datetime, hi: datetime) -> float:
+    return max(0.0, (min(end, hi) - max(start, lo)).total_seconds())
+
+
+def agent_times(
+    session: Session, start: datetime, end: datetime, queues: Iterable[str] | None = None
+) -> list[AgentTime]:
+    """Occupancy per agent from queue-membership and pause events and the answered visits."""
+    statement = (
+        select(QueueEvent)
+        .where(QueueEvent.event.in_(("QueueMemberAdded", "QueueMemberRemoved", "QueueMemberPause")))
+        .where(QueueEvent.at < end)
+        .order_by(QueueEvent.at, QueueEvent.id)
+    )
+    if queues is not None:
+        statement = statement.where(QueueEvent.queue.in_(list(queues)))
+    logged: dict[str, float] = defaultdict(float)
+    paused: dict[str, float] = defaultdict(float)
+    since: dict[tuple[str, str], datetime] = {}
+    paused_since: dict[tuple[str, str], datetime] = {}
+    for event in session.scalars(statement):
+        key = (event.queue or "", event.member or "")
+        member = key[1]
+        reason = str(event.data.get("PausedReason", "")).lower()
+        work_pause = reason.startswith("acw") or reason.startswith("after-call")
+        if event.event == "QueueMemberAdded":
+            since[key] = event.at
+            if event.data.get("Paused") == "1":
+                paused_since[key] = event.at
+        elif event.event == "QueueMemberRemoved" and key in since:
+            logged[member] += _clip(since.pop(key), event.at, start, end)
+            if key in paused_since:
+                paused[member] += _clip(paused_since.pop(key), event.at, start, end)
+        elif event.event == "QueueMemberPause":
+            if event.data.get("Paused") == "1" and not work_pause:
+                paused_since.setdefault(key, event.at)
+            elif event.data.get("Paused") != "1" and key in paused_since:
+                paused[member] += _clip(paused_since.pop(key), event.at, start, end)
+    for key, began in since.items():
+        logged[key[1]] += _clip(began, end, start, end)
+    for key, began in paused_since.items():
+        paused[key[1]] += _clip(began, end, start, end)
+    busy: dict[str, float] = defaultdict(float)
+    grace = timedelta(seconds=5)
+    for row in visits(session, start - timedelta(hours=12), end, queues):
+        if row.outcome == "answered" and row.agent and row.answered_at and row.answered_at >= start:
+            busy[row.agent] += (row.talk_s or 0) + row.hold_s + after_call_work(session, row, grace)
+    members = sorted(set(logged) | set(busy))
+    out = []
+    for member in members:
+        available = max(0.0, logged[member] - paused[member])
+        out.append(
+            AgentTime(
+                member=member,
+                logged_in_s=round(logged[member], 1),
+                available_s=round(available, 1),
+                busy_s=round(busy[member], 1),
+                occupancy=round(100.0 * busy[member] / available, 1) if available else None,
+            )
+        )
+    return out
+
+
+def callback_counts(
+    session: Session, start: datetime, end: datetime, branches: Iterable[str] | None
+) -> dict[str, int]:
+    """Callbacks owed in the period: how many were placed, connected, failed, still waiting."""
+    statement = select(Callback).where(Callback.created_at >= start, Callback.created_at < end)
+    if branches is not None:
+        statement = statement.where(Callback.branch.in_(list(branches)))
+    rows = session.scalars(statement).all()
+    return {
+        "owed": len(rows),
+        "placed": sum(1 for row in rows if row.attempts > 0),
+        "connected": sum(1 for row in rows if row.status.value == "connected"),
+        "failed": sum(1 for row in rows if row.status.value == "failed"),
+        "waiting": sum(1 for row in rows if row.status.value in ("waiting", "dialing")),
+    }

@@ -82,6 +82,16 @@ def test_call_figures_by_hour(client: FlaskClient, auth: Auth, queue_day: None) 
     assert total["service_level"] == 50.0  # 2 / (3 + 1)
     assert total["abandonment_rate"] == 25.0
     assert total["longest_wait_s"] == 90.0
+    assert body["callbacks"] == {"owed": 0, "placed": 0, "connected": 0, "failed": 0, "waiting": 0}
+    assert body["agents"] == [
+        {
+            "member": "Local/3001@x",
+            "logged_in_s": 0.0,
+            "available_s": 0.0,
+            "busy_s": 1080.0,
+            "occupancy": None,
+        }
+    ]
 
 
 def test_call_figures_export_as_csv_and_xlsx(

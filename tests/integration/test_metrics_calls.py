@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from ivr.ami import AMIActionError, AMIClient, Message
 from ivr.events import EventRecorder
 from ivr.simulator import PlacedCall, check_script
-from tawasul.metrics.calls import figures, visits
+from tawasul.metrics.calls import agent_times, figures, visits
 from tawasul.metrics.ingest import ingest
 from tawasul.metrics.models import QueueCall, QueueEvent
 from tawasul.models import utcnow
@@ -135,6 +135,18 @@ def test_queue_figures_match_the_script(lab: QueueLab, database: Database) -> No
     assert result.aht_s == pytest.approx(9.5, abs=1.0)  # ((8 + 3 ACW) + 8) / 2
     assert result.longest_wait_s == pytest.approx(7, abs=1.0)
     assert result.calls_per_hour == 4
+
+    # Agent 1: logged in at 0 but paused until 4, then busy with A (8 s talk + 3 s after-call
+    # work, which counts as available time); over the first 20 s: 11 s busy of 16 available.
+    with database.sessions() as session:
+        times = {
+            a.member: a for a in agent_times(session, start, start + timedelta(seconds=20), [QUEUE])
+        }
+    first = times[AGENTS[0]]
+    assert first.logged_in_s == pytest.approx(20, abs=1.0)
+    assert first.available_s == pytest.approx(16, abs=1.0)
+    assert first.busy_s == pytest.approx(11, abs=1.0)
+    assert first.occupancy == pytest.approx(100 * 11 / 16, abs=10)
 
     # The same event stream again changes nothing: every event is recorded once.
     with database.sessions() as session:
