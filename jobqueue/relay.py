@@ -11,10 +11,12 @@ from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from jobqueue.connection import QUEUE_NAME
 from jobqueue.jobs import deliver
 from tawasul.config import Settings
 from tawasul.models import OutboxMessage, OutboxStatus, utcnow
@@ -27,7 +29,11 @@ JOB_TIMEOUT_S = 480
 LOST_GRACE = timedelta(seconds=30)
 """An enqueued row whose job Redis does not know is lost only after this long (the job may
 be in flight between the relay's enqueue and its commit)."""
+OVERDUE = timedelta(seconds=60)
+"""A retry this late past its time was forgotten by RQ's scheduler."""
 HEARTBEAT_KEY = "tawasul:worker:{name}:alive"
+GENERATION = ".g"
+"""A worker process names its successive RQ workers <name>.g0, .g1...: one heartbeat for all."""
 
 
 def job_id(row: OutboxMessage) -> str:
@@ -85,7 +91,10 @@ def relay_once(
 
 
 def _alive(redis: Redis, worker_name: str | None) -> bool:
-    return bool(worker_name) and bool(redis.exists(HEARTBEAT_KEY.format(name=worker_name)))
+    if not worker_name:
+        return False
+    process = worker_name.rsplit(GENERATION, 1)[0]
+    return bool(redis.exists(HEARTBEAT_KEY.format(name=process)))
 
 
 def reconcile(sessions: sessionmaker[Session], redis: Redis, now: datetime | None = None) -> int:
@@ -136,6 +145,15 @@ def _lost_reason(redis: Redis, row: OutboxMessage, job: Job | None, now: datetim
         return f"job {status.value} without an outcome"
     if status == JobStatus.STARTED and not _alive(redis, job.worker_name):
         return "job abandoned by a dead worker"
+    if status == JobStatus.SCHEDULED:
+        # A retry waits in RQ's scheduled registry for a scheduler to move it; if no scheduler
+        # did long after its time (the scheduler died with Redis), it is lost all the same.
+        try:
+            due = ScheduledJobRegistry(QUEUE_NAME, connection=redis).get_scheduled_time(job)
+        except NoSuchJobError:
+            return "scheduled retry lost by Redis"
+        if now - due.astimezone(now.tzinfo) > OVERDUE:
+            return "scheduled retry never ran"
     return None
 
 

@@ -7,6 +7,7 @@ a job costs about 3 ms instead of 15 ms for a fork (the benchmark issue measures
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -24,7 +25,7 @@ from ivr.call_control import AmiCallControl
 from jobqueue.connection import QUEUE_NAME, check_durability, connect
 from jobqueue.context import JobContext, install
 from jobqueue.providers import HttpForwarder, HttpSmsGateway, LocalForwarder, LocalSmsProvider
-from jobqueue.relay import HEARTBEAT_KEY, Background, reconcile, relay_once
+from jobqueue.relay import GENERATION, HEARTBEAT_KEY, Background, reconcile, relay_once
 from tawasul import security_log
 from tawasul.callbacks import CallbackPlacer
 from tawasul.config import Settings
@@ -92,6 +93,7 @@ def build_context(settings: Settings, ami: AMIClient | None) -> JobContext:
             settings.callback_agent_endpoint,
             timedelta(seconds=settings.callback_retry_s),
             settings.callback_timeout_s,
+            daily_limit=settings.callback_daily_limit,
         )
     return JobContext(
         settings, sessions, sms, ForwardingDelivery(forwarder(settings), pii), callbacks
@@ -158,13 +160,25 @@ def run_worker(settings: Settings, burst: bool = False, with_ami: bool = True) -
     for thread in threads:
         thread.start()
     log.info("worker %s started (queue %s)", name, QUEUE_NAME)
-    worker = SimpleWorker([queue], connection=redis, name=name)
+    generation = 0
     try:
-        worker.work(with_scheduler=True, burst=burst, logging_level="WARNING")
+        while True:
+            # RQ's worker quits when Redis goes away at some points of its loop; ours waits for
+            # Redis and starts a fresh one (a new name: the old one may still look registered).
+            worker = SimpleWorker([queue], connection=redis, name=f"{name}{GENERATION}{generation}")
+            try:
+                worker.work(with_scheduler=True, burst=burst, logging_level="WARNING")
+            except RedisError as exc:
+                log.warning("worker lost Redis: %s", exc)
+            if burst or worker._stop_requested:  # noqa: SLF001 (RQ's own stop flag: SIGTERM)
+                break
+            _wait_for_redis(redis)
+            generation += 1
     finally:
         for thread in threads:
             thread.stopping.set()
-        redis.delete(heartbeat_key)
+        with contextlib.suppress(RedisError):
+            redis.delete(heartbeat_key)
         if ami is not None:
             ami.close()
     return 0

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tawasul.delivery import Done, Failed, Held, Outcome
@@ -49,6 +50,7 @@ class CallbackPlacer:
         retry_after: timedelta,
         timeout_s: float,
         clock: Callable[[], datetime] = utcnow,
+        daily_limit: int = 3,
     ) -> None:
         self._calls = calls
         self._hours = hours
@@ -56,6 +58,7 @@ class CallbackPlacer:
         self._retry_after = retry_after
         self._timeout_s = timeout_s
         self._clock = clock
+        self._daily_limit = daily_limit
 
     def deliver(self, session: Session, row: OutboxMessage) -> Outcome:
         """Ring the agent, then the requester.
@@ -80,6 +83,11 @@ class CallbackPlacer:
         endpoint = callback.agent_endpoint or self._default_endpoint
         if not endpoint:
             return Failed("no agent endpoint to ring first")
+        if callback.attempts == 0 and self._over_daily_limit(session, callback, now):
+            # Toll-fraud guard: one number cannot make the centre call it without end.
+            return self._finish(
+                session, callback, CallbackStatus.FAILED, "daily callback limit for this number"
+            )
         callback.status = CallbackStatus.DIALING
         callback.attempts += 1
         session.commit()
@@ -103,6 +111,16 @@ class CallbackPlacer:
             return self._finish(session, callback, CallbackStatus.FAILED, leg.reason)
         self._finish(session, callback, CallbackStatus.WAITING, leg.reason)
         return Held(self._clock() + self._retry_after)
+
+    def _over_daily_limit(self, session: Session, callback: Callback, now: datetime) -> bool:
+        placed = session.scalar(
+            select(func.count(Callback.id))
+            .where(Callback.number == callback.number)
+            .where(Callback.id != callback.id)
+            .where(Callback.attempts > 0)
+            .where(Callback.created_at > now - timedelta(days=1))
+        )
+        return (placed or 0) >= self._daily_limit
 
     def _finish(
         self, session: Session, callback: Callback, status: CallbackStatus, result: str

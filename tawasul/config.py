@@ -100,6 +100,8 @@ class Settings:
     callback_agent_endpoint: str = ""
     """Who is rung first for a callback that names no agent (e.g. a branch queue channel)."""
     callback_max_attempts: int = 3
+    callback_daily_limit: int = 3
+    """Callbacks placed to one number in 24 hours before the next is refused (toll fraud)."""
     callback_retry_s: int = 300
     callback_agent_ring_s: int = 30
     """How long an agent's softphone rings for a callback."""

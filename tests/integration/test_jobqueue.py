@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from redis import Redis
 from rq import Queue, SimpleWorker
+from rq.job import Job
 from sqlalchemy import select
 
 from jobqueue.connection import QUEUE_NAME, check_durability
@@ -295,3 +296,26 @@ def test_reconciler_sends_back_a_job_redis_lost(
     run_in_process(database, settings, redis)
     assert {r.status for r in outbox(database)} == {OutboxStatus.DONE}
     assert [r.attempts for r in outbox(database)] == [2, 2]
+
+
+def test_reconciler_sends_back_a_retry_the_scheduler_forgot(
+    database: Database, settings: Settings, redis: Redis, pii: PiiProtector
+) -> None:
+    from rq.job import JobStatus
+    from rq.registry import ScheduledJobRegistry
+
+    from jobqueue.relay import job_id
+
+    file_request(database, pii, number=None)  # a forwarding only
+    queue = Queue(QUEUE_NAME, connection=redis)
+    assert relay_once(database.sessions, queue, settings) == 1
+    (row,) = outbox(database)
+    job = Job.fetch(job_id(row), connection=redis)
+    queue.remove(job)
+    registry = ScheduledJobRegistry(QUEUE_NAME, connection=redis)
+    registry.schedule(job, utcnow() - timedelta(minutes=5))  # a retry due five minutes ago
+    job.set_status(JobStatus.SCHEDULED)
+    assert reconcile(database.sessions, redis, now=utcnow()) == 1
+    (again,) = outbox(database)
+    assert again.status == OutboxStatus.PENDING
+    assert again.last_error == "scheduled retry never ran"
