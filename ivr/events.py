@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
-from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +11,7 @@ from ivr.ami import AMIClient, Message
 from tawasul import security_log
 from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
+from tawasul.lifecycle import wait_for_termination
 from tawasul.metrics.ingest import QUEUE_EVENTS, ingest
 
 log = logging.getLogger(__name__)
@@ -52,14 +50,7 @@ def run_events(settings: Settings) -> int:
     )
     ami.add_listener(recorder)
     ami.start(wait_s=10, require=False)
-    stop = threading.Event()
-
-    def _stop(*_: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    stop.wait()
+    wait_for_termination()
     ami.close()
     log.info("events listener stopped after %d events", recorder.recorded)
     return 0

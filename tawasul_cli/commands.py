@@ -5,14 +5,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import signal
-import threading
-from typing import Any
 
 from sqlalchemy import select
 
 from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
+from tawasul.lifecycle import wait_for_termination
 from tawasul.masking import mask_phone
 from tawasul.migrate import upgrade
 from tawasul.models import Request
@@ -71,16 +69,9 @@ def serve_agi(settings: Settings) -> int:
         if root.is_dir():
             settings = dataclasses.replace(settings, asterisk_root=str(root))
     server = build_server(settings)
-    stop = threading.Event()
-
-    def _stop(*_: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
     server.start_in_thread()
     log.info("FastAGI listening on %s:%s", settings.agi_host, server.port)
-    stop.wait()
+    wait_for_termination()
     server.shutdown()
     server.server_close()
     return 0

@@ -8,10 +8,8 @@ import json
 import logging
 import os
 import secrets
-import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +27,7 @@ from tawasul.accounts import AccountService, NewUser
 from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
 from tawasul.ids import luhn_valid
+from tawasul.lifecycle import wait_for_termination
 from tawasul.masking import mask_national_id
 from tawasul.migrate import upgrade
 from tawasul.models import Call, Channel, Request, Role, SmsMessage, User
@@ -322,14 +321,7 @@ def run_demo(settings: Settings, calls: int, stay: bool = True) -> int:
         print(
             "\nthe IVR stays up; Ctrl-C stops the demo (Asterisk, worker and API too).", flush=True
         )
-        stop = threading.Event()
-
-        def _stop(*_: Any) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
-        stop.wait()
+        wait_for_termination()
     simulator.close()
     ami.close()
     server.shutdown()
