@@ -10,6 +10,7 @@ PACKAGES=(
   libsox-fmt-mp3                         # gTTS speaks MP3: converted to 8 kHz WAV by sox
   postgresql                             # the production database; tests run on it too
   redis-server                           # RQ's broker
+  baresip-core                           # a SIP softphone for the chan_pjsip tests
   make git ca-certificates
   chromium                               # the console's browser tests (Playwright drives it)
 )

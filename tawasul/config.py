@@ -35,6 +35,9 @@ class Settings:
     agi_port: int = 4573
     agi_debug: bool = False
 
+    sip_port: int = 5060
+    """chan_pjsip's UDP port on 127.0.0.1 (the project's Asterisk): softphones and SIP tests."""
+
     ami_host: str = "127.0.0.1"
     ami_port: int = 5038
     ami_username: str = "tawasul"

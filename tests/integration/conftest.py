@@ -29,6 +29,7 @@ from tests.integration.support import (
     TEST_AGI_PORT,
     TEST_AMI_PORT,
     TEST_REDIS_PORT,
+    TEST_SIP_PORT,
     TEST_VAR_NAME,
     Phone,
 )
@@ -42,6 +43,7 @@ def asterisk() -> Iterator[Harness]:
         var_dir=REPO / "var" / TEST_VAR_NAME,
         ami_port=TEST_AMI_PORT,
         agi_port=TEST_AGI_PORT,
+        sip_port=TEST_SIP_PORT,
     )
     PromptBuilder().build(load_catalogue())
     harness = Harness(settings, default_cache_dir())
