@@ -107,10 +107,16 @@ class SecurityEventWriter(logging.Handler):
 
 
 def install(sessions: sessionmaker[Session]) -> SecurityEventWriter:
-    """Store this process's security events through ``sessions`` (once per factory)."""
-    for handler in LOGGER.handlers:
-        if isinstance(handler, SecurityEventWriter) and handler.sessions is sessions:
-            return handler
+    """Store this process's security events through ``sessions``.
+
+    One writer per process: installing again (a new app in the same process, as tests do)
+    replaces the previous writer, so no event is stored twice or into a stale database.
+    """
+    for handler in list(LOGGER.handlers):
+        if isinstance(handler, SecurityEventWriter):
+            if handler.sessions is sessions:
+                return handler
+            LOGGER.removeHandler(handler)
     writer = SecurityEventWriter(sessions)
     LOGGER.addHandler(writer)
     return writer
