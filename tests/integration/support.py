@@ -96,25 +96,32 @@ class WorkerProcess:
             stdout=handle,
             stderr=subprocess.STDOUT,
             cwd=REPO,
+            start_new_session=True,  # its own group: RQ's scheduler child goes with it
         )
         return self
 
     def kill9(self) -> None:
-        """Kill it with SIGKILL: no clean-up of any kind."""
+        """Kill it and its children (RQ's scheduler) with SIGKILL: no clean-up of any kind."""
         assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        """Stop it politely (RQ finishes the job in hand), then firmly."""
-        if self.process is None or self.process.poll() is not None:
+        """Stop it politely (RQ finishes the job in hand), then firmly, children included."""
+        if self.process is None:
             return
-        self.process.send_signal(signal.SIGTERM)
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                pass
+        # Nothing of it may outlive the test: the next test reuses the same databases.
         try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=10)
 
 
 def worker_env(settings: Settings, redis_url: str, **extra: str) -> dict[str, str]:
