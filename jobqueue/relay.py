@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from redis import Redis
@@ -160,7 +161,7 @@ def _lost_reason(redis: Redis, row: OutboxMessage, job: Job | None, now: datetim
 class Background(threading.Thread):
     """Runs ``step`` every ``interval_s`` until stopped, logging (not dying on) its errors."""
 
-    def __init__(self, name: str, step: object, interval_s: float) -> None:
+    def __init__(self, name: str, step: Callable[[], object], interval_s: float) -> None:
         super().__init__(name=name, daemon=True)
         self._step = step
         self._interval_s = interval_s
@@ -169,7 +170,7 @@ class Background(threading.Thread):
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                self._step()  # type: ignore[operator]
+                self._step()
             except (RedisError, SQLAlchemyError, OSError) as exc:
                 log.warning("%s: %s", self.name, exc)
                 self.stopping.wait(1.0)
