@@ -1,0 +1,1 @@
+"""Benchmarks: committed scripts, one command (`make bench`), results in BENCHMARKS.md."""
