@@ -317,9 +317,15 @@ class IntakeService:
         )
 
     def close_call(self, session: Session, call: Call, outcome: CallOutcome | None = None) -> None:
-        """Record the end of a call; the outcome stays as it was unless one is given."""
+        """Record the end of a call; the outcome stays as it was unless one is given.
+
+        Whatever the call left half-done is rolled back, but not the journey: the steps noted
+        since the last commit happened, and they are kept.
+        """
+        journey = list(call.journey)
         if session.in_transaction():
             session.rollback()
+        call.journey = journey
         call.ended_at = self._clock()
         if outcome is not None and call.outcome != CallOutcome.REQUEST_FILED:
             call.outcome = outcome
