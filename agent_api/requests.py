@@ -41,18 +41,29 @@ FILTERS = (
 )
 
 
-def _dump(request: Request, duplicates: list[Request] | None = None) -> dict[str, Any]:
+def _dump(request: Request) -> dict[str, Any]:
+    return _dump_page([request])[0]
+
+
+def _dump_page(requests: list[Request]) -> list[dict[str, Any]]:
+    """Dump a page of requests with a fixed number of queries, not a few per request."""
     casework = services().casework
-    if duplicates is None:
-        duplicates = open_duplicates(db(), [request])[request.id]
-    return dump_request(
-        request,
-        casework.assignee(db(), request.id),
-        casework.appointment(db(), request.id),
-        services().book,
-        duplicates,
-        visible_branches(user()),
-    )
+    ids = [request.id for request in requests]
+    duplicates = open_duplicates(db(), requests)
+    assignees = casework.assignees(db(), ids)
+    appointments = casework.appointments(db(), ids)
+    visible = visible_branches(user())
+    return [
+        dump_request(
+            request,
+            assignees.get(request.id),
+            appointments.get(request.id),
+            services().book,
+            duplicates[request.id],
+            visible,
+        )
+        for request in requests
+    ]
 
 
 def _filter(args: dict[str, str]) -> search.RequestFilter:
@@ -88,9 +99,7 @@ def list_requests() -> ResponseReturnValue:
         cursor=parsing.text(args, "cursor", max_len=256),
         order=order,
     )
-    duplicates = open_duplicates(db(), page.items)
-    items = [_dump(item, duplicates[item.id]) for item in page.items]
-    return jsonify({"items": items, "next_cursor": page.next_cursor})
+    return jsonify({"items": _dump_page(page.items), "next_cursor": page.next_cursor})
 
 
 @bp.get("/counts")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from tawasul.errors import Conflict, NotFound, ValidationError
 from tawasul.models import (
@@ -119,6 +119,25 @@ class AppointmentBook:
             )
             .order_by(Appointment.id.desc())
         )
+
+    def current_of(self, session: Session, request_ids: Collection[int]) -> dict[int, Appointment]:
+        """Each request's appointment that still holds a place, with its slot: one query for a
+        page of requests (requests without one are absent)."""
+        found: dict[int, Appointment] = {}
+        if not request_ids:
+            return found
+        for appointment in session.scalars(
+            select(Appointment)
+            .options(joinedload(Appointment.slot))
+            .where(
+                Appointment.request_id.in_(sorted(request_ids)),
+                Appointment.status == AppointmentStatus.BOOKED,
+            )
+            .order_by(Appointment.id.desc())
+        ):
+            # Newest first, as :meth:`current` picks it.
+            found.setdefault(appointment.request_id, appointment)
+        return found
 
     def book(self, session: Session, request: Request, slot_id: int, user_id: int) -> Appointment:
         """Take a place in a slot for the request, in the caller's transaction.

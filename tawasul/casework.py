@@ -8,7 +8,7 @@ them or none.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -130,6 +130,27 @@ class Casework:
     def appointment(self, session: Session, request_id: int) -> Appointment | None:
         """The request's current appointment, if it has one."""
         return self._book.current(session, request_id)
+
+    def assignees(
+        self, session: Session, request_ids: Collection[int]
+    ) -> dict[int, RequestAssignment]:
+        """Who works each of the requests now: one query for a page of them."""
+        if not request_ids:
+            return {}
+        return {
+            assignment.request_id: assignment
+            for assignment in session.scalars(
+                select(RequestAssignment).where(
+                    RequestAssignment.request_id.in_(sorted(request_ids))
+                )
+            )
+        }
+
+    def appointments(
+        self, session: Session, request_ids: Collection[int]
+    ) -> dict[int, Appointment]:
+        """Each request's current appointment, with its slot: one query for a page of them."""
+        return self._book.current_of(session, request_ids)
 
     # -- editing ------------------------------------------------------------------------
 

@@ -1,0 +1,57 @@
+"""A page of requests costs the same few queries whatever its length (no query per row)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+from tests.api.test_request_workflow import open_slot, verify
+
+
+@contextmanager
+def counted(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements the engine runs inside the block."""
+    statements: list[str] = []
+
+    def record(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_page_costs_the_same_queries_whatever_its_length(client, auth, requests, database):
+    agent, supervisor = auth["agent"], auth["supervisor"]
+    ids = [requests.file().id for _ in range(8)]
+    for rid in ids[:4]:
+        claimed = client.post(f"/requests/{rid}/claim", json={"category": "man"}, headers=agent)
+        assert claimed.status_code == 200, claimed.json
+    scheduled = ids[0]
+    verify(client, agent, requests, scheduled)
+    assert client.post(f"/requests/{scheduled}/approve", headers=supervisor).status_code == 200
+    slot = open_slot(client, supervisor)
+    booked = client.post(f"/requests/{scheduled}/schedule", json={"slot_id": slot}, headers=agent)
+    assert booked.status_code == 200, booked.json
+
+    def page(limit: int) -> tuple[list[dict[str, Any]], int]:
+        with counted(database.engine) as statements:
+            answer = client.get("/requests", query_string={"limit": limit}, headers=agent)
+        assert answer.status_code == 200, answer.json
+        return answer.json["items"], len(statements)
+
+    short, few = page(2)
+    full, many = page(8)
+    assert len(short) == 2 and len(full) == 8
+    assert many == few
+    # Each row of the page is what the request's own page shows: assignee, appointment and all.
+    assert any(item["appointment"] for item in full)
+    assert sum(item["assigned_to"] is not None for item in full) == 4
+    for item in full:
+        alone = client.get(f"/requests/{item['id']}", headers=agent)
+        assert item == alone.json
