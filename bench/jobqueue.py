@@ -755,7 +755,7 @@ def markdown(summaries: dict[str, dict[str, Any]], args: argparse.Namespace, ela
         f" (`tawasul worker`, SimpleWorker)** — {'✅' if met else '❌'} {goal}."
         f" Where the time goes ({next(iter(summaries))}, p50s): {_ms(parts['relay']['p50'])} ms"
         " waiting for the relay's next pass (it polls every"
-        f" {first['relay_interval_ms']} ms, so a row waits about half of that),"
+        f" {first['relay_interval_ms']} ms: a row waits anywhere up to that, half on average),"
         f" {_ms(parts['pickup']['p50'])} ms for RQ to start the job, and"
         f" {_ms(parts['job']['p50'])} ms of the job's own work before it calls the provider."
         " The relay's interval (`relay_interval_ms`) is the knob should the margin grow thin.",
