@@ -667,9 +667,13 @@ def profile(kind: str, url: str, rows: int, names: Sequence[str], calls: int) ->
             f"## {name}: {query.label} ({each_ms:.1f} ms a call under the profiler; "
             f"{len(captured)} SQL statements a call)",
             "",
+            "```",
             text_out.getvalue()
             .replace(str(Path(sys.prefix)), "<venv>")
-            .replace(str(Path(__file__).resolve().parent.parent) + "/", ""),
+            .replace(str(Path(sys.base_prefix)), "<python>")
+            .replace(str(Path(__file__).resolve().parent.parent) + "/", "")
+            .strip("\n"),
+            "```",
             "",
         ]
         out += _plans(engine, captured)
