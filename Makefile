@@ -5,13 +5,18 @@ VENV := .venv
 TAWASUL := $(VENV)/bin/tawasul
 PYTHON ?= python3
 
-.PHONY: demo test setup system venv prompts lint clean
+.PHONY: demo test bench setup system venv prompts lint clean
 
 demo: setup
 	$(TAWASUL) demo
 
 test: setup
 	scripts/test.sh
+
+# Benchmarks (not part of the tests): rewrites BENCHMARKS.md. See bench/common.py.
+bench: setup
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[bench]'
+	scripts/bench.sh
 
 setup: system venv prompts
 

@@ -1,0 +1,721 @@
+"""Phone intake through real Asterisk: our FastAGI flow against the limits beside it.
+
+Four ends answer the same scripted callers (Local channels, keys sent by ``SendDTMF``) at each
+concurrency level, one after the other in the same run:
+
+- ``dialplan``: the menu written in pure dialplan, no AGI (Asterisk's own ceiling);
+- ``minimal``: a FastAGI server with no logic and no database replaying the very commands our
+  flow sends (the limit for FastAGI on this box);
+- ``ours``: the project's FastAGI server, scripts and database (SQLite, the embedded default);
+- ``spawn``: the same scripts as classic process-per-call AGI through pyst2.
+
+Every prompt and every digit sound is replaced by 20 ms of silence in this instance, so a call
+takes as long as its caller's keys (about seven seconds) and the measure is the machinery.
+Each level keeps N calls in flight for a window, then lets them finish. Run:
+``.venv/bin/python -m bench.calls [--levels 10,50,100,200,400] [--window 15]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, select
+
+from bench.common import (
+    REPO,
+    RESULTS,
+    WORK,
+    median,
+    percentile,
+    process_stats,
+    table,
+    write_result,
+)
+from ivr.ami import AMIClient, Message
+from ivr.prompts import PromptBuilder, load_catalogue
+from tawasul.config import Settings
+from tawasul.ids import luhn_valid
+from tawasul.models import Call, CallOutcome
+from tawasul_cli.asterisk import CONFIG_DIR, Harness, default_cache_dir
+
+PORT_BASE = 18000
+AMI_PORT = PORT_BASE + 38
+SIP_PORT = PORT_BASE + 60
+PORTS = {
+    "ours": PORT_BASE + 73,
+    "minimal": PORT_BASE + 74,
+    "spawn": PORT_BASE + 75,
+    "ours-pg": PORT_BASE + 76,
+    "ours-profiled": PORT_BASE + 77,
+}
+VARIANTS = ("dialplan", "minimal", "ours", "ours-pg", "spawn")
+# The production database for the ours-pg end (created afresh for each run).
+POSTGRES_ADMIN_URL = "postgresql+psycopg://tawasul:tawasul@127.0.0.1:5432/tawasul_test"
+POSTGRES_URL = "postgresql+psycopg://tawasul:tawasul@127.0.0.1:5432/tawasul_bench_calls"
+CALLER_ID = "0551234567"
+# The recording notice plays first (no caller presses before the menu speaks); then
+# English; 1 new request; the ID; 1 confirm; 1 category; 1 official; 2 video call; 1 the caller
+# ID as callback number; a short voice message ended by #; 3 save; 2 no agent, then wait.
+SCRIPT = (
+    "w{lead}/2/w0.5/1/w0.5/{national_id}/w0.6"
+    "/1/w0.5/1/w0.5/1/w0.5/2/w0.5/1/w0.6/#/w0.5/3/w0.8/2/w30"
+)
+# Callers listen to the notice for 1.5 to 4.5 s before their first key: with every caller on
+# the same clock, a hundred calls would take each step in the same instant, which no centre sees.
+_jitter = random.Random(20261128)
+
+
+def caller_script() -> str:
+    """One caller's keys: a new national ID, and a lead-in of their own."""
+    lead = round(1.5 + _jitter.uniform(0, 3), 1)
+    return SCRIPT.format(lead=lead, national_id=next_national_id())
+
+
+_serials = itertools.count(1)
+
+
+def next_national_id() -> str:
+    """A new valid national ID for each call (the same ID twice is a duplicate request)."""
+    body = f"1{next(_serials):08d}"
+    return next(body + digit for digit in "0123456789" if luhn_valid(body + digit))
+
+
+SILENCE_MS = 20
+
+
+class BenchHarness(Harness):
+    """The benchmark's own Asterisk (``var/bench``): silent prompts and the bench contexts."""
+
+    def install_config(self) -> None:
+        """The project's configuration, plus bench.conf, a SIPp endpoint and silent sounds."""
+        super().install_config()
+        etc = self.root / CONFIG_DIR.lstrip("/")
+        (etc / "bench.conf").write_text((REPO / "bench" / "asterisk" / "bench.conf").read_text())
+        with open(etc / "extensions.conf", "a") as extensions:
+            extensions.write('\n#include "bench.conf"\n')
+        with open(etc / "pjsip.conf", "a") as pjsip:
+            pjsip.write(_SIPP_ENDPOINT)
+        _, gid = self._asterisk_ids()
+        for path in (etc / "bench.conf",):
+            os.chown(path, 0, gid)
+            path.chmod(0o640)
+        self._silence_sounds()
+
+    def _silence_sounds(self) -> None:
+        sounds = self.root / "usr/share/asterisk/sounds"
+        for language in ("en", "ar"):
+            base = self._inside(sounds / language)
+            for path in list(base.rglob("*")):
+                if path.suffix in (".gsm", ".wav", ".ulaw", ".alaw", ".sln", ".g722"):
+                    path.unlink()
+                    _write_silence(path.with_suffix(".wav"))
+
+
+_SIPP_ENDPOINT = """
+; bench: SIPp's calls from 127.0.0.1, no authentication, keys as SIP INFO
+[sipp]
+type = endpoint
+context = bench-sip-inbound
+disallow = all
+allow = ulaw
+dtmf_mode = info
+direct_media = no
+rtp_symmetric = yes
+media_address = 127.0.0.1
+bind_rtp_to_media_address = yes
+callerid = 0551234567 <0551234567>
+
+[sipp]
+type = identify
+endpoint = sipp
+match = 127.0.0.1
+"""
+
+
+def _write_silence(path: Path) -> None:
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(8000)
+        handle.writeframes(b"\x00\x00" * (8 * SILENCE_MS))
+
+
+def bench_settings() -> Settings:
+    """Settings of the bench instance: its own var directory, ports and SQLite database."""
+    return dataclasses.replace(
+        Settings(),
+        var_dir=WORK,
+        ami_port=AMI_PORT,
+        agi_port=PORTS["ours"],
+        sip_port=SIP_PORT,
+        database_url=f"sqlite:///{WORK / 'calls.db'}",
+    )
+
+
+@dataclass
+class Placed:
+    """One benchmark call: its IVR-side uniqueid and times."""
+
+    ivr_uniqueid: str
+    caller_uniqueid: str
+    started: float
+    ended: float | None = None
+    result: str | None = None  # from the dialplan menu's UserEvent
+
+
+@dataclass
+class Tracker:
+    """Follows hang-ups and menu results from AMI."""
+
+    calls: dict[str, Placed] = field(default_factory=dict)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def on_event(self, event: Message) -> None:
+        name = event.get("Event")
+        if name == "Hangup":
+            with self.changed:
+                placed = self.calls.get(event.get("Uniqueid", ""))
+                if placed is not None and placed.ended is None:
+                    placed.ended = time.monotonic()
+                    self.changed.notify_all()
+        elif name == "UserEvent" and event.get("UserEvent") == "BenchMenu":
+            with self.changed:
+                placed = self.calls.get(event.get("Uniqueid", ""))
+                if placed is not None:
+                    placed.result = event.get("Result")
+
+
+class ServerProcess:
+    """One AGI end (``bench.calls_server``) in its own process."""
+
+    def __init__(self, variant: str, env: dict[str, str]) -> None:
+        mode = variant.removesuffix("-pg").removesuffix("-profiled")
+        self.mode = mode
+        self.stats_file = WORK / f"server-{variant}.json"
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.calls_server",
+                mode,
+                str(PORTS[variant]),
+                str(self.stats_file),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=open(WORK / f"server-{variant}.log", "w"),  # noqa: SIM115
+            text=True,
+        )
+        assert self.process.stdout is not None
+        if self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError(
+                f"the {mode} AGI server did not start: see var/bench/server-{mode}.log"
+            )
+        self._seen = {"control_rtt_ms": 0, "think_ms": 0}
+
+    def stats(self) -> dict[str, Any]:
+        """Figures since the last call of this method (lists) and running totals."""
+        self.stats_file.unlink(missing_ok=True)
+        self.process.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 10
+        while not self.stats_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.1)
+        record = json.loads(self.stats_file.read_text())
+        for key in ("control_rtt_ms", "think_ms"):
+            everything = record[key]
+            record[key] = everything[self._seen[key] :]
+            self._seen[key] = len(everything)
+        return record
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+class RssSampler:
+    """The highest resident memory of a process, sampled twice a second in a thread."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.pid = pid
+        self.highest = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while self.pid and not self._stop.wait(0.5):
+            self.highest = max(self.highest, process_stats(self.pid)["rss_mib"])
+
+    def stop(self) -> float:
+        """Stop sampling; return the highest RSS seen (MiB)."""
+        self._stop.set()
+        self._thread.join()
+        return self.highest
+
+
+def run_level(
+    ami: AMIClient,
+    tracker: Tracker,
+    variant: str,
+    concurrency: int,
+    window_s: float,
+    drain_s: float,
+) -> tuple[list[Placed], float, float]:
+    """Keep ``concurrency`` calls in flight for ``window_s``; return the calls and the window."""
+    destination = (
+        "Local/s@bench-dialplan-menu/n" if variant == "dialplan" else "Local/s@tawasul-inbound/n"
+    )
+    placed: list[Placed] = []
+    in_flight: set[str] = set()
+    started = time.monotonic()
+    window_end = started + window_s
+    # The first calls arrive over two seconds, not in one instant.
+    spacing = 2.0 / concurrency
+    next_allowed = started
+    while True:
+        now = time.monotonic()
+        with tracker.changed:
+            for key in [key for key in in_flight if tracker.calls[key].ended is not None]:
+                in_flight.discard(key)
+        if now < window_end:
+            while len(in_flight) < concurrency and time.monotonic() >= next_allowed:
+                base = uuid.uuid4().hex
+                call = Placed(f"{base}.2", f"{base}.1", time.monotonic())
+                with tracker.changed:
+                    tracker.calls[call.ivr_uniqueid] = call
+                ami.originate(
+                    destination,
+                    context="bench-caller",
+                    exten="s",
+                    caller_id=CALLER_ID,
+                    variables={"SIM_SCRIPT": caller_script()},
+                    channel_id=call.caller_uniqueid,
+                    other_channel_id=call.ivr_uniqueid,
+                )
+                placed.append(call)
+                in_flight.add(call.ivr_uniqueid)
+                if len(placed) < concurrency:
+                    next_allowed += spacing
+        elif not in_flight:
+            break
+        elif now > window_end + drain_s:
+            # Stuck calls count as failures; hang them up so the next level starts clean.
+            ami.action("Hangup", {"Channel": "/^Local\\/s@(tawasul-inbound|bench-dialplan)/"})
+            time.sleep(1)
+            break
+        with tracker.changed:
+            tracker.changed.wait(0.05)
+    return placed, started, window_end
+
+
+def outcomes(database_url: str, calls: list[Placed]) -> dict[str, str]:
+    """How each call ended according to the database (``Call.outcome``)."""
+    engine = create_engine(database_url)
+    ids = [call.ivr_uniqueid for call in calls]
+    found: dict[str, str] = {}
+    with engine.connect() as connection:
+        for start in range(0, len(ids), 500):
+            rows = connection.execute(
+                select(Call.uniqueid, Call.outcome).where(
+                    Call.uniqueid.in_(ids[start : start + 500])
+                )
+            )
+            found.update({uniqueid: str(outcome) for uniqueid, outcome in rows})
+    engine.dispose()
+    return found
+
+
+def cell_figures(
+    variant: str,
+    concurrency: int,
+    calls: list[Placed],
+    started: float,
+    window_end: float,
+    cpu: dict[str, float],
+    server: dict[str, Any] | None,
+    database_url: str,
+) -> dict[str, Any]:
+    """Rate, call time, failures and CPU of one variant at one level."""
+    if variant in ("ours", "ours-pg", "spawn"):
+        by_id = outcomes(POSTGRES_URL if variant == "ours-pg" else database_url, calls)
+        ok = [c for c in calls if by_id.get(c.ivr_uniqueid) == CallOutcome.REQUEST_FILED.value]
+    elif variant == "dialplan":
+        ok = [c for c in calls if c.result == "DONE"]
+    else:
+        failed_on_server = server["calls_failed"] if server else 0
+        ended = [c for c in calls if c.ended is not None]
+        ok = ended[: max(0, len(ended) - failed_on_server)]
+    durations = [c.ended - c.started for c in ok if c.ended is not None]
+    every = [c.ended - c.started for c in calls if c.ended is not None]
+    # Little's law: with N calls kept in flight, completions per second = N / mean call time;
+    # only the successful share counts.
+    rate = concurrency * len(ok) / len(calls) / statistics.mean(every) if every else float("nan")
+    done = max(len(calls), 1)
+    cpu_per_call = (cpu["asterisk"] + cpu.get("server", 0.0)) / done
+    # What the box could carry if calls took no caller time at all: every core busy with
+    # Asterisk's and the AGI end's work per call.
+    ceiling = (os.cpu_count() or 1) / cpu_per_call if cpu_per_call else float("nan")
+    return {
+        "calls": len(calls),
+        "failed": len(calls) - len(ok),
+        "calls_per_s": rate,
+        "cpu_ceiling_calls_per_s": ceiling,
+        "call_s_p50": percentile(durations, 0.5),
+        "call_s_p99": percentile(durations, 0.99),
+        "asterisk_cpu_ms_per_call": cpu["asterisk"] * 1000 / done,
+        "server_cpu_ms_per_call": cpu.get("server", 0.0) * 1000 / done,
+        "server_rss_mib_max": cpu.get("server_rss_max", float("nan")),
+        "agi_rtt_ms_p50": percentile(server["control_rtt_ms"], 0.5) if server else float("nan"),
+        "agi_rtt_ms_p99": percentile(server["control_rtt_ms"], 0.99) if server else float("nan"),
+        "think_ms_p50": percentile(server["think_ms"], 0.5) if server else float("nan"),
+        "think_ms_p99": percentile(server["think_ms"], 0.99) if server else float("nan"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every variant at every level, write bench/results/calls.{json,md,png}."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--levels", default="5,10,50,100,200,400")
+    parser.add_argument("--window", type=float, default=15.0, help="seconds per level")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument(
+        "--pg-levels", default="100,200", help="levels at which ours-pg runs (it needs the most)"
+    )
+    parser.add_argument("--profile", action="store_true", help="also profile our server")
+    args = parser.parse_args(argv)
+    levels = [int(level) for level in args.levels.split(",")]
+    variants = [variant for variant in args.variants.split(",") if variant]
+
+    settings = bench_settings()
+    WORK.mkdir(parents=True, exist_ok=True)
+    for leftover in WORK.glob("calls.db*"):
+        leftover.unlink()
+    PromptBuilder().build(load_catalogue())
+    from tawasul_cli.commands import keygen
+
+    keygen(settings)
+    harness = BenchHarness(settings, default_cache_dir())
+    harness.down()
+    harness.up()
+    harness.cli("logger set level VERBOSE off")
+    env = {
+        **os.environ,
+        "TAWASUL_VAR_DIR": str(WORK),
+        "TAWASUL_DATABASE_URL": settings.database_url,
+        "TAWASUL_ASTERISK_ROOT": str(harness.root),
+        "TAWASUL_WORKING_DAYS": "sun,mon,tue,wed,thu,fri,sat",
+        "TAWASUL_WORKING_HOURS": "00:00-23:59:59",
+        "BENCH_RECORD": str(WORK / "commands.agi"),
+        "BENCH_COMMANDS": str(WORK / "commands.agi"),
+    }
+    ami = AMIClient("127.0.0.1", AMI_PORT, settings.ami_username, harness.ami_secret())
+    ami.start()
+    tracker = Tracker()
+    ami.add_listener(tracker.on_event)
+    servers: dict[str, ServerProcess] = {}
+    results: dict[str, dict[int, dict[str, Any]]] = {variant: {} for variant in variants}
+    idle_rss: dict[str, float] = {}
+    try:
+        servers["ours"] = ServerProcess("ours", env)
+        idle_rss["ours"] = process_stats(servers["ours"].process.pid)["rss_mib"]
+        # One warm-up call through our flow records the command sequence the minimal server
+        # replays, and proves the set-up before anything is measured.
+        _set_agi(harness, "ours")
+        calls, _, _ = run_level(ami, tracker, "ours", 1, 0.1, 60)
+        warm = outcomes(settings.database_url, calls)
+        if list(warm.values()) != [CallOutcome.REQUEST_FILED.value]:
+            raise RuntimeError(f"the warm-up call did not file its request: {warm}")
+        servers["ours"].stats()
+        for mode in ("minimal", "spawn", "ours-pg"):
+            if mode in variants:
+                if mode == "ours-pg":
+                    fresh_postgres()
+                    mode_env = {**env, "TAWASUL_DATABASE_URL": POSTGRES_URL}
+                else:
+                    mode_env = env
+                servers[mode] = ServerProcess(mode, mode_env)
+                idle_rss[mode] = process_stats(servers[mode].process.pid)["rss_mib"]
+        asterisk_pid = harness.running_pid()
+        assert asterisk_pid is not None
+        given_up: dict[str, int] = {}
+        for level in levels:
+            for variant in variants:
+                if variant == "ours-pg" and str(level) not in args.pg_levels.split(","):
+                    continue
+                if variant in given_up:
+                    # Process-per-call fails long before the others: past the level where it
+                    # lost calls it would only take the run's time.
+                    continue
+                if variant != "dialplan":
+                    _set_agi(harness, variant)
+                server = servers.get(variant)
+                before_a = process_stats(asterisk_pid)["cpu_s"]
+                before_s = process_stats(server.process.pid)["cpu_s"] if server else 0.0
+                sampler = RssSampler(server.process.pid if server else None)
+                calls, started, window_end = run_level(
+                    ami, tracker, variant, level, args.window, drain_s=60
+                )
+                rss_max = sampler.stop()
+                cpu = {"asterisk": process_stats(asterisk_pid)["cpu_s"] - before_a}
+                if server:
+                    cpu["server"] = process_stats(server.process.pid)["cpu_s"] - before_s
+                    cpu["server_rss_max"] = rss_max
+                figures = cell_figures(
+                    variant,
+                    level,
+                    calls,
+                    started,
+                    window_end,
+                    cpu,
+                    server.stats() if server else None,
+                    settings.database_url,
+                )
+                results[variant][level] = figures
+                if variant == "spawn" and figures["failed"] > 0:
+                    given_up[variant] = level
+                print(f"{variant:>8} @ {level:>3}: {json.dumps(figures)}", flush=True)
+                _clean_spool(harness)
+        if args.profile:
+            profile_ours(harness, ami, tracker, env)
+    finally:
+        for server in servers.values():
+            server.stop()
+        ami.close()
+        harness.down()
+    report(results, levels, variants, idle_rss, args)
+
+
+def profile_ours(harness: Harness, ami: AMIClient, tracker: Tracker, env: dict[str, str]) -> None:
+    """Where our server's CPU goes: a separate cell of 40 calls under cProfile (thread CPU
+    time), written to bench/results/calls-profile.txt. Separate because profiling slows the
+    server down: the measured cells run without it."""
+    output = RESULTS / "calls-profile.txt"
+    server = ServerProcess("ours-profiled", {**env, "BENCH_PROFILE": str(output)})
+    try:
+        _set_agi(harness, "ours-profiled")
+        run_level(ami, tracker, "ours", 40, 12, drain_s=60)
+    finally:
+        server.stop()
+    print(f"profile of our server written to {output}")
+    return 0
+
+
+def fresh_postgres() -> None:
+    """Drop and create the ours-pg end's database (the server migrates it at start)."""
+    engine = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = POSTGRES_URL.rsplit("/", 1)[1]
+    with engine.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        connection.exec_driver_sql(f"CREATE DATABASE {name} OWNER tawasul")
+    engine.dispose()
+
+
+def _set_agi(harness: Harness, variant: str) -> None:
+    harness.cli(f"dialplan set global TAWASUL_AGI_URL agi://127.0.0.1:{PORTS[variant]}")
+
+
+def _clean_spool(harness: Harness) -> None:
+    for path in (harness.root / "var/spool/asterisk/tawasul").glob("*.wav"):
+        path.unlink(missing_ok=True)
+
+
+def report(
+    results: dict[str, dict[int, dict[str, Any]]],
+    levels: list[int],
+    variants: list[str],
+    idle_rss: dict[str, float],
+    args: argparse.Namespace,
+) -> None:
+    """Write the section of BENCHMARKS.md, the JSON and the plot."""
+    rows = []
+    for level in levels:
+        for variant in variants:
+            f = results[variant].get(level)
+            if f is None:
+                continue
+            rows.append(
+                [
+                    level,
+                    variant,
+                    f["calls"],
+                    f["failed"],
+                    f["calls_per_s"],
+                    f["cpu_ceiling_calls_per_s"],
+                    f["call_s_p50"],
+                    f["call_s_p99"],
+                    f["agi_rtt_ms_p50"],
+                    f["agi_rtt_ms_p99"],
+                    f["think_ms_p50"],
+                    f["think_ms_p99"],
+                    f["asterisk_cpu_ms_per_call"],
+                    f["server_cpu_ms_per_call"],
+                    f["server_rss_mib_max"],
+                ]
+            )
+    header = [
+        "in flight",
+        "end",
+        "calls",
+        "failed",
+        "calls/s",
+        "CPU ceiling calls/s",
+        "call s p50",
+        "call s p99",
+        "AGI rtt ms p50",
+        "p99",
+        "server ms/step p50",
+        "p99",
+        "Asterisk CPU ms/call",
+        "server CPU ms/call",
+        "server RSS MiB",
+    ]
+    claims = goals(results, levels)
+    markdown = "\n".join(
+        [
+            "## Phone intake through real Asterisk",
+            "",
+            "```",
+            "make bench   # or: .venv/bin/python -m bench.calls",
+            "```",
+            "",
+            "Scripted callers on Local channels file a whole new request (language, ID and its "
+            "read-back, category, official, meeting mode, callback number, a voice message, "
+            "save, reference read back twice) with keys sent by `SendDTMF`; every prompt and "
+            "digit sound is 20 ms of silence, so a call lasts as long as its caller's keys "
+            f"(11 to 14 s). Each level keeps N calls in flight for {args.window:g} s, then lets "
+            "them finish. A call succeeds when the database says `request_filed` (ours, "
+            "spawn), the menu's own end event fires (dialplan), or every replayed command got "
+            "`200` (minimal).",
+            "",
+            "- *calls/s*: successful calls per second at that concurrency, by Little's law "
+            "(N x success share / mean call time);",
+            "- *CPU ceiling calls/s*: the cores divided by the CPU seconds Asterisk and the AGI "
+            "end spent per call: the rate this box could carry if callers took no time, "
+            "measured as CPU, not with a stopwatch, so it holds on a noisy machine;",
+            "- *AGI rtt*: round trip of the commands that do not wait for the caller (SET/GET "
+            "VARIABLE...); *server ms/step*: time from Asterisk's reply to our next command "
+            "(script logic and database);",
+            "- ends: `dialplan` (no AGI), `minimal` (FastAGI replaying our commands, no logic, "
+            "no database), `ours` (FastAGI, SQLite), `ours-pg` (the same on PostgreSQL, at "
+            "the top levels), `spawn` (process-per-call pyst2; it stops at the first level "
+            "where it loses calls);",
+            "- a *failed* call is one whose caller's key was lost: Asterisk drops keys pressed "
+            "while an AGI script is between two commands, and these callers press 0.5 s after "
+            "the last key whatever they hear. A late step is what a real caller hears as dead "
+            "air before the next prompt; these callers give up on it at once.",
+            "",
+            table(header, rows),
+            "",
+            f"Idle resident memory: our FastAGI server {idle_rss.get('ours', float('nan')):.0f} "
+            f"MiB, minimal server {idle_rss.get('minimal', float('nan')):.0f} MiB.",
+            "",
+            "![calls per second by concurrency](results/calls.png)",
+            "",
+            *claims,
+        ]
+    )
+    write_result("calls", markdown, {"levels": levels, "results": results, "idle_rss": idle_rss})
+    plot(results, levels, variants)
+
+
+def goals(results: dict[str, dict[int, dict[str, Any]]], levels: list[int]) -> list[str]:
+    """The issue's goals, each with its verdict from this run."""
+    lines = ["Goals:"]
+
+    def rate(variant: str, level: int) -> float:
+        return float(results.get(variant, {}).get(level, {}).get("calls_per_s", float("nan")))
+
+    ours_ok = [lv for lv in levels if results.get("ours", {}).get(lv, {}).get("failed") == 0]
+
+    def ceiling(variant: str) -> float:
+        # The median over levels: CPU per call is much the same at every level.
+        values = [
+            float(figures["cpu_ceiling_calls_per_s"])
+            for figures in results.get(variant, {}).values()
+        ]
+        return median([v for v in values if v == v])
+
+    if "minimal" in results and "ours" in results:
+        ratio = ceiling("ours") / ceiling("minimal")
+        lines.append(
+            f"- ours / minimal, CPU ceiling: {ceiling('ours'):.1f} / {ceiling('minimal'):.1f} "
+            f"calls/s = {ratio:.2f} ({'✅' if ratio >= 0.5 else '❌'} goal ≥ 0.5)"
+        )
+    if "spawn" in results and "ours" in results:
+        ratio = ceiling("ours") / ceiling("spawn")
+        lines.append(
+            f"- ours / process-per-call, CPU ceiling: {ceiling('ours'):.1f} / "
+            f"{ceiling('spawn'):.1f} calls/s = {ratio:.1f} "
+            f"({'✅' if ratio >= 10 else '❌'} goal ≥ 10)"
+        )
+    for variant in ("ours", "ours-pg"):
+        if 200 in results.get(variant, {}):
+            cell = results[variant][200]
+            verdict = "✅" if cell["failed"] == 0 else "❌"
+            lines.append(
+                f"- {variant}: failed calls at 200 in flight: {cell['failed']} of "
+                f"{cell['calls']} ({verdict} goal 0)"
+            )
+    if ours_ok:
+        top = max(ours_ok)
+        per_hour = rate("ours", top) * 3600
+        lines.append(
+            f"- capacity: with 0 failures up to {top} calls in flight, this box files "
+            f"{per_hour:,.0f} requests an hour through the menu, {per_hour / 80:,.0f} times the "
+            "seed centre's 80 callers an hour (those callers talk for minutes, not seconds: "
+            "what limits a centre is agents, not this machinery)."
+        )
+    return lines
+
+
+def plot(
+    results: dict[str, dict[int, dict[str, Any]]], levels: list[int], variants: list[str]
+) -> None:
+    """calls/s and p99 call time by concurrency, one line per end."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plot (pip install -e '.[bench]')")
+        return
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for variant in variants:
+        xs = [lv for lv in levels if lv in results[variant]]
+        left.plot(xs, [results[variant][lv]["calls_per_s"] for lv in xs], marker="o", label=variant)
+        right.plot(xs, [results[variant][lv]["call_s_p99"] for lv in xs], marker="o", label=variant)
+    left.set(xlabel="calls in flight", ylabel="successful calls / s", title="Throughput")
+    right.set(xlabel="calls in flight", ylabel="call time p99 (s)", title="Call time")
+    for axes in (left, right):
+        axes.set_xscale("log")
+        axes.set_xticks(levels, [str(lv) for lv in levels])
+        axes.grid(alpha=0.3)
+        axes.legend()
+    figure.tight_layout()
+    figure.savefig(RESULTS / "calls.png", dpi=100)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
