@@ -396,8 +396,8 @@ def cell_figures(
 def main(argv: list[str] | None = None) -> int:
     """Run every variant at every level, write bench/results/calls.{json,md,png}."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--levels", default="5,10,50,100,200,400")
-    parser.add_argument("--window", type=float, default=15.0, help="seconds per level")
+    parser.add_argument("--levels", default="10,100,200,400")
+    parser.add_argument("--window", type=float, default=12.0, help="seconds per level")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument(
         "--pg-levels", default="100,200", help="levels at which ours-pg runs (it needs the most)"
@@ -474,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
                 before_s = process_stats(server.process.pid)["cpu_s"] if server else 0.0
                 sampler = RssSampler(server.process.pid if server else None)
                 calls, started, window_end = run_level(
-                    ami, tracker, variant, level, args.window, drain_s=60
+                    ami, tracker, variant, level, args.window, drain_s=40
                 )
                 rss_max = sampler.stop()
                 cpu = {"asterisk": process_stats(asterisk_pid)["cpu_s"] - before_a}

@@ -237,9 +237,9 @@ def last_call_id(database_url: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Ramp both scenarios; write bench/results/sip.{json,md}."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--menu-rates", default="2,5,10,15,20")
-    parser.add_argument("--answer-rates", default="25,50,100,200,400")
-    parser.add_argument("--seconds", type=float, default=10.0, help="of arrivals per rate")
+    parser.add_argument("--menu-rates", default="5,10,15,20")
+    parser.add_argument("--answer-rates", default="50,100,200,400")
+    parser.add_argument("--seconds", type=float, default=8.0, help="of arrivals per rate")
     args = parser.parse_args(argv)
     settings = bench_settings()
     WORK.mkdir(parents=True, exist_ok=True)

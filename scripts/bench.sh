@@ -9,7 +9,7 @@ if ! command -v sipp > /dev/null; then
 fi
 scripts/services.sh postgres
 started=$(date +%s)
-.venv/bin/python -m bench.calls
+.venv/bin/python -m bench.calls --profile
 .venv/bin/python -m bench.sip
 .venv/bin/python -m bench.api
 .venv/bin/python -m bench.jobqueue
