@@ -803,8 +803,8 @@ def markdown(results: dict[str, Any], rows: int, command: str) -> str:
         "per answer (PostgreSQL's own is not in it). The p95 goal is read with one client: a "
         "centre's agents load a page every few seconds, so their requests rarely overlap; "
         "8 clients with no pause between requests is a stress test, shown beside it. Where "
-        "the time goes: [api-profile.md](api-profile.md) (cProfile of each slow handler, "
-        "the plan of each statement).",
+        "the time goes: [bench/results/api-profile.md](bench/results/api-profile.md) (cProfile "
+        "of each slow handler, the plan of each statement).",
         "",
     ]
     for kind, result in results["databases"].items():
