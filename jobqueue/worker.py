@@ -170,7 +170,10 @@ def run_worker(settings: Settings, burst: bool = False, with_ami: bool = True) -
                 worker.work(with_scheduler=True, burst=burst, logging_level="WARNING")
             except RedisError as exc:
                 log.warning("worker lost Redis: %s", exc)
-            if burst or worker._stop_requested:  # noqa: SLF001 (RQ's own stop flag: SIGTERM)
+            # RQ's own record of a SIGTERM: a busy worker sets its stop flag, an idle one only
+            # the date (it raises StopRequested out of its loop without the flag).
+            stopped = worker._stop_requested or worker._shutdown_requested_date is not None  # noqa: SLF001
+            if burst or stopped:
                 break
             _wait_for_redis(redis)
             generation += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -174,3 +175,22 @@ def test_redis_down_while_calls_file_requests_then_everything_is_delivered(
     accepted = gateway.accepted_keys()
     assert len(accepted) == 100 == len(set(accepted))
     assert len(list((settings.var_dir / "forwarded").glob("*.json"))) == 100
+
+
+def test_an_idle_worker_stops_at_once_on_sigterm(
+    database: Database, settings: Settings, redis_server: RedisServer, redis: Redis
+) -> None:
+    # RQ raises StopRequested from an idle worker's loop without setting its stop flag: the
+    # worker must still exit (a service manager's stop is a SIGTERM), not start a new round.
+    env = worker_env(settings, redis_server.url, database_url=database.url)
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    worker = WorkerProcess(env, settings.var_dir / "worker.log").start()
+    try:
+        wait_until(lambda: redis.keys("rq:worker:*"), 30, "the worker to register")
+        assert redis.keys("tawasul:worker:*:alive")
+        assert worker.process is not None
+        worker.process.send_signal(signal.SIGTERM)
+        assert worker.process.wait(timeout=10) == 0
+        assert redis.keys("tawasul:worker:*:alive") == []
+    finally:
+        worker.stop()
