@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     """Ramp both scenarios; write bench/results/sip.{json,md}."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--menu-rates", default="5,10,15,20")
-    parser.add_argument("--answer-rates", default="50,100,200,400")
+    parser.add_argument("--answer-rates", default="100,200,400,800,1600")
     parser.add_argument("--seconds", type=float, default=8.0, help="of arrivals per rate")
     args = parser.parse_args(argv)
     settings = bench_settings()
@@ -318,6 +318,11 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
     def best(name: str) -> float:
         return max((o["rate"] for o in results[name] if o["ok"]), default=0.0)
 
+    def stated(name: str) -> str:
+        # Every rate tried passed: the limit is above the last one, not at it.
+        every = all(o["ok"] for o in results[name])
+        return f"{'at least ' if every else ''}{best(name):g} calls/s"
+
     menu_best, answer_best = best("menu"), best("answer")
     lines = [
         "## SIP load (SIPp over chan_pjsip)",
@@ -335,11 +340,15 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
         "",
         table(["scenario", "calls/s", "calls", "SIPp ok", "SIPp failed", "filed", "pass"], rows),
         "",
-        f"Highest rate with 0 failed calls: menu {menu_best:g} calls/s, answer-only "
-        f"{answer_best:g} calls/s"
+        f"Highest rate with 0 failed calls: menu {stated('menu')}, answer-only "
+        f"{stated('answer')}"
         + (
             f" (the menu reaches {menu_best / answer_best:.0%} of the answer-only rate; a menu "
-            "call lasts about 11 s against a few milliseconds)."
+            "call lasts about 12 s against a few milliseconds). These callers are outside "
+            "Asterisk, so it carries only the IVR's half of each call: the menu holds about "
+            f"{menu_best:g} x 12 = {menu_best * 12:.0f} calls in flight here, where "
+            "bench.calls, whose Local-channel callers Asterisk plays as well, loses keys "
+            "earlier."
             if answer_best
             else "."
         ),
