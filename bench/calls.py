@@ -156,6 +156,32 @@ def _write_silence(path: Path) -> None:
         handle.writeframes(b"\x00\x00" * (8 * SILENCE_MS))
 
 
+def start_bench_asterisk() -> tuple[Settings, BenchHarness, dict[str, str]]:
+    """A fresh bench database and a freshly started bench Asterisk; the AGI ends' environment."""
+    settings = bench_settings()
+    WORK.mkdir(parents=True, exist_ok=True)
+    for leftover in WORK.glob("calls.db*"):
+        leftover.unlink()
+    PromptBuilder().build(load_catalogue())
+    from tawasul_cli.commands import keygen
+
+    keygen(settings)
+    harness = BenchHarness(settings, default_cache_dir())
+    harness.down()
+    harness.up()
+    harness.cli("logger set level VERBOSE off")
+    env = {
+        **os.environ,
+        "TAWASUL_VAR_DIR": str(WORK),
+        "TAWASUL_DATABASE_URL": settings.database_url,
+        "TAWASUL_ASTERISK_ROOT": str(harness.root),
+        # Open around the clock: the bench measures the in-hours menu whatever the time.
+        "TAWASUL_WORKING_DAYS": "sun,mon,tue,wed,thu,fri,sat",
+        "TAWASUL_WORKING_HOURS": "00:00-23:59:59",
+    }
+    return settings, harness, env
+
+
 def bench_settings() -> Settings:
     """Settings of the bench instance: its own var directory, ports and SQLite database."""
     return dataclasses.replace(
@@ -423,28 +449,8 @@ def main(argv: list[str] | None = None) -> int:
     levels = [int(level) for level in args.levels.split(",")]
     variants = [variant for variant in args.variants.split(",") if variant]
 
-    settings = bench_settings()
-    WORK.mkdir(parents=True, exist_ok=True)
-    for leftover in WORK.glob("calls.db*"):
-        leftover.unlink()
-    PromptBuilder().build(load_catalogue())
-    from tawasul_cli.commands import keygen
-
-    keygen(settings)
-    harness = BenchHarness(settings, default_cache_dir())
-    harness.down()
-    harness.up()
-    harness.cli("logger set level VERBOSE off")
-    env = {
-        **os.environ,
-        "TAWASUL_VAR_DIR": str(WORK),
-        "TAWASUL_DATABASE_URL": settings.database_url,
-        "TAWASUL_ASTERISK_ROOT": str(harness.root),
-        "TAWASUL_WORKING_DAYS": "sun,mon,tue,wed,thu,fri,sat",
-        "TAWASUL_WORKING_HOURS": "00:00-23:59:59",
-        "BENCH_RECORD": str(WORK / "commands.agi"),
-        "BENCH_COMMANDS": str(WORK / "commands.agi"),
-    }
+    settings, harness, env = start_bench_asterisk()
+    env["BENCH_RECORD"] = env["BENCH_COMMANDS"] = str(WORK / "commands.agi")
     ami = AMIClient("127.0.0.1", AMI_PORT, settings.ami_username, harness.ami_secret())
     ami.start()
     tracker = Tracker()

@@ -213,7 +213,14 @@ def serve_minimal(port: int) -> socketserver.BaseServer:
     """A FastAGI server that only replays commands."""
     script = Path(os.environ["BENCH_COMMANDS"]).read_text().splitlines(keepends=True)
     _MinimalHandler.commands = script
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", port), _MinimalHandler, False)
+    return _threaded_server(port, _MinimalHandler)
+
+
+def _threaded_server(
+    port: int, handler: type[socketserver.BaseRequestHandler]
+) -> socketserver.ThreadingTCPServer:
+    """A thread per connection on 127.0.0.1:port, set up like the project's FastAGI server."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", port), handler, False)
     server.daemon_threads = True
     server.allow_reuse_address = True
     server.request_queue_size = 512
@@ -243,13 +250,7 @@ class _SpawnHandler(socketserver.BaseRequestHandler):
 def serve_spawn(port: int) -> socketserver.BaseServer:
     """A listener that starts the classic pyst2 AGI program for each call."""
     _SpawnHandler.program = [str(Path(sys.executable).with_name("tawasul-agi")), "intake"]
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", port), _SpawnHandler, False)
-    server.daemon_threads = True
-    server.allow_reuse_address = True
-    server.request_queue_size = 512
-    server.server_bind()
-    server.server_activate()
-    return server
+    return _threaded_server(port, _SpawnHandler)
 
 
 def main() -> int:

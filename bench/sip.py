@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import subprocess
 import sys
 import time
@@ -23,15 +22,12 @@ from sqlalchemy import create_engine, func, select
 from bench.calls import (
     SCRIPT,
     SIP_PORT,
-    BenchHarness,
     ServerProcess,
-    bench_settings,
     next_national_id,
+    start_bench_asterisk,
 )
 from bench.common import REPO, WORK, table, write_result
-from ivr.prompts import PromptBuilder, load_catalogue
 from tawasul.models import Call, CallOutcome
-from tawasul_cli.asterisk import default_cache_dir
 
 SIPP_PORT = 18090
 MEDIA_PORT = 18100
@@ -241,25 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--answer-rates", default="100,200,400,800,1600")
     parser.add_argument("--seconds", type=float, default=8.0, help="of arrivals per rate")
     args = parser.parse_args(argv)
-    settings = bench_settings()
-    WORK.mkdir(parents=True, exist_ok=True)
-    for leftover in WORK.glob("calls.db*"):
-        leftover.unlink()
-    PromptBuilder().build(load_catalogue())
-    from tawasul_cli.commands import keygen
-
-    keygen(settings)
-    harness = BenchHarness(settings, default_cache_dir())
-    harness.down()
-    harness.up()
-    env = {
-        **os.environ,
-        "TAWASUL_VAR_DIR": str(WORK),
-        "TAWASUL_DATABASE_URL": settings.database_url,
-        "TAWASUL_ASTERISK_ROOT": str(harness.root),
-        "TAWASUL_WORKING_DAYS": "sun,mon,tue,wed,thu,fri,sat",
-        "TAWASUL_WORKING_HOURS": "00:00-23:59:59",
-    }
+    settings, harness, env = start_bench_asterisk()
     menu = WORK / "sipp-menu.xml"
     menu.write_text(menu_scenario())
     answer = WORK / "sipp-answer.xml"
