@@ -34,7 +34,6 @@ from rq import Queue, Worker
 from rq.job import Job, JobStatus
 from rq.scheduler import RQScheduler
 from sqlalchemy import select, text, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.common import (
@@ -51,7 +50,7 @@ from bench.common import (
 from bench.jobqueue_jobs import noop
 from jobqueue.connection import QUEUE_NAME
 from tawasul.config import Settings, load_settings
-from tawasul.db import make_engine, make_session_factory
+from tawasul.db import ensure_postgres_database, make_engine, make_session_factory
 from tawasul.hours import WorkingHours
 from tawasul.intake import IntakeService, NewRequest
 from tawasul.migrate import upgrade
@@ -149,17 +148,7 @@ def fresh_database(kind: str) -> str:
         url = f"sqlite:///{path}"
     else:
         url = POSTGRES_URL
-        parsed = make_url(url)
-        admin = make_engine(
-            parsed.set(database="postgres").render_as_string(False), isolation_level="AUTOCOMMIT"
-        )
-        with admin.connect() as connection:
-            exists = connection.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
-            ).scalar()
-            if not exists:
-                connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-        admin.dispose()
+        ensure_postgres_database(url)
         reset = make_engine(url)
         with reset.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE"))

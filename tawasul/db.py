@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,3 +52,21 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Return the session factory every process uses: one session per call or per HTTP request."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Create the PostgreSQL database the URL names unless it exists (the role needs
+    CREATEDB); used by the tests and the benchmarks, each with databases of their own."""
+    parsed = make_url(url)
+    admin = create_engine(
+        parsed.set(database="postgres").render_as_string(False), isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
+            ).scalar()
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    finally:
+        admin.dispose()

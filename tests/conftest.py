@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from tawasul.config import Settings
-from tawasul.db import make_engine, make_session_factory
+from tawasul.db import ensure_postgres_database, make_engine, make_session_factory
 from tawasul.migrate import upgrade
 from tawasul.pii import PiiProtector, generate_key
 from tests.helpers import Database
@@ -30,18 +30,8 @@ def _postgres_url() -> str:
     if worker:
         # Each pytest-xdist worker gets a database of its own, created on first use.
         parsed = make_url(url)
-        own = parsed.set(database=f"{parsed.database}_{worker}")
-        admin = make_engine(
-            parsed.set(database="postgres").render_as_string(False), isolation_level="AUTOCOMMIT"
-        )
-        with admin.connect() as connection:
-            exists = connection.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database}
-            ).scalar()
-            if not exists:
-                connection.execute(text(f'CREATE DATABASE "{own.database}"'))
-        admin.dispose()
-        url = own.render_as_string(hide_password=False)
+        url = parsed.set(database=f"{parsed.database}_{worker}").render_as_string(False)
+        ensure_postgres_database(url)
     return url
 
 
