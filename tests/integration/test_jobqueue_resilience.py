@@ -186,7 +186,12 @@ def test_an_idle_worker_stops_at_once_on_sigterm(
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     worker = WorkerProcess(env, settings.var_dir / "worker.log").start()
     try:
-        wait_until(lambda: redis.keys("rq:worker:*"), 30, "the worker to register")
+        # Idle in its loop: RQ registers a worker before it installs its signal handlers.
+        wait_until(
+            lambda: any(redis.hget(key, "state") == b"idle" for key in redis.keys("rq:worker:*")),
+            30,
+            "the worker to wait for jobs",
+        )
         assert redis.keys("tawasul:worker:*:alive")
         assert worker.process is not None
         worker.process.send_signal(signal.SIGTERM)
