@@ -726,8 +726,11 @@ def goals(results: dict[str, dict[int, dict[str, Any]]], levels: list[int]) -> l
             "key, so keys are lost and calls fail; the minimal server, doing nothing, stays "
             "within a few milliseconds. One Python process runs every call's thread, so the "
             "calls queue for one interpreter; half of its CPU per call is SQLAlchemy's unit of "
-            "work for the ten or so commits a call makes. PostgreSQL does worse here than "
-            "SQLite: more CPU per commit in the same process (the driver, the pool's pre-ping).",
+            "work for the ten or so commits a call makes. PostgreSQL collapses at 200 where "
+            "SQLite only degrades: more CPU per commit in the same process (the driver, the "
+            "pool's pre-ping). At 100 in flight the count of lost calls varies a lot from run "
+            "to run (this session: 8 to 21 on SQLite, 1 to 84 on PostgreSQL): the edge is "
+            "near.",
             "- At 400 in flight even the pure dialplan loses keys: two cores are Asterisk's "
             "ceiling for these callers.",
             "- What would move it: fewer commits per call, and more than one FastAGI process "
