@@ -11,7 +11,7 @@ scripts/services.sh postgres
 started=$(date +%s)
 .venv/bin/python -m bench.calls --profile
 .venv/bin/python -m bench.sip
-.venv/bin/python -m bench.api
-.venv/bin/python -m bench.jobqueue
+.venv/bin/python -m bench.api --rounds 2
+.venv/bin/python -m bench.jobqueue --burst 150
 .venv/bin/python -m bench.report
 echo "make bench took $(( $(date +%s) - started )) s"
