@@ -50,6 +50,7 @@ from bench.common import (
 from ivr.ami import AMIClient, Message
 from ivr.prompts import PromptBuilder, load_catalogue
 from tawasul.config import Settings
+from tawasul.db import empty_postgres_database
 from tawasul.ids import luhn_valid
 from tawasul.models import Call, CallOutcome
 from tawasul_cli.asterisk import CONFIG_DIR, Harness, default_cache_dir
@@ -66,7 +67,6 @@ PORTS = {
 }
 VARIANTS = ("dialplan", "minimal", "ours", "ours-pg", "spawn")
 # The production database for the ours-pg end (created afresh for each run).
-POSTGRES_ADMIN_URL = "postgresql+psycopg://tawasul:tawasul@127.0.0.1:5432/tawasul_test"
 POSTGRES_URL = "postgresql+psycopg://tawasul:tawasul@127.0.0.1:5432/tawasul_bench_calls"
 CALLER_ID = "0551234567"
 # The recording notice plays first (no caller presses before the menu speaks); then
@@ -112,9 +112,8 @@ class BenchHarness(Harness):
         with open(etc / "pjsip.conf", "a") as pjsip:
             pjsip.write(_SIPP_ENDPOINT)
         _, gid = self._asterisk_ids()
-        for path in (etc / "bench.conf",):
-            os.chown(path, 0, gid)
-            path.chmod(0o640)
+        os.chown(etc / "bench.conf", 0, gid)
+        (etc / "bench.conf").chmod(0o640)
         self._silence_sounds()
 
     def _silence_sounds(self) -> None:
@@ -307,8 +306,8 @@ def run_level(
     concurrency: int,
     window_s: float,
     drain_s: float,
-) -> tuple[list[Placed], float, float]:
-    """Keep ``concurrency`` calls in flight for ``window_s``; return the calls and the window."""
+) -> list[Placed]:
+    """Keep ``concurrency`` calls in flight for ``window_s``; return the calls placed."""
     destination = (
         "Local/s@bench-dialplan-menu/n" if variant == "dialplan" else "Local/s@tawasul-inbound/n"
     )
@@ -352,7 +351,7 @@ def run_level(
             break
         with tracker.changed:
             tracker.changed.wait(0.05)
-    return placed, started, window_end
+    return placed
 
 
 def outcomes(database_url: str, calls: list[Placed]) -> dict[str, str]:
@@ -376,8 +375,6 @@ def cell_figures(
     variant: str,
     concurrency: int,
     calls: list[Placed],
-    started: float,
-    window_end: float,
     cpu: dict[str, float],
     server: dict[str, Any] | None,
     database_url: str,
@@ -464,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
         # One warm-up call through our flow records the command sequence the minimal server
         # replays, and proves the set-up before anything is measured.
         _set_agi(harness, "ours")
-        calls, _, _ = run_level(ami, tracker, "ours", 1, 0.1, 60)
+        calls = run_level(ami, tracker, "ours", 1, 0.1, 60)
         warm = outcomes(settings.database_url, calls)
         if list(warm.values()) != [CallOutcome.REQUEST_FILED.value]:
             raise RuntimeError(f"the warm-up call did not file its request: {warm}")
@@ -472,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         for mode in ("minimal", "spawn", "ours-pg"):
             if mode in variants:
                 if mode == "ours-pg":
-                    fresh_postgres()
+                    empty_postgres_database(POSTGRES_URL)  # the server migrates it
                     mode_env = {**env, "TAWASUL_DATABASE_URL": POSTGRES_URL}
                 else:
                     mode_env = env
@@ -493,9 +490,7 @@ def main(argv: list[str] | None = None) -> int:
                 before_a = process_stats(asterisk_pid)["cpu_s"]
                 before_s = process_stats(server.process.pid)["cpu_s"] if server else 0.0
                 sampler = RssSampler(server.process.pid if server else None)
-                calls, started, window_end = run_level(
-                    ami, tracker, variant, level, args.window, drain_s=20
-                )
+                calls = run_level(ami, tracker, variant, level, args.window, drain_s=20)
                 rss_max = sampler.stop()
                 cpu = {"asterisk": process_stats(asterisk_pid)["cpu_s"] - before_a}
                 if server:
@@ -505,8 +500,6 @@ def main(argv: list[str] | None = None) -> int:
                     variant,
                     level,
                     calls,
-                    started,
-                    window_end,
                     cpu,
                     server.stats() if server else None,
                     settings.database_url,
@@ -541,16 +534,6 @@ def profile_ours(harness: Harness, ami: AMIClient, tracker: Tracker, env: dict[s
         server.stop()
     print(f"profile of our server written to {output}")
     return 0
-
-
-def fresh_postgres() -> None:
-    """Drop and create the ours-pg end's database (the server migrates it at start)."""
-    engine = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = POSTGRES_URL.rsplit("/", 1)[1]
-    with engine.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        connection.exec_driver_sql(f"CREATE DATABASE {name} OWNER tawasul")
-    engine.dispose()
 
 
 def _set_agi(harness: Harness, variant: str) -> None:

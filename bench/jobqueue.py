@@ -33,7 +33,7 @@ from redis import Redis
 from rq import Queue, Worker
 from rq.job import Job, JobStatus
 from rq.scheduler import RQScheduler
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.common import (
@@ -50,7 +50,7 @@ from bench.common import (
 from bench.jobqueue_jobs import noop
 from jobqueue.connection import QUEUE_NAME
 from tawasul.config import Settings, load_settings
-from tawasul.db import ensure_postgres_database, make_engine, make_session_factory
+from tawasul.db import empty_postgres_database, make_engine, make_session_factory
 from tawasul.hours import WorkingHours
 from tawasul.intake import IntakeService, NewRequest
 from tawasul.migrate import upgrade
@@ -148,12 +148,7 @@ def fresh_database(kind: str) -> str:
         url = f"sqlite:///{path}"
     else:
         url = POSTGRES_URL
-        ensure_postgres_database(url)
-        reset = make_engine(url)
-        with reset.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        reset.dispose()
+        empty_postgres_database(url)
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()

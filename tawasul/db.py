@@ -70,3 +70,16 @@ def ensure_postgres_database(url: str) -> None:
                 connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
     finally:
         admin.dispose()
+
+
+def empty_postgres_database(url: str) -> None:
+    """Make the PostgreSQL database the URL names exist and hold nothing (a test's or a
+    benchmark's start: the caller migrates it)."""
+    ensure_postgres_database(url)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()

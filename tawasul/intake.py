@@ -93,11 +93,6 @@ class IntakeService:
             log.info("call %s opened from %s", uniqueid, mask_phone(caller_id))
         return call
 
-    def record_step(self, session: Session, call: Call, step: str, shown: str = "") -> None:
-        """Append one step of the menu journey and commit; ``shown`` must already be masked."""
-        self.note_step(call, step, shown)
-        session.commit()
-
     def note_step(self, call: Call, step: str, shown: str = "") -> None:
         """Append one step of the journey without committing (it goes with the next commit)."""
         elapsed = (self._clock() - call.started_at).total_seconds()

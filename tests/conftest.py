@@ -8,11 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from tawasul.config import Settings
-from tawasul.db import ensure_postgres_database, make_engine, make_session_factory
+from tawasul.db import (
+    empty_postgres_database,
+    ensure_postgres_database,
+    make_engine,
+    make_session_factory,
+)
 from tawasul.migrate import upgrade
 from tawasul.pii import PiiProtector, generate_key
 from tests.helpers import Database
@@ -42,11 +46,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         url = f"sqlite:///{tmp_path / 'tawasul.db'}"
     else:
         url = _postgres_url()
-        reset = make_engine(url)
-        with reset.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        reset.dispose()
+        empty_postgres_database(url)
     engine = make_engine(url)
     upgrade(engine)
     yield Database(url, engine, make_session_factory(engine))
