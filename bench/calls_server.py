@@ -19,6 +19,7 @@ from __future__ import annotations
 import cProfile
 import io
 import json
+import logging
 import os
 import pstats
 import signal
@@ -33,6 +34,7 @@ from typing import Any
 
 from ivr.agi import StreamChannel
 from tawasul.config import load_settings
+from tawasul.masking import install_log_scrubbing
 
 # Commands that wait for the caller (prompts, keys, recording) against those that only ask
 # Asterisk something: the round trip of the latter is the machinery's.
@@ -256,6 +258,11 @@ def serve_spawn(port: int) -> socketserver.BaseServer:
 def main() -> int:
     """Serve in MODE on PORT until SIGTERM, then write the figures to STATS_FILE."""
     mode, port, stats_file = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+    # Like every tawasul process: warnings and errors logged, personal data masked in them.
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    install_log_scrubbing()
     builders = {"ours": serve_ours, "minimal": serve_minimal, "spawn": serve_spawn}
     server = builders[mode](port)
     stop = threading.Event()
