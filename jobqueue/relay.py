@@ -11,6 +11,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
+from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
@@ -32,6 +33,14 @@ LOST_GRACE = timedelta(seconds=30)
 be in flight between the relay's enqueue and its commit)."""
 OVERDUE = timedelta(seconds=60)
 """A retry this late past its time was forgotten by RQ's scheduler."""
+DEQUEUED_GRACE = timedelta(seconds=30)
+"""A job taken off the queue but never started is lost after this long: its worker died
+between RQ's move into the intermediate list and the start (microseconds when alive)."""
+DEQUEUED_KEY = IntermediateQueue.get_intermediate_queue_key(
+    Queue.redis_queue_namespace_prefix + QUEUE_NAME
+)
+"""RQ's list of the jobs workers have taken off the queue and not yet started."""
+DEQUEUED_SEEN_KEY = "tawasul:dequeued:{job_id}"
 HEARTBEAT_KEY = "tawasul:worker:{name}:alive"
 GENERATION = ".g"
 """A worker process names its successive RQ workers <name>.g0, .g1...: one heartbeat for all."""
@@ -118,13 +127,17 @@ def reconcile(sessions: sessionmaker[Session], redis: Redis, now: datetime | Non
         if not rows:
             return 0
         jobs = Job.fetch_many([job_id(row) for row in rows], connection=redis)
+        dequeued = _dequeued(redis)
         for row, job in zip(rows, jobs, strict=True):
-            reason = _lost_reason(redis, row, job, now)
+            reason = _lost_reason(redis, row, job, now, dequeued)
             if reason is None:
                 continue
             if job is not None:
                 try:
                     job.delete()
+                    if job.id in dequeued:
+                        redis.lrem(DEQUEUED_KEY, 1, job.id)
+                        redis.delete(DEQUEUED_SEEN_KEY.format(job_id=job.id))
                 except (RedisError, NoSuchJobError):
                     log.warning("could not delete the abandoned job %s", job.id)
             row.status = OutboxStatus.PENDING
@@ -137,11 +150,29 @@ def reconcile(sessions: sessionmaker[Session], redis: Redis, now: datetime | Non
     return sent_back
 
 
-def _lost_reason(redis: Redis, row: OutboxMessage, job: Job | None, now: datetime) -> str | None:
+def _dequeued(redis: Redis) -> set[str]:
+    return {raw.decode() for raw in redis.lrange(DEQUEUED_KEY, 0, -1)}
+
+
+def _lost_reason(
+    redis: Redis, row: OutboxMessage, job: Job | None, now: datetime, dequeued: set[str]
+) -> str | None:
     if job is None:
         enqueued = row.enqueued_at or now
         return "job lost by Redis" if now - enqueued > LOST_GRACE else None
     status = job.get_status(refresh=False)
+    if status == JobStatus.QUEUED and job.id in dequeued:
+        # Taken off the queue by a worker that has not started it: in flight, or its worker
+        # was killed in between. RQ's own clean-up of this list waits for a maintenance
+        # round (ten minutes by default), then a minute more; the reconciler waits its grace
+        # from the first time it saw the job there.
+        seen_key = DEQUEUED_SEEN_KEY.format(job_id=job.id)
+        redis.set(seen_key, now.timestamp(), nx=True, ex=86400)
+        seen = redis.get(seen_key)
+        first_seen = datetime.fromtimestamp(float(seen), now.tzinfo) if seen else now
+        if now - first_seen > DEQUEUED_GRACE:
+            return "job taken by a worker that died before starting it"
+        return None
     if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
         return f"job {status.value} without an outcome"
     if status == JobStatus.STARTED and not _alive(redis, job.worker_name):

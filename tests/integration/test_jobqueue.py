@@ -319,3 +319,27 @@ def test_reconciler_sends_back_a_retry_the_scheduler_forgot(
     (again,) = outbox(database)
     assert again.status == OutboxStatus.PENDING
     assert again.last_error == "scheduled retry never ran"
+
+
+def test_reconciler_sends_back_a_job_taken_by_a_worker_killed_before_starting_it(
+    database: Database, settings: Settings, redis: Redis, pii: PiiProtector
+) -> None:
+    from jobqueue.relay import DEQUEUED_KEY
+
+    file_request(database, pii, number=None)  # a forwarding only
+    queue = Queue(QUEUE_NAME, connection=redis)
+    assert relay_once(database.sessions, queue, settings) == 1
+    # What RQ's worker does first, alone: the job moves from the queue to the intermediate
+    # list; the worker is killed before it marks the job started.
+    assert redis.lmove(queue.key, DEQUEUED_KEY) is not None
+    assert len(queue) == 0
+    assert reconcile(database.sessions, redis, now=utcnow()) == 0  # maybe in flight
+    assert reconcile(database.sessions, redis, now=utcnow() + timedelta(seconds=10)) == 0
+    assert reconcile(database.sessions, redis, now=utcnow() + timedelta(minutes=1)) == 1
+    (row,) = outbox(database)
+    assert row.status == OutboxStatus.PENDING
+    assert row.last_error == "job taken by a worker that died before starting it"
+    assert redis.llen(DEQUEUED_KEY) == 0
+    run_in_process(database, settings, redis)
+    (row,) = outbox(database)
+    assert (row.status, row.attempts) == (OutboxStatus.DONE, 2)
