@@ -38,6 +38,11 @@ const state = {
   list: { scope: "mine", status: "", channel: "", search: "" },
   refresh: null,
   supervisorPeriod: "today",
+  // The request page is drawn again whenever the stream says the request changed (any audit
+  // event, the agent's own included): the newest drawing wins, and what the agent revealed
+  // stays revealed for the visit.
+  requestDrawing: 0,
+  revealed: null,
 };
 
 // -- helpers ----------------------------------------------------------------------------------
@@ -234,6 +239,7 @@ function closeStream() {
 function route() {
   if (!state.me) return;
   state.refresh = null;
+  state.revealed = null;
   const hash = location.hash || "#/work";
   for (const link of document.querySelectorAll("nav a")) {
     link.toggleAttribute("aria-current", hash.startsWith(link.getAttribute("href")));
@@ -442,6 +448,7 @@ const MOVES = {
 };
 
 async function showRequest(id) {
+  const drawing = ++state.requestDrawing;
   let request;
   let casefile;
   let notes;
@@ -454,23 +461,32 @@ async function showRequest(id) {
       api("GET", `/requests/${id}/attachments`),
     ]);
   } catch (problem) {
-    failed(problem);
+    if (drawing === state.requestDrawing) failed(problem);
     return;
   }
+  // A later drawing started while this one waited for its answers: its answers are newer.
+  if (drawing !== state.requestDrawing) return;
   const actions = new Set(casefile.actions);
-  const nationalId = h("span", { id: "national-id", dir: "ltr" }, casefile.national_id_masked || "—");
-  const reveal = actions.has("reveal_national_id")
+  const mayReveal = actions.has("reveal_national_id");
+  const revealed = mayReveal && state.revealed && state.revealed.id === id ? state.revealed.value : null;
+  const nationalId = h(
+    "span",
+    { id: "national-id", dir: "ltr" },
+    revealed || casefile.national_id_masked || "—",
+  );
+  const reveal = mayReveal && !revealed
     ? h(
         "button",
         {
           type: "button",
           id: "reveal-national-id",
           class: "small",
-          onclick: async (event) => {
+          onclick: async () => {
             try {
               const answer = await api("POST", `/requests/${id}/national-id/reveal`);
-              nationalId.textContent = answer.national_id;
-              event.target.remove();
+              state.revealed = { id, value: answer.national_id };
+              document.getElementById("national-id").textContent = answer.national_id;
+              document.getElementById("reveal-national-id")?.remove();
             } catch (problem) {
               failed(problem);
             }
@@ -595,18 +611,30 @@ async function showRequest(id) {
   if (noteForm) {
     noteForm.addEventListener("submit", async (event) => {
       event.preventDefault();
+      const text = noteForm.querySelector("textarea");
       try {
-        await api("POST", `/requests/${id}/notes`, { text: noteForm.querySelector("textarea").value });
+        await api("POST", `/requests/${id}/notes`, { text: text.value });
+        // The form on the page now (a newer drawing may have replaced this one) is emptied.
+        const current = document.getElementById("note-text");
+        if (current) current.value = "";
+        text.value = "";
         showRequest(id);
       } catch (problem) {
         failed(problem);
       }
     });
   }
+  // A note being written survives the new drawing, with its cursor.
+  const shown = main().querySelector(`#request[data-id="${id}"]`);
+  const draft = shown ? shown.querySelector("#note-text") : null;
+  const newDraft = noteForm ? noteForm.querySelector("textarea") : null;
+  if (draft && newDraft) newDraft.value = draft.value;
+  const writing = draft !== null && document.activeElement === draft;
+  const selection = writing ? [draft.selectionStart, draft.selectionEnd] : null;
   main().replaceChildren(
     h(
       "article",
-      { class: "request", id: "request", dataset: { status: request.status } },
+      { class: "request", id: "request", dataset: { id, status: request.status } },
       h(
         "header",
         {},
@@ -642,6 +670,12 @@ async function showRequest(id) {
   state.refresh = (event) => {
     if (event && event.request_id === id) showRequest(id);
   };
+  if (writing && newDraft) {
+    newDraft.focus({ preventScroll: true });
+    newDraft.setSelectionRange(...selection);
+    return;
+  }
+  if (shown) return; // the same request drawn again: the agent keeps their place
   main().focus({ preventScroll: true });
   window.scrollTo(0, 0);
 }

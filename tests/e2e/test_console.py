@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from agent_api.services import EXTENSION
 from ivr.ami import AMIClient
 from tawasul.appointments import AppointmentBook, NewSlot
 from tawasul.intake import IntakeService, NewRequest
@@ -186,6 +187,44 @@ def test_a_called_in_request_is_taken_from_claim_to_complete(
     assert agent.errors == [] and supervisor.errors == []
     agent.close()
     supervisor.close()
+
+
+def test_the_request_page_drawn_again_keeps_the_revealed_id_and_the_note_being_written(
+    console_app: Console, browser, pii: PiiProtector
+) -> None:
+    with console_app.database.sessions() as session:
+        filed = IntakeService(pii).file_request(
+            session,
+            NewRequest(NATIONAL_ID, _arabic(), "riyadh", callback_number="+966501234567"),
+        )
+    agent = console_app.page(browser, "en")
+    agent.sign_in("agent")
+    agent.page.goto(f"{console_app.url}/console/#/request/{filed.id}")
+    agent.page.wait_for_selector("#request")
+    agent.page.click("#reveal-national-id")
+    expect(agent.page.locator("#national-id")).to_have_text(NATIONAL_ID)
+    agent.page.fill("#note-text", "يطلب موعدا صباحيا")
+    agent.page.focus("#note-text")
+
+    # A colleague writes a note meanwhile: the stream says the request changed, the page
+    # is drawn again with it...
+    supervisor = console_app.users["supervisor"]
+    with console_app.database.sessions() as session:
+        console_app.app.extensions[EXTENSION].casework.add_note(
+            session, supervisor, filed.id, "اتصل مرة أخرى"
+        )
+    agent.page.wait_for_selector("#notes li:has-text('اتصل مرة أخرى')", timeout=20_000)
+    # ... and what the agent was doing is still there.
+    expect(agent.page.locator("#national-id")).to_have_text(NATIONAL_ID)
+    assert agent.page.locator("#reveal-national-id").count() == 0
+    assert agent.page.input_value("#note-text") == "يطلب موعدا صباحيا"
+    assert agent.page.evaluate("document.activeElement.id") == "note-text"
+
+    agent.page.click("#note-form button[type=submit]")
+    agent.page.wait_for_selector("#notes li:has-text('يطلب موعدا صباحيا')")
+    expect(agent.page.locator("#note-text")).to_have_value("")
+    assert agent.errors == []
+    agent.close()
 
 
 def test_screen_pop_when_a_queue_call_connects(
