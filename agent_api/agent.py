@@ -129,6 +129,9 @@ def screen_pop(pop_id: str) -> ResponseReturnValue:
         raise NotFound("no such screen-pop (or it is older than 30 minutes)")
     found = open_requests_of_caller(db(), pop.caller_id, visible_branches(me))
     casework = services().casework
+    ids = [item.id for item in found]
+    assignees = casework.assignees(db(), ids)
+    appointments = casework.appointments(db(), ids)
     return jsonify(
         {
             "id": pop.id,
@@ -140,8 +143,8 @@ def screen_pop(pop_id: str) -> ResponseReturnValue:
             "requests": [
                 dump_request(
                     item,
-                    casework.assignee(db(), item.id),
-                    casework.appointment(db(), item.id),
+                    assignees.get(item.id),
+                    appointments.get(item.id),
                     services().book,
                 )
                 for item in found
