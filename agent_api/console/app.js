@@ -38,10 +38,11 @@ const state = {
   list: { scope: "mine", status: "", channel: "", search: "" },
   refresh: null,
   supervisorPeriod: "today",
-  // The request page is drawn again whenever the stream says the request changed (any audit
-  // event, the agent's own included): the newest drawing wins, and what the agent revealed
-  // stays revealed for the visit.
-  requestDrawing: 0,
+  // Each page drawn counts here; a page that waited for the server draws only if no other was
+  // started meanwhile (the request page is drawn again whenever the stream says the request
+  // changed, and the agent may have gone elsewhere while it loaded).
+  drawing: 0,
+  // What the agent revealed on the request page stays revealed for the visit.
   revealed: null,
 };
 
@@ -101,6 +102,7 @@ function debounce(action, ms) {
 // -- sign-in ---------------------------------------------------------------------------------
 
 function showSignIn(message = "") {
+  state.drawing += 1;
   closeStream();
   document.getElementById("bar").hidden = true;
   const error = h("p", { class: "error", role: "alert", id: "sign-in-error" }, message);
@@ -266,6 +268,7 @@ function listFilters() {
 }
 
 async function showWorkList() {
+  state.drawing += 1;
   const list = state.list;
   const counts = h("div", { class: "counts", role: "group", "aria-label": t("status") });
   const rows = h("tbody");
@@ -448,7 +451,7 @@ const MOVES = {
 };
 
 async function showRequest(id) {
-  const drawing = ++state.requestDrawing;
+  const drawing = ++state.drawing;
   let request;
   let casefile;
   let notes;
@@ -461,11 +464,11 @@ async function showRequest(id) {
       api("GET", `/requests/${id}/attachments`),
     ]);
   } catch (problem) {
-    if (drawing === state.requestDrawing) failed(problem);
+    if (drawing === state.drawing) failed(problem);
     return;
   }
-  // A later drawing started while this one waited for its answers: its answers are newer.
-  if (drawing !== state.requestDrawing) return;
+  // Another page, or a newer drawing of this one, was started while this one waited.
+  if (drawing !== state.drawing) return;
   const actions = new Set(casefile.actions);
   const mayReveal = actions.has("reveal_national_id");
   const revealed = mayReveal && state.revealed && state.revealed.id === id ? state.revealed.value : null;
@@ -860,13 +863,15 @@ function reassignDialog(request) {
 // -- screen-pop ------------------------------------------------------------------------------
 
 async function showScreenPop(popId) {
+  const drawing = ++state.drawing;
   let pop;
   try {
     pop = await api("GET", `/agent/screen-pops/${encodeURIComponent(popId)}`);
   } catch (problem) {
-    failed(problem);
+    if (drawing === state.drawing) failed(problem);
     return;
   }
+  if (drawing !== state.drawing) return;
   const found = pop.requests.length
     ? h(
         "section",
@@ -942,6 +947,7 @@ function periodDates(period) {
 }
 
 async function showSupervisor() {
+  const drawing = ++state.drawing;
   const period = state.supervisorPeriod;
   const { from, to } = periodDates(period);
   const live = h("section", { class: "panel", id: "live-queues" }, h("h2", {}, t("live_queues")));
@@ -1009,9 +1015,11 @@ async function showSupervisor() {
       api("GET", `/metrics/calls${query({ from, to, by: period === "today" ? "hour" : "day" })}`),
       api("GET", `/metrics/requests${query({ from, to })}`),
     ]);
+    if (drawing !== state.drawing) return;
     renderLive(live, queues);
     renderFigures(tiles, charts, queues, calls, requests);
   } catch (problem) {
+    if (drawing !== state.drawing) return;
     failed(problem);
   }
   state.refresh = debounce(refreshLive, 500);

@@ -223,6 +223,24 @@ def test_the_request_page_drawn_again_keeps_the_revealed_id_and_the_note_being_w
     agent.page.click("#note-form button[type=submit]")
     agent.page.wait_for_selector("#notes li:has-text('يطلب موعدا صباحيا')")
     expect(agent.page.locator("#note-text")).to_have_value("")
+
+    # A drawing still waiting for the server when the agent goes elsewhere draws nothing.
+    held = []
+    agent.page.route(f"**/requests/{filed.id}/casefile", lambda route: held.append(route))
+    with console_app.database.sessions() as session:
+        console_app.app.extensions[EXTENSION].casework.add_note(
+            session, supervisor, filed.id, "الموعد يوم الأحد"
+        )
+    # (Playwright runs the route handler while the test is inside one of its calls.)
+    wait_until(lambda: agent.page.evaluate("1") and held, 20, "the page to be drawn again")
+    agent.page.click("a.back")
+    agent.page.wait_for_selector("section.work")
+    with agent.page.expect_response(f"**/requests/{filed.id}/casefile"):
+        held[0].continue_()
+    agent.page.unroute(f"**/requests/{filed.id}/casefile")
+    agent.page.wait_for_timeout(500)  # what a late drawing would need to replace the page
+    assert agent.page.locator("section.work").count() == 1
+    assert agent.page.locator("#request").count() == 0
     assert agent.errors == []
     agent.close()
 
