@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 import threading
 import uuid
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.ami import AMIClient, Message
 from ivr.paths import SPOOL
+from ivr.prompts import AUDIO_DIR
 
 INBOUND = "Local/s@tawasul-inbound/n"
 _STEP = re.compile(r"w\d+(\.\d+)?|h|[0-9*#A-D]+")
@@ -138,13 +140,32 @@ def send_fax(
     return placed
 
 
+MESSAGE_S = 3.0
+"""How long a scripted caller's voice message lasts."""
+
+
+def message_wait(language: str, message_s: float = MESSAGE_S) -> str:
+    """The script step from the answer before the record notice to the end of the message.
+
+    The notice cannot be interrupted and its length depends on the language (7 s in Arabic,
+    4 s in English, from the built prompt): a fixed wait that ends during the notice or its
+    beep sends the caller's # into nothing, and the menu then waits for a message that never
+    ends. Allows a second for the beep and the server.
+    """
+    path = AUDIO_DIR / "build" / language / "tawasul" / "record_message.wav"
+    with wave.open(str(path)) as notice:
+        notice_s = notice.getnframes() / notice.getframerate()
+    return f"w{notice_s + 1 + message_s:.1f}"
+
+
 def new_request_script(national_id: str, language: str = "en", mistyped: str | None = None) -> str:
     """A caller filing a new request through the whole menu (see ``[tawasul-simulator]``).
 
     Language during the recording notice; 1 new request; the ID (after one mistyped ID if
     given); 1 confirm; 1 man; 1 the minister; 2 video call; 1 the caller ID as callback number;
-    a 6-second voice message ended by #; 3 save; then stays on the line.
+    a 3-second voice message ended by #; 3 save; then stays on the line.
     """
     choose = "w1/2/w2" if language == "en" else "w1/1/w3"
     typed = f"{mistyped}/w7/{national_id}" if mistyped else national_id
-    return f"{choose}/1/w2/{typed}/w3/1/w2/1/w2/1/w2/2/w3/1/w6/#/w2/3/w60"
+    message = message_wait(language)
+    return f"{choose}/1/w2/{typed}/w3/1/w2/1/w2/1/w2/2/w3/1/{message}/#/w2/3/w60"

@@ -27,12 +27,11 @@ from tawasul.pii import PiiProtector
 from tawasul.workflow import RequestStatus
 from tests.e2e.conftest import Console
 from tests.integration.support import IVR, Phone, finished_call, wait_until
+from tests.integration.test_intake_call import arabic_request
 
 pytestmark = pytest.mark.asterisk
 
 NATIONAL_ID = "1000000008"
-# The whole Arabic menu (tests/integration/test_intake_call.py): a voice message ended by #.
-ARABIC_REQUEST = "w1/1/w3/1/w3/{id}/w4/1/w4/1/w5/1/w5/2/w5/1/w8/#/w3/3/w90"
 
 
 def _code(console: Console, request_id: int) -> str:
@@ -74,7 +73,7 @@ def test_a_called_in_request_is_taken_from_claim_to_complete(
     agent.page.evaluate("window.sameDocument = true")
 
     # A real caller files the request while the agent watches the list: it arrives live.
-    placed = phone.call(ARABIC_REQUEST.format(id=NATIONAL_ID), caller_id="0501234567")
+    placed = phone.call(arabic_request(NATIONAL_ID), caller_id="0501234567")
     phone.wait_hangup(placed, timeout_s=180)
     call: Call = finished_call(ivr.database, placed.ivr_uniqueid)
     assert call.request_id is not None

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from ivr.simulator import message_wait
 from tawasul.config import Settings
 from tawasul.intake import IntakeService, NewRequest
 from tawasul.models import (
@@ -45,7 +46,8 @@ NEW_REQUEST = "1/w2"
 
 def full_request_script(national_id: str = VALID_ID) -> str:
     """Menu 1, ID, confirm, man, the minister, video, caller ID confirmed, message, save."""
-    return f"{ENGLISH}/{NEW_REQUEST}/{national_id}/w3/1/w2/1/w2/1/w2/2/w3/1/w6/#/w2/3/w60"
+    message = message_wait("en")
+    return f"{ENGLISH}/{NEW_REQUEST}/{national_id}/w3/1/w2/1/w2/1/w2/2/w3/1/{message}/#/w2/3/w60"
 
 
 def steps(call: Call) -> list[str]:
@@ -163,7 +165,8 @@ def test_duplicate_request_offers_to_add_the_message(ivr: IVR, phone: Phone) -> 
     existing = _file(ivr, VALID_ID, RequestStatus.IN_REVIEW)
     # The reference (9 digits) is read before the options: answer 1 during the options.
     placed = phone.call(
-        f"{ENGLISH}/{NEW_REQUEST}/{VALID_ID}/w3/1/w14/1/w6/#/w2/3/w40", caller_id=CALLER
+        f"{ENGLISH}/{NEW_REQUEST}/{VALID_ID}/w3/1/w14/1/{message_wait('en')}/#/w2/3/w40",
+        caller_id=CALLER,
     )
     phone.wait_hangup(placed, timeout_s=120)
     call = finished_call(ivr.database, placed.ivr_uniqueid)
