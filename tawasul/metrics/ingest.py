@@ -125,6 +125,30 @@ def _open_visit(session: Session, uniqueid: str | None, queue: str | None) -> Qu
     return session.scalars(statement.order_by(QueueCall.joined_at.desc()).limit(1)).first()
 
 
+def _visit_of_agent_leg(session: Session, row: QueueEvent) -> QueueCall | None:
+    """The visit an ``AgentComplete`` without the caller's fields ends.
+
+    Asterisk leaves the caller's fields out when the caller's channel is already gone (the
+    caller hung up first, the usual end of a call): the agent's leg (``DestUniqueid``) names
+    the ``AgentConnect`` that started the conversation, and that event names the caller.
+    """
+    leg = row.data.get("DestUniqueid")
+    if not leg:
+        return None
+    connects = session.scalars(
+        select(QueueEvent)
+        .where(QueueEvent.event == "AgentConnect")
+        .where(QueueEvent.queue == row.queue)
+        .where(QueueEvent.member == row.member)
+        .order_by(QueueEvent.id.desc())
+        .limit(20)
+    )
+    for connect in connects:
+        if connect.data.get("DestUniqueid") == leg and connect.uniqueid:
+            return _open_visit(session, connect.uniqueid, row.queue)
+    return None
+
+
 def _apply(session: Session, row: QueueEvent) -> None:
     at = row.at
     if row.event == "Shutdown":
@@ -136,6 +160,8 @@ def _apply(session: Session, row: QueueEvent) -> None:
         _interrupt_open_visits(session, at - timedelta(seconds=uptime))
         return
     visit = _open_visit(session, row.uniqueid, row.queue)
+    if visit is None and row.event == "AgentComplete" and not row.uniqueid:
+        visit = _visit_of_agent_leg(session, row)
     if row.event == "QueueCallerJoin":
         call = session.scalar(select(Call).where(Call.uniqueid == row.uniqueid))
         session.add(

@@ -191,3 +191,29 @@ def _count(database: Database) -> int:
 def _outcomes(database: Database) -> list[str]:
     with database.sessions() as session:
         return list(session.scalars(select(QueueCall.outcome).order_by(QueueCall.joined_at)))
+
+
+def test_a_conversation_ends_when_asterisk_leaves_out_the_callers_fields(
+    database: Database,
+) -> None:
+    """Seen in CI: the caller hung up first and AgentComplete came without a Uniqueid."""
+    caller, leg, agent = "9e3b2555.2", "1795860273.2", AGENTS[0]
+    base = 1795860273.0
+
+    def event(name: str, at: float, **fields: str) -> dict[str, str]:
+        return {"Event": name, "Queue": QUEUE, "Timestamp": f"{base + at:.6f}", **fields}
+
+    stream = [
+        event("QueueCallerJoin", 0.5, Uniqueid=caller, Position="1", Count="1"),
+        event("AgentCalled", 0.6, Uniqueid=caller, Interface=agent, DestUniqueid=leg),
+        event("QueueCallerLeave", 0.7, Uniqueid=caller, Position="1", Count="0"),
+        event("AgentConnect", 0.7, Uniqueid=caller, Interface=agent, DestUniqueid=leg),
+        # The caller's channel is gone: no Uniqueid, only the agent's side.
+        event("AgentComplete", 4.2, Interface=agent, DestUniqueid=leg, Reason="caller"),
+    ]
+    with database.sessions() as session:
+        assert all(ingest(session, item) for item in stream)
+        (visit,) = session.scalars(select(QueueCall)).all()
+    assert visit.uniqueid == caller and visit.outcome == "answered"
+    assert visit.ended_at is not None
+    assert visit.talk_s == pytest.approx(3.5, abs=0.01)
