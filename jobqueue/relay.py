@@ -36,11 +36,6 @@ OVERDUE = timedelta(seconds=60)
 DEQUEUED_GRACE = timedelta(seconds=30)
 """A job taken off the queue but never started is lost after this long: its worker died
 between RQ's move into the intermediate list and the start (microseconds when alive)."""
-DEQUEUED_KEY = IntermediateQueue.get_intermediate_queue_key(
-    Queue.redis_queue_namespace_prefix + QUEUE_NAME
-)
-"""RQ's list of the jobs workers have taken off the queue and not yet started."""
-DEQUEUED_SEEN_KEY = "tawasul:dequeued:{job_id}"
 HEARTBEAT_KEY = "tawasul:worker:{name}:alive"
 GENERATION = ".g"
 """A worker process names its successive RQ workers <name>.g0, .g1...: one heartbeat for all."""
@@ -127,17 +122,19 @@ def reconcile(sessions: sessionmaker[Session], redis: Redis, now: datetime | Non
         if not rows:
             return 0
         jobs = Job.fetch_many([job_id(row) for row in rows], connection=redis)
-        dequeued = _dequeued(redis)
+        # RQ's list of the jobs workers have taken off the queue and not yet started.
+        intermediate = Queue(QUEUE_NAME, connection=redis).intermediate_queue
+        dequeued = set(intermediate.get_job_ids())
         for row, job in zip(rows, jobs, strict=True):
-            reason = _lost_reason(redis, row, job, now, dequeued)
+            reason = _lost_reason(redis, row, job, now, intermediate, dequeued)
             if reason is None:
                 continue
             if job is not None:
                 try:
                     job.delete()
                     if job.id in dequeued:
-                        redis.lrem(DEQUEUED_KEY, 1, job.id)
-                        redis.delete(DEQUEUED_SEEN_KEY.format(job_id=job.id))
+                        intermediate.remove(job.id)
+                        redis.delete(intermediate.get_first_seen_key(job.id))
                 except (RedisError, NoSuchJobError):
                     log.warning("could not delete the abandoned job %s", job.id)
             row.status = OutboxStatus.PENDING
@@ -150,12 +147,13 @@ def reconcile(sessions: sessionmaker[Session], redis: Redis, now: datetime | Non
     return sent_back
 
 
-def _dequeued(redis: Redis) -> set[str]:
-    return {raw.decode() for raw in redis.lrange(DEQUEUED_KEY, 0, -1)}
-
-
 def _lost_reason(
-    redis: Redis, row: OutboxMessage, job: Job | None, now: datetime, dequeued: set[str]
+    redis: Redis,
+    row: OutboxMessage,
+    job: Job | None,
+    now: datetime,
+    intermediate: IntermediateQueue,
+    dequeued: set[str],
 ) -> str | None:
     if job is None:
         enqueued = row.enqueued_at or now
@@ -165,11 +163,9 @@ def _lost_reason(
         # Taken off the queue by a worker that has not started it: in flight, or its worker
         # was killed in between. RQ's own clean-up of this list waits for a maintenance
         # round (ten minutes by default), then a minute more; the reconciler waits its grace
-        # from the first time it saw the job there.
-        seen_key = DEQUEUED_SEEN_KEY.format(job_id=job.id)
-        redis.set(seen_key, now.timestamp(), nx=True, ex=86400)
-        seen = redis.get(seen_key)
-        first_seen = datetime.fromtimestamp(float(seen), now.tzinfo) if seen else now
+        # from the first time it (or RQ) saw the job there, on RQ's own first-seen mark.
+        intermediate.set_first_seen(job.id)
+        first_seen = intermediate.get_first_seen(job.id) or now
         if now - first_seen > DEQUEUED_GRACE:
             return "job taken by a worker that died before starting it"
         return None

@@ -614,13 +614,11 @@ async function showRequest(id) {
   if (noteForm) {
     noteForm.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const text = noteForm.querySelector("textarea");
       try {
-        await api("POST", `/requests/${id}/notes`, { text: text.value });
-        // The form on the page now (a newer drawing may have replaced this one) is emptied.
+        await api("POST", `/requests/${id}/notes`, { text: noteForm.querySelector("textarea").value });
+        // Emptied on the page as it is now (a newer drawing may have replaced this form).
         const current = document.getElementById("note-text");
         if (current) current.value = "";
-        text.value = "";
         showRequest(id);
       } catch (problem) {
         failed(problem);

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from ivr.ami import AMIClient
-from ivr.simulator import message_wait
+from ivr.simulator import message_wait, new_request_script
 from tawasul.ids import is_valid_reference_number
 from tawasul.intake import IntakeService
 from tawasul.models import CallOutcome, Channel, Language, Request, Requester, RequestEvent
@@ -21,20 +21,12 @@ OTHER_VALID_ID = "2000000006"
 BAD_CHECK_DIGIT_ID = "1000000001"
 
 
-# The whole Arabic menu: 1 during the recording notice, 1 new request, the ID, 1 confirm (during
-# the read-back), 1 man, 1 the minister, 2 video, 1 the caller ID, a message ended by #, 3 save.
-
-
 def arabic_request(national_id: str) -> str:
-    """The whole Arabic menu, every prompt heard out: a voice message ended by #, saved."""
+    """The whole Arabic menu, every prompt heard out: 1 during the recording notice, 1 new
+    request, the ID, 1 confirm (during the read-back), 1 man, 1 the minister, 2 video, 1 the
+    caller ID, a message ended by #, 3 save."""
     message = message_wait("ar")
     return f"w1/1/w3/1/w3/{national_id}/w4/1/w4/1/w5/1/w5/2/w5/1/{message}/#/w3/3/w90"
-
-
-def english_request(national_id: str) -> str:
-    """The whole English menu, answering during the prompts."""
-    message = message_wait("en")
-    return f"w1/2/w2/1/w2/{national_id}/w3/1/w2/1/w2/1/w2/2/w3/1/{message}/#/w2/3/w60"
 
 
 def test_call_files_a_request_in_arabic(ivr: IVR, phone: Phone, pii: PiiProtector) -> None:
@@ -70,7 +62,7 @@ def test_call_files_a_request_in_arabic(ivr: IVR, phone: Phone, pii: PiiProtecto
 
 
 def test_english_caller(ivr: IVR, phone: Phone) -> None:
-    placed = phone.call(english_request(OTHER_VALID_ID))
+    placed = phone.call(new_request_script(OTHER_VALID_ID))
     phone.wait_hangup(placed, timeout_s=150)
     call = finished_call(ivr.database, placed.ivr_uniqueid)
     assert call.outcome == CallOutcome.REQUEST_FILED
@@ -83,7 +75,7 @@ def test_english_caller(ivr: IVR, phone: Phone) -> None:
 def test_bad_national_id_is_reprompted_then_accepted(ivr: IVR, phone: Phone) -> None:
     # The re-prompt ("not valid", ~3 s) plays before the caller types again.
     placed = phone.call(
-        english_request(f"{BAD_CHECK_DIGIT_ID}/w4/{VALID_ID}"), caller_id="0501234567"
+        new_request_script(f"{BAD_CHECK_DIGIT_ID}/w4/{VALID_ID}"), caller_id="0501234567"
     )
     phone.wait_hangup(placed, timeout_s=150)
     call = finished_call(ivr.database, placed.ivr_uniqueid)

@@ -324,14 +324,12 @@ def test_reconciler_sends_back_a_retry_the_scheduler_forgot(
 def test_reconciler_sends_back_a_job_taken_by_a_worker_killed_before_starting_it(
     database: Database, settings: Settings, redis: Redis, pii: PiiProtector
 ) -> None:
-    from jobqueue.relay import DEQUEUED_KEY
-
     file_request(database, pii, number=None)  # a forwarding only
     queue = Queue(QUEUE_NAME, connection=redis)
     assert relay_once(database.sessions, queue, settings) == 1
     # What RQ's worker does first, alone: the job moves from the queue to the intermediate
     # list; the worker is killed before it marks the job started.
-    assert redis.lmove(queue.key, DEQUEUED_KEY) is not None
+    assert redis.lmove(queue.key, queue.intermediate_queue_key) is not None
     assert len(queue) == 0
     assert reconcile(database.sessions, redis, now=utcnow()) == 0  # maybe in flight
     assert reconcile(database.sessions, redis, now=utcnow() + timedelta(seconds=10)) == 0
@@ -339,7 +337,7 @@ def test_reconciler_sends_back_a_job_taken_by_a_worker_killed_before_starting_it
     (row,) = outbox(database)
     assert row.status == OutboxStatus.PENDING
     assert row.last_error == "job taken by a worker that died before starting it"
-    assert redis.llen(DEQUEUED_KEY) == 0
+    assert redis.llen(queue.intermediate_queue_key) == 0
     run_in_process(database, settings, redis)
     (row,) = outbox(database)
     assert (row.status, row.attempts) == (OutboxStatus.DONE, 2)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ivr.simulator import message_wait
+from ivr.simulator import message_wait, new_request_script
 from tawasul.config import Settings
 from tawasul.intake import IntakeService, NewRequest
 from tawasul.models import (
@@ -46,8 +46,7 @@ NEW_REQUEST = "1/w2"
 
 def full_request_script(national_id: str = VALID_ID) -> str:
     """Menu 1, ID, confirm, man, the minister, video, caller ID confirmed, message, save."""
-    message = message_wait("en")
-    return f"{ENGLISH}/{NEW_REQUEST}/{national_id}/w3/1/w2/1/w2/1/w2/2/w3/1/{message}/#/w2/3/w60"
+    return new_request_script(national_id)
 
 
 def steps(call: Call) -> list[str]:
