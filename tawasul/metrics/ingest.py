@@ -129,24 +129,43 @@ def _visit_of_agent_leg(session: Session, row: QueueEvent) -> QueueCall | None:
     """The visit an ``AgentComplete`` without the caller's fields ends.
 
     Asterisk leaves the caller's fields out when the caller's channel is already gone (the
-    caller hung up first, the usual end of a call): the agent's leg (``DestUniqueid``) names
-    the ``AgentConnect`` that started the conversation, and that event names the caller.
+    caller hung up first, the usual end of a call). When the agent's leg is still there
+    (``DestUniqueid``), it names the ``AgentConnect`` that started the conversation, and that
+    event names the caller. When both channels are gone, only the member and the talk time
+    are left: the member's conversation in this queue that is still open, the one whose
+    answer plus ``TalkTime`` comes nearest the event (with ``ringinuse = no`` it is the only one).
     """
     leg = row.data.get("DestUniqueid")
-    if not leg:
+    if leg:
+        connects = session.scalars(
+            select(QueueEvent)
+            .where(QueueEvent.event == "AgentConnect")
+            .where(QueueEvent.queue == row.queue)
+            .where(QueueEvent.member == row.member)
+            .order_by(QueueEvent.id.desc())
+            .limit(20)
+        )
+        for connect in connects:
+            if connect.data.get("DestUniqueid") == leg and connect.uniqueid:
+                return _open_visit(session, connect.uniqueid, row.queue)
+    if not row.member:
         return None
-    connects = session.scalars(
-        select(QueueEvent)
-        .where(QueueEvent.event == "AgentConnect")
-        .where(QueueEvent.queue == row.queue)
-        .where(QueueEvent.member == row.member)
-        .order_by(QueueEvent.id.desc())
-        .limit(20)
-    )
-    for connect in connects:
-        if connect.data.get("DestUniqueid") == leg and connect.uniqueid:
-            return _open_visit(session, connect.uniqueid, row.queue)
-    return None
+    talking = session.scalars(
+        select(QueueCall)
+        .where(QueueCall.queue == (row.queue or ""))
+        .where(QueueCall.agent == row.member)
+        .where(QueueCall.outcome == "answered")
+        .where(QueueCall.ended_at.is_(None))
+        .where(QueueCall.answered_at <= row.at)
+        .order_by(QueueCall.answered_at.desc())
+    ).all()
+    if not talking:
+        return None
+    try:
+        talk = timedelta(seconds=float(row.data.get("TalkTime", "")))
+    except ValueError:
+        return talking[0]
+    return min(talking, key=lambda visit: abs(row.at - talk - (visit.answered_at or row.at)))
 
 
 def _apply(session: Session, row: QueueEvent) -> None:

@@ -217,3 +217,51 @@ def test_a_conversation_ends_when_asterisk_leaves_out_the_callers_fields(
     assert visit.uniqueid == caller and visit.outcome == "answered"
     assert visit.ended_at is not None
     assert visit.talk_s == pytest.approx(3.5, abs=0.01)
+
+
+def test_a_conversation_ends_when_asterisk_leaves_out_both_channels(database: Database) -> None:
+    """Seen in CI: both channels gone, AgentComplete named only the member and the times."""
+    base = 1795864395.0
+
+    def event(name: str, at: float, **fields: str) -> dict[str, str]:
+        return {"Event": name, "Queue": QUEUE, "Timestamp": f"{base + at:.6f}", **fields}
+
+    def conversation(caller: str, agent: str, leg: str, joined: float, answered: float) -> list:
+        return [
+            event("QueueCallerJoin", joined, Uniqueid=caller, Position="1", Count="1"),
+            event("AgentCalled", answered, Uniqueid=caller, Interface=agent, DestUniqueid=leg),
+            event("QueueCallerLeave", answered, Uniqueid=caller, Position="1", Count="0"),
+            event("AgentConnect", answered, Uniqueid=caller, Interface=agent, DestUniqueid=leg),
+        ]
+
+    def complete(agent: str, at: float, talk: str) -> dict[str, str]:
+        # Exactly the fields Asterisk sent: no Uniqueid, no DestUniqueid, no Linkedid.
+        return event(
+            "AgentComplete", at, HoldTime="4", TalkTime=talk, Reason="caller",
+            Interface=agent, MemberName=agent,
+        )  # fmt: skip
+
+    first, second = AGENTS
+    stream = [
+        *conversation("a.2", first, "1795864399.208", 0.5, 4.5),
+        *conversation("d.2", second, "1795864405.210", 3.5, 10.5),
+        complete(first, 12.0, "7"),  # A hung up: ends the first agent's call, not the second's
+        complete(second, 18.0, "7"),
+    ]
+    with database.sessions() as session:
+        assert all(ingest(session, item) for item in stream)
+        ended = {v.uniqueid: v for v in session.scalars(select(QueueCall))}
+    assert ended["a.2"].ended_at is not None and ended["a.2"].talk_s == pytest.approx(7.5)
+    assert ended["d.2"].ended_at is not None and ended["d.2"].talk_s == pytest.approx(7.5)
+
+    # A member taking two calls at once (ringinuse = yes): the talk time tells them apart.
+    stream = [
+        *conversation("e.2", first, "1795864420.300", 30.0, 31.0),
+        *conversation("f.2", first, "1795864425.302", 35.0, 36.0),
+        complete(first, 41.0, "10"),  # answered at 31: the earlier call ends first
+    ]
+    with database.sessions() as session:
+        assert all(ingest(session, item) for item in stream)
+        ended = {v.uniqueid: v for v in session.scalars(select(QueueCall))}
+    assert ended["e.2"].ended_at is not None and ended["e.2"].talk_s == pytest.approx(10)
+    assert ended["f.2"].ended_at is None and ended["f.2"].outcome == "answered"
