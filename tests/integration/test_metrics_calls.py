@@ -193,23 +193,33 @@ def _outcomes(database: Database) -> list[str]:
         return list(session.scalars(select(QueueCall.outcome).order_by(QueueCall.joined_at)))
 
 
+def _event(base: float, name: str, at: float, **fields: str) -> dict[str, str]:
+    """An AMI event of the lab queue, ``at`` seconds after ``base``, as Asterisk sends it."""
+    return {"Event": name, "Queue": QUEUE, "Timestamp": f"{base + at:.6f}", **fields}
+
+
+def _conversation(
+    base: float, caller: str, agent: str, leg: str, joined: float, answered: float
+) -> list[dict[str, str]]:
+    """A caller who joins the queue and is answered by ``agent`` on the agent's leg ``leg``."""
+    return [
+        _event(base, "QueueCallerJoin", joined, Uniqueid=caller, Position="1", Count="1"),
+        _event(base, "AgentCalled", answered, Uniqueid=caller, Interface=agent, DestUniqueid=leg),
+        _event(base, "QueueCallerLeave", answered, Uniqueid=caller, Position="1", Count="0"),
+        _event(base, "AgentConnect", answered, Uniqueid=caller, Interface=agent, DestUniqueid=leg),
+    ]
+
+
 def test_a_conversation_ends_when_asterisk_leaves_out_the_callers_fields(
     database: Database,
 ) -> None:
     """Seen in CI: the caller hung up first and AgentComplete came without a Uniqueid."""
     caller, leg, agent = "9e3b2555.2", "1795860273.2", AGENTS[0]
     base = 1795860273.0
-
-    def event(name: str, at: float, **fields: str) -> dict[str, str]:
-        return {"Event": name, "Queue": QUEUE, "Timestamp": f"{base + at:.6f}", **fields}
-
     stream = [
-        event("QueueCallerJoin", 0.5, Uniqueid=caller, Position="1", Count="1"),
-        event("AgentCalled", 0.6, Uniqueid=caller, Interface=agent, DestUniqueid=leg),
-        event("QueueCallerLeave", 0.7, Uniqueid=caller, Position="1", Count="0"),
-        event("AgentConnect", 0.7, Uniqueid=caller, Interface=agent, DestUniqueid=leg),
+        *_conversation(base, caller, agent, leg, 0.5, 0.7),
         # The caller's channel is gone: no Uniqueid, only the agent's side.
-        event("AgentComplete", 4.2, Interface=agent, DestUniqueid=leg, Reason="caller"),
+        _event(base, "AgentComplete", 4.2, Interface=agent, DestUniqueid=leg, Reason="caller"),
     ]
     with database.sessions() as session:
         assert all(ingest(session, item) for item in stream)
@@ -223,28 +233,17 @@ def test_a_conversation_ends_when_asterisk_leaves_out_both_channels(database: Da
     """Seen in CI: both channels gone, AgentComplete named only the member and the times."""
     base = 1795864395.0
 
-    def event(name: str, at: float, **fields: str) -> dict[str, str]:
-        return {"Event": name, "Queue": QUEUE, "Timestamp": f"{base + at:.6f}", **fields}
-
-    def conversation(caller: str, agent: str, leg: str, joined: float, answered: float) -> list:
-        return [
-            event("QueueCallerJoin", joined, Uniqueid=caller, Position="1", Count="1"),
-            event("AgentCalled", answered, Uniqueid=caller, Interface=agent, DestUniqueid=leg),
-            event("QueueCallerLeave", answered, Uniqueid=caller, Position="1", Count="0"),
-            event("AgentConnect", answered, Uniqueid=caller, Interface=agent, DestUniqueid=leg),
-        ]
-
     def complete(agent: str, at: float, talk: str) -> dict[str, str]:
         # Exactly the fields Asterisk sent: no Uniqueid, no DestUniqueid, no Linkedid.
-        return event(
-            "AgentComplete", at, HoldTime="4", TalkTime=talk, Reason="caller",
+        return _event(
+            base, "AgentComplete", at, HoldTime="4", TalkTime=talk, Reason="caller",
             Interface=agent, MemberName=agent,
         )  # fmt: skip
 
     first, second = AGENTS
     stream = [
-        *conversation("a.2", first, "1795864399.208", 0.5, 4.5),
-        *conversation("d.2", second, "1795864405.210", 3.5, 10.5),
+        *_conversation(base, "a.2", first, "1795864399.208", 0.5, 4.5),
+        *_conversation(base, "d.2", second, "1795864405.210", 3.5, 10.5),
         complete(first, 12.0, "7"),  # A hung up: ends the first agent's call, not the second's
         complete(second, 18.0, "7"),
     ]
@@ -256,8 +255,8 @@ def test_a_conversation_ends_when_asterisk_leaves_out_both_channels(database: Da
 
     # A member taking two calls at once (ringinuse = yes): the talk time tells them apart.
     stream = [
-        *conversation("e.2", first, "1795864420.300", 30.0, 31.0),
-        *conversation("f.2", first, "1795864425.302", 35.0, 36.0),
+        *_conversation(base, "e.2", first, "1795864420.300", 30.0, 31.0),
+        *_conversation(base, "f.2", first, "1795864425.302", 35.0, 36.0),
         complete(first, 41.0, "10"),  # answered at 31: the earlier call ends first
     ]
     with database.sessions() as session:
