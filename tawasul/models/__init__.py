@@ -1,0 +1,3 @@
+"""The database models (SQLAlchemy 2); the next commit splits them by aggregate."""
+
+from tawasul.models.requests import *  # noqa: F403
