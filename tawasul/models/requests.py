@@ -1,21 +1,20 @@
-"""The database models (SQLAlchemy 2). Schema changes go through Alembic migrations."""
+"""The request aggregate: the requester, the request, its audit trail, assignment, notes,
+identity checks, and the portal submission that filed it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, DateTime, Dialect, Enum, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tawasul.models.base import Base, UTCDateTime, _enum, utcnow
 from tawasul.workflow import RequestStatus
 
-
-def utcnow() -> datetime:
-    """Return the current time in UTC (the only time zone stored)."""
-    return datetime.now(UTC)
+if TYPE_CHECKING:
+    from tawasul.models.calls import Call
 
 
 class Channel(StrEnum):
@@ -48,54 +47,6 @@ class Language(StrEnum):
 
     AR = "ar"
     EN = "en"
-
-
-class CallOutcome(StrEnum):
-    """How a call into the IVR ended, as far as the system is concerned."""
-
-    IN_PROGRESS = "in_progress"
-    REQUEST_FILED = "request_filed"
-    HUNG_UP = "hung_up"
-    SENT_TO_AGENT = "sent_to_agent"
-    FAILED = "failed"
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timestamp that is always timezone-aware UTC in Python, whatever the database keeps.
-
-    SQLite stores no zone and hands back naive values; PostgreSQL hands back aware ones.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _enum(kind: type[StrEnum], length: int = 24) -> Enum:
-    # Stored as plain strings: portable across SQLite and PostgreSQL, and adding a value needs
-    # no ALTER TYPE.
-    return Enum(
-        kind,
-        native_enum=False,
-        create_constraint=False,
-        length=length,
-        values_callable=lambda members: [m.value for m in members],
-    )
-
-
-class Base(DeclarativeBase):
-    """Declarative base of every model."""
 
 
 class Requester(Base):
@@ -153,29 +104,6 @@ class Request(Base):
     calls: Mapped[list[Call]] = relationship(back_populates="request")
 
 
-class Call(Base):
-    """One call into the IVR, from the Asterisk channel that carried it."""
-
-    __tablename__ = "call"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uniqueid: Mapped[str] = mapped_column(String(64), unique=True)
-    """Asterisk's ``UNIQUEID`` of the inbound channel."""
-    caller_id: Mapped[str | None] = mapped_column(String(32))
-    language: Mapped[Language | None] = mapped_column(_enum(Language, 2))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    journey: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    """Each menu step: name, masked input, seconds since the call started."""
-    outcome: Mapped[CallOutcome] = mapped_column(
-        _enum(CallOutcome), default=CallOutcome.IN_PROGRESS
-    )
-    request_id: Mapped[int | None] = mapped_column(ForeignKey("request.id"), index=True)
-
-    request: Mapped[Request | None] = relationship(back_populates="calls")
-
-
 class RequestEvent(Base):
     """The audit trail: every change to a request, who made it and when. No personal data."""
 
@@ -192,189 +120,6 @@ class RequestEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     request: Mapped[Request] = relationship(back_populates="events")
-
-
-class OutboxKind(StrEnum):
-    """The side effects the system owes someone, each delivered by a job."""
-
-    SMS = "sms"
-    FORWARD = "forward"
-    CALLBACK = "callback"
-    REPORT = "report"
-
-
-class OutboxStatus(StrEnum):
-    """Where an outbox row stands between the transaction that wrote it and its effect."""
-
-    PENDING = "pending"
-    """Written, not yet handed to RQ (or handed back: held by a rate limit, due later)."""
-    ENQUEUED = "enqueued"
-    DONE = "done"
-    FAILED = "failed"
-    """Given up: permanent error or attempts exhausted. ``last_error`` says why."""
-
-
-class OutboxMessage(Base):
-    """A side effect written in the same transaction as the change that causes it.
-
-    The relay hands pending rows to RQ; the job keyed by the row's id performs the effect once
-    (a job that runs twice finds its work done); the reconciler re-enqueues what was lost.
-    Rows carry ids and template keys, never personal data: RQ writes job arguments to disk.
-    """
-
-    __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_available", "status", "available_at"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[OutboxKind] = mapped_column(_enum(OutboxKind))
-    request_id: Mapped[int | None] = mapped_column(ForeignKey("request.id"), index=True)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.PENDING)
-    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    """Not before this time (a reminder the day before, a message held by the rate limit)."""
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    """How many times it was handed to RQ."""
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
-
-
-class SmsStatus(StrEnum):
-    """Delivery status of one text message."""
-
-    QUEUED = "queued"
-    HELD = "held"
-    """Over the per-number rate limit: sent when the window allows, never dropped."""
-    SENT = "sent"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-
-
-class SmsMessage(Base):
-    """A text message to a requester, as rendered and as the provider reported it."""
-
-    __tablename__ = "sms_message"
-    __table_args__ = (Index("ix_sms_to_created", "to_number", "created_at"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), unique=True)
-    """The idempotency key: one outbox row, one message."""
-    request_id: Mapped[int | None] = mapped_column(ForeignKey("request.id"), index=True)
-    to_number: Mapped[str] = mapped_column(String(16))
-    template: Mapped[str] = mapped_column(String(32))
-    language: Mapped[Language] = mapped_column(_enum(Language, 2))
-    body: Mapped[str] = mapped_column(Text)
-    provider: Mapped[str] = mapped_column(String(32))
-    provider_message_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    status: Mapped[SmsStatus] = mapped_column(_enum(SmsStatus), default=SmsStatus.QUEUED)
-    error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class CallbackStatus(StrEnum):
-    """Where a callback to a requester stands."""
-
-    WAITING = "waiting"
-    """Keeping the caller's place in the queue, or waiting for its time."""
-    DIALING = "dialing"
-    CONNECTED = "connected"
-    FAILED = "failed"
-    """All attempts used without reaching the requester."""
-    CANCELLED = "cancelled"
-
-
-class Callback(Base):
-    """A call the centre owes a requester: queued from the IVR or scheduled by an agent."""
-
-    __tablename__ = "callback"
-    __table_args__ = (Index("ix_callback_status_due", "status", "due_at"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    request_id: Mapped[int | None] = mapped_column(ForeignKey("request.id"), index=True)
-    call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id"))
-    """The inbound call that asked for it, if any."""
-    number: Mapped[str] = mapped_column(String(16))
-    """E.164, from the stored request or the caller ID, never from a request body."""
-    branch: Mapped[str] = mapped_column(String(32))
-    agent_endpoint: Mapped[str | None] = mapped_column(String(64))
-    """The agent's softphone (e.g. PJSIP/1001) to ring first; None: the branch queue."""
-    status: Mapped[CallbackStatus] = mapped_column(
-        _enum(CallbackStatus), default=CallbackStatus.WAITING
-    )
-    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    """When the caller joined the queue: callbacks keep this place."""
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
-    last_result: Mapped[str | None] = mapped_column(String(64))
-    connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    position: Mapped[int | None] = mapped_column(Integer)
-    """The caller's place in the branch queue when the callback was asked for (1 = next)."""
-
-
-class Report(Base):
-    """A generated report (late forwarding, daily figures), kept for the console."""
-
-    __tablename__ = "report"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    day: Mapped[str] = mapped_column(String(10))
-    """The local date it covers, YYYY-MM-DD."""
-    content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-# -- accounts and the agent workflow (agent API) --
-
-
-class Role(StrEnum):
-    """What a member of staff may do: agents work requests, supervisors decide, admins manage."""
-
-    AGENT = "agent"
-    SUPERVISOR = "supervisor"
-    ADMIN = "admin"
-
-
-class User(Base):
-    """A member of the centre's staff who signs in to the console or the API."""
-
-    __tablename__ = "app_user"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    """scrypt, with its parameters and salt (see ``tawasul.accounts``)."""
-    role: Mapped[Role] = mapped_column(_enum(Role, 16))
-    branch: Mapped[str] = mapped_column(String(32), index=True)
-    extension: Mapped[str | None] = mapped_column(String(64))
-    """The softphone endpoint click-to-call rings first, e.g. PJSIP/1001."""
-    is_active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    session_version: Mapped[int] = mapped_column(Integer, default=1)
-    """Bumped to sign every console session of the user out (password change, deactivation)."""
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class ApiToken(Base):
-    """A revocable bearer token of an API client; only its SHA-256 is stored."""
-
-    __tablename__ = "api_token"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    user: Mapped[User] = relationship()
 
 
 class RequestAssignment(Base):
@@ -398,52 +143,6 @@ class RequestNote(Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class AppointmentSlot(Base):
-    """A time in a branch's calendar that can take ``capacity`` appointments."""
-
-    __tablename__ = "appointment_slot"
-    __table_args__ = (Index("ix_slot_branch_starts", "branch", "starts_at"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    branch: Mapped[str] = mapped_column(String(32))
-    mode: Mapped[MeetingMode] = mapped_column(_enum(MeetingMode))
-    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    capacity: Mapped[int] = mapped_column(Integer)
-    booked: Mapped[int] = mapped_column(Integer, default=0)
-    """Kept by a conditional UPDATE so two agents cannot overbook the last place."""
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class AppointmentStatus(StrEnum):
-    """Whether an appointment still holds its place in the calendar."""
-
-    BOOKED = "booked"
-    RESCHEDULED = "rescheduled"
-    CANCELLED = "cancelled"
-    ATTENDED = "attended"
-    MISSED = "missed"
-
-
-class Appointment(Base):
-    """A request's meeting: a place in a slot, in person or by video (with its link)."""
-
-    __tablename__ = "appointment"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), index=True)
-    slot_id: Mapped[int] = mapped_column(ForeignKey("appointment_slot.id"), index=True)
-    status: Mapped[AppointmentStatus] = mapped_column(
-        _enum(AppointmentStatus), default=AppointmentStatus.BOOKED
-    )
-    meeting_link: Mapped[str | None] = mapped_column(String(255))
-    reminder_outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
-    booked_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    slot: Mapped[AppointmentSlot] = relationship()
 
 
 class VerificationStatus(StrEnum):
@@ -479,92 +178,6 @@ class IdentityVerification(Base):
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class AgentCall(Base):
-    """A click-to-call: the agent's softphone rang first, then the requester."""
-
-    __tablename__ = "agent_call"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
-    agent_endpoint: Mapped[str] = mapped_column(String(64))
-    connected: Mapped[bool | None] = mapped_column()
-    """None while ringing."""
-    result: Mapped[str | None] = mapped_column(String(64))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class AttachmentKind(StrEnum):
-    """What a stored file is."""
-
-    VOICE_MESSAGE = "voice_message"
-    FAX = "fax"
-    SCANNED_DOCUMENT = "scanned_document"
-    """A paper telegram or a walk-in's letter, scanned by the agent who entered it."""
-
-
-class Attachment(Base):
-    """A file that came with a request (a fax document, a voice message), streamed on demand."""
-
-    __tablename__ = "attachment"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), index=True)
-    kind: Mapped[AttachmentKind] = mapped_column(_enum(AttachmentKind))
-    path: Mapped[str] = mapped_column(String(255))
-    """Relative to the var directory, or absolute."""
-    content_type: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-# The console's lists: a branch's requests newest first (keyset on created_at, id), and the
-# filters agents use most, each leading with the branch every non-admin query is scoped to.
-Index("ix_request_branch_created_id", Request.branch, Request.created_at, Request.id)
-Index("ix_request_created_id", Request.created_at, Request.id)
-Index("ix_request_branch_channel_created", Request.branch, Request.channel, Request.created_at)
-Index("ix_request_branch_category_created", Request.branch, Request.category, Request.created_at)
-# A requester's open requests (the duplicates every list page and request page shows): without
-# it SQLite, which keeps no statistics, walks every open request by the status index instead.
-Index("ix_request_requester_status", Request.requester_id, Request.status)
-
-
-# -- intake channels: fax, the e-services portal --
-
-
-class FaxStatus(StrEnum):
-    """How a received fax ended."""
-
-    RECEIVED = "received"
-    PARTIAL = "partial"
-    """Some pages arrived before the transfer broke: kept, and the request marked partial."""
-    FAILED = "failed"
-    """No page arrived: the request is filed anyway, so that an agent calls the sender back."""
-
-
-class FaxReception(Base):
-    """One fax call: who sent it, how it ended (Asterisk's reason) and the request it filed."""
-
-    __tablename__ = "fax_reception"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uniqueid: Mapped[str] = mapped_column(String(64), unique=True)
-    """Asterisk's ``UNIQUEID`` of the receiving channel: a fax is recorded once."""
-    sender: Mapped[str | None] = mapped_column(String(32))
-    """The sending number (caller ID) as the network gave it."""
-    remote_station_id: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[FaxStatus] = mapped_column(_enum(FaxStatus, 16))
-    fax_status: Mapped[str | None] = mapped_column(String(32))
-    """``FAXOPT(status)``: SUCCESS, FAILED..."""
-    fax_error: Mapped[str | None] = mapped_column(String(64))
-    """``FAXOPT(error)``, e.g. HANGUP or NO_ERROR."""
-    fax_status_text: Mapped[str | None] = mapped_column(String(255))
-    pages: Mapped[int] = mapped_column(Integer, default=0)
-    """Pages in the stored document."""
-    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), index=True)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
 class PortalSubmission(Base):
     """A request the e-services portal submitted: its own id makes a resubmission harmless."""
 
@@ -580,11 +193,12 @@ class PortalSubmission(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class PortalNonce(Base):
-    """A signed portal call already accepted: the same signature again is a replay."""
-
-    __tablename__ = "portal_nonce"
-
-    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
-    """SHA-256 of the key id, the timestamp and the signature."""
-    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+# The console's lists: a branch's requests newest first (keyset on created_at, id), and the
+# filters agents use most, each leading with the branch every non-admin query is scoped to.
+Index("ix_request_branch_created_id", Request.branch, Request.created_at, Request.id)
+Index("ix_request_created_id", Request.created_at, Request.id)
+Index("ix_request_branch_channel_created", Request.branch, Request.channel, Request.created_at)
+Index("ix_request_branch_category_created", Request.branch, Request.category, Request.created_at)
+# A requester's open requests (the duplicates every list page and request page shows): without
+# it SQLite, which keeps no statistics, walks every open request by the status index instead.
+Index("ix_request_requester_status", Request.requester_id, Request.status)
