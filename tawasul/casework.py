@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from tawasul.appointments import AppointmentBook, local_text
+from tawasul.audit import record_event
 from tawasul.errors import (
     IllegalTransition,
     NotFound,
@@ -474,17 +475,16 @@ class Casework:
         to_status: RequestStatus | None = None,
         details: dict[str, Any] | None = None,
     ) -> RequestEvent:
-        event = RequestEvent(
-            request_id=request.id,
-            at=self._clock(),
+        return record_event(
+            session,
+            request.id,
+            kind,
             actor=actor_of(user),
-            kind=kind,
+            at=self._clock(),
             from_status=from_status,
             to_status=to_status,
-            details=dict(details or {}),
+            details=details,
         )
-        session.add(event)
-        return event
 
     def _assign(self, session: Session, request: Request, to: User, by: User) -> None:
         assignment = session.get(RequestAssignment, request.id)
