@@ -9,11 +9,13 @@ from __future__ import annotations
 import itertools
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import pytest
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,6 +49,8 @@ BRANCHES = ("riyadh", "jeddah")
 VIDEO_BASE = "https://meet.test/room"
 CODE = "424242"
 """The one-time code the test verifier always draws."""
+
+Refusal = TypeVar("Refusal", bound=Exception)
 
 _template: Path | None = None
 _references = itertools.count(1)
@@ -189,25 +193,16 @@ class World:
 
     def events(self, request_id: int) -> list[RequestEvent]:
         """The request's audit trail as stored, oldest first."""
-        with self.sessions() as session:
-            return list(
-                session.scalars(
-                    select(RequestEvent)
-                    .where(RequestEvent.request_id == request_id)
-                    .order_by(RequestEvent.id)
-                )
-            )
+        return self._of_request(RequestEvent, request_id)
 
     def outbox(self, request_id: int) -> list[OutboxMessage]:
         """What the request is owed (SMS, forwarding), oldest first."""
+        return self._of_request(OutboxMessage, request_id)
+
+    def _of_request(self, model: Any, request_id: int) -> list[Any]:
         with self.sessions() as session:
-            return list(
-                session.scalars(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.request_id == request_id)
-                    .order_by(OutboxMessage.id)
-                )
-            )
+            query = select(model).where(model.request_id == request_id).order_by(model.id)
+            return list(session.scalars(query))
 
     def snapshot(self, request_id: int) -> dict[str, Any]:
         """Everything about a request a use case may change, to compare before and after."""
@@ -243,3 +238,24 @@ class World:
                     select(func.coalesce(func.sum(AppointmentSlot.booked), 0))
                 ),
             }
+
+    def refused(
+        self,
+        request_id: int,
+        error: type[Refusal],
+        use_case: Callable[[Session], object],
+        commit: bool = True,
+    ) -> Refusal:
+        """Run a use case that must raise ``error`` and leave the request as it was.
+
+        With ``commit``, the caller's session is committed after the error: a use case that
+        left half of its change in the session would be caught storing it.
+        """
+        before = self.snapshot(request_id)
+        with self.sessions() as session:
+            with pytest.raises(error) as raised:
+                use_case(session)
+            if commit:
+                session.commit()
+        assert self.snapshot(request_id) == before
+        return raised.value

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
 from tawasul.appointments import NewSlot, local_text
 from tawasul.errors import Conflict, NotFound, ValidationError
@@ -51,6 +52,19 @@ def release(world: World, appointment_id: int, status: AppointmentStatus) -> Non
         assert appointment is not None
         world.book.release(session, appointment, status)
         session.commit()
+
+
+def refused_booking(
+    world: World, request_id: int, slot_id: int, error: type[Exception], reason: str = ""
+) -> None:
+    """Booking the request into the slot raises ``error`` and changes no booking or place."""
+
+    def use_case(session: Session) -> None:
+        request = session.get(Request, request_id)
+        assert request is not None
+        world.book.book(session, request, slot_id, world.agent.id)
+
+    assert reason in str(world.refused(request_id, error, use_case))
 
 
 def status_of(world: World, appointment_id: int) -> AppointmentStatus:
@@ -137,15 +151,8 @@ def test_a_slot_takes_as_many_bookings_as_its_capacity_and_a_cancellation_frees_
     book(world, second, slot)
     assert world.booked(slot) == 2
 
-    with world.sessions() as session:
-        request = session.get(Request, third)
-        assert request is not None
-        with pytest.raises(Conflict, match="the slot is full"):
-            world.book.book(session, request, slot, world.agent.id)
-        session.commit()
+    refused_booking(world, third, slot, Conflict, "the slot is full")
     assert world.booked(slot) == 2
-    with world.sessions() as session:
-        assert world.book.current(session, third) is None
 
     release(world, booked_first.id, AppointmentStatus.CANCELLED)
     assert world.booked(slot) == 1
@@ -195,12 +202,7 @@ def test_a_full_slot_refuses_a_move_and_keeps_the_old_booking(world: World) -> N
     old_slot, full_slot = world.slot(capacity=1), world.slot(capacity=1)
     old = book(world, request_id, old_slot)
     book(world, world.request(S.SCHEDULED), full_slot)
-    with world.sessions() as session:
-        request = session.get(Request, request_id)
-        assert request is not None
-        with pytest.raises(Conflict):
-            world.book.book(session, request, full_slot, world.agent.id)
-        session.commit()
+    refused_booking(world, request_id, full_slot, Conflict, "the slot is full")
     assert status_of(world, old.id) == AppointmentStatus.BOOKED
     assert (world.booked(old_slot), world.booked(full_slot)) == (1, 1)
 
@@ -220,13 +222,7 @@ def test_a_slot_of_another_branch_unknown_or_started_is_refused(
 ) -> None:
     slot_id = make_slot(world)
     request_id = world.request(S.APPROVED)
-    with world.sessions() as session:
-        request = session.get(Request, request_id)
-        assert request is not None
-        with pytest.raises(error):
-            world.book.book(session, request, slot_id, world.agent.id)
-        session.commit()
-        assert world.book.current(session, request_id) is None
+    refused_booking(world, request_id, slot_id, error)
     if error is ValidationError:
         assert world.booked(slot_id) == 0
 
@@ -235,12 +231,7 @@ def test_booking_the_same_slot_again_is_a_conflict(world: World) -> None:
     slot = world.slot(capacity=5)
     request_id = world.request(S.SCHEDULED)
     first = book(world, request_id, slot)
-    with world.sessions() as session:
-        request = session.get(Request, request_id)
-        assert request is not None
-        with pytest.raises(Conflict, match="already"):
-            world.book.book(session, request, slot, world.agent.id)
-        session.commit()
+    refused_booking(world, request_id, slot, Conflict, "already")
     assert world.booked(slot) == 1
     assert status_of(world, first.id) == AppointmentStatus.BOOKED
 
@@ -308,12 +299,11 @@ def test_scheduling_into_a_full_slot_is_refused_and_changes_nothing(world: World
     with world.sessions() as session:
         world.casework.schedule(session, world.agent, world.request(S.APPROVED), slot)
     request_id = world.request(S.APPROVED)
-    before = world.snapshot(request_id)
-    with world.sessions() as session:
-        with pytest.raises(Conflict):
-            world.casework.schedule(session, world.agent, request_id, slot)
-        session.commit()
-    assert world.snapshot(request_id) == before
+    world.refused(
+        request_id,
+        Conflict,
+        lambda session: world.casework.schedule(session, world.agent, request_id, slot),
+    )
     assert world.stored(request_id).status == S.APPROVED
     assert world.booked(slot) == 1
 

@@ -209,21 +209,15 @@ def test_an_allowed_transition_moves_the_request_and_audits_it(
 def test_a_refused_transition_raises_and_changes_nothing(
     world: World, current: RequestStatus, target: RequestStatus
 ) -> None:
-    context = prepare(world, current)
-    request_id = context["request_id"]
-    before = world.snapshot(request_id)
-
-    with world.sessions() as session:
-        with pytest.raises(IllegalTransition) as err:
-            act(world, session, world.supervisor, target, request_id)
-        # A caller that commits after the error must still find nothing half-done.
-        session.commit()
-
-    assert (err.value.current, err.value.target) == (current.value, target.value)
-    assert err.value.allowed == sorted(EXPECTED[current.value])
-    after = world.snapshot(request_id)
-    # The test's own slot (for a refused schedule) stays empty too.
-    assert after == before
+    request_id = prepare(world, current)["request_id"]
+    # The snapshot covers every slot: the test's own (for a refused schedule) stays empty too.
+    error = world.refused(
+        request_id,
+        IllegalTransition,
+        lambda session: act(world, session, world.supervisor, target, request_id),
+    )
+    assert (error.current, error.target) == (current.value, target.value)
+    assert error.allowed == sorted(EXPECTED[current.value])
 
 
 @pytest.mark.parametrize(
@@ -233,12 +227,9 @@ def test_a_refused_transition_raises_and_changes_nothing(
 )
 def test_an_agent_may_not_decide(world: World, current: RequestStatus, target: RequestStatus):
     request_id = prepare(world, current)["request_id"]
-    before = world.snapshot(request_id)
-    with world.sessions() as session:
-        with pytest.raises(Forbidden):
-            act(world, session, world.agent, target, request_id)
-        session.commit()
-    assert world.snapshot(request_id) == before
+    world.refused(
+        request_id, Forbidden, lambda session: act(world, session, world.agent, target, request_id)
+    )
 
 
 @pytest.mark.parametrize(
@@ -256,13 +247,13 @@ def test_an_agent_works_requests(world: World, current: RequestStatus, target: R
 
 def test_a_request_of_another_branch_is_not_found(world: World) -> None:
     request_id = world.request(S.RECEIVED)
-    before = world.snapshot(request_id)
-    with world.sessions() as session:
-        with pytest.raises(NotFound):
-            act(world, session, world.jeddah_agent, S.IN_REVIEW, request_id)
-        with pytest.raises(NotFound):
-            world.casework.events(session, world.jeddah_agent, request_id)
-    assert world.snapshot(request_id) == before
+    stranger = world.jeddah_agent
+    world.refused(
+        request_id, NotFound, lambda session: act(world, session, stranger, S.IN_REVIEW, request_id)
+    )
+    world.refused(
+        request_id, NotFound, lambda session: world.casework.events(session, stranger, request_id)
+    )
     # Admins see every branch.
     with world.sessions() as session:
         world.casework.claim(session, world.admin, request_id, RequesterCategory.MAN)
@@ -336,34 +327,32 @@ def test_a_new_check_makes_the_pending_one_fail(world: World) -> None:
 
 def test_verifying_without_a_started_check_is_refused(world: World) -> None:
     request_id = world.request(S.IN_REVIEW)
-    before = world.snapshot(request_id)
-    with world.sessions() as session:
-        with pytest.raises(VerificationFailed) as err:
-            world.casework.verify_identity(session, world.agent, request_id, CODE)
-        session.commit()
-    assert err.value.reason == "no verification was started"
-    assert world.snapshot(request_id) == before
+    error = world.refused(
+        request_id,
+        VerificationFailed,
+        lambda session: world.casework.verify_identity(session, world.agent, request_id, CODE),
+    )
+    assert error.reason == "no verification was started"
 
 
 def test_a_check_needs_a_number_to_text_the_code_to(world: World) -> None:
     request_id = world.request(S.IN_REVIEW, callback_number=None)
-    before = world.snapshot(request_id)
-    with world.sessions() as session:
-        with pytest.raises(ValidationError) as err:
-            world.casework.start_verification(session, world.agent, request_id)
-    assert err.value.field == "callback_number"
-    assert world.snapshot(request_id) == before
+    error = world.refused(
+        request_id,
+        ValidationError,
+        lambda session: world.casework.start_verification(session, world.agent, request_id),
+    )
+    assert error.field == "callback_number"
 
 
 @pytest.mark.parametrize("status", [S.RECEIVED, S.IDENTITY_VERIFIED, S.CANCELLED], ids=pair_id)
 def test_a_check_is_started_only_in_review(world: World, status: RequestStatus) -> None:
     request_id = world.request(status)
-    before = world.snapshot(request_id)
-    with world.sessions() as session:
-        with pytest.raises(IllegalTransition):
-            world.casework.start_verification(session, world.agent, request_id)
-        session.commit()
-    assert world.snapshot(request_id) == before
+    world.refused(
+        request_id,
+        IllegalTransition,
+        lambda session: world.casework.start_verification(session, world.agent, request_id),
+    )
 
 
 # -- decisions with a reason ----------------------------------------------------------------
@@ -372,13 +361,12 @@ def test_a_check_is_started_only_in_review(world: World, status: RequestStatus) 
 @pytest.mark.parametrize("reason", ["", "   ", "x" * 501])
 def test_a_rejection_needs_a_reason_of_at_most_500_characters(world: World, reason: str):
     request_id = world.request(S.IDENTITY_VERIFIED)
-    before = world.snapshot(request_id)
-    with world.sessions() as session:
-        with pytest.raises(ValidationError) as err:
-            world.casework.reject(session, world.supervisor, request_id, reason)
-        session.commit()
-    assert err.value.field == "reason"
-    assert world.snapshot(request_id) == before
+    error = world.refused(
+        request_id,
+        ValidationError,
+        lambda session: world.casework.reject(session, world.supervisor, request_id, reason),
+    )
+    assert error.field == "reason"
 
 
 def test_a_cancellation_keeps_its_reason_masked(world: World) -> None:
@@ -434,11 +422,11 @@ def test_an_edit_of_a_closed_request_or_with_a_bad_name_is_refused(
     world: World, status: RequestStatus, changes: RequestChanges, error: type[Exception]
 ) -> None:
     request_id = world.request(status)
-    before = world.snapshot(request_id)
-    with world.sessions() as session:
-        with pytest.raises(error):
-            world.casework.update(session, world.agent, request_id, changes)
-    assert world.snapshot(request_id) == before
+    world.refused(
+        request_id,
+        error,
+        lambda session: world.casework.update(session, world.agent, request_id, changes),
+    )
 
 
 @pytest.mark.parametrize("status", [S.RECEIVED, S.COMPLETED], ids=pair_id)
@@ -460,12 +448,11 @@ def test_notes_are_kept_in_every_status_and_audited_without_their_text(
 @pytest.mark.parametrize("text", ["", "  ", "x" * 4001])
 def test_a_note_needs_text(world: World, text: str) -> None:
     request_id = world.request()
-    before = world.snapshot(request_id)
-    with world.sessions() as session:
-        with pytest.raises(ValidationError):
-            world.casework.add_note(session, world.agent, request_id, text)
-        session.commit()
-    assert world.snapshot(request_id) == before
+    world.refused(
+        request_id,
+        ValidationError,
+        lambda session: world.casework.add_note(session, world.agent, request_id, text),
+    )
 
 
 def test_a_supervisor_reassigns_within_the_branch(world: World) -> None:
@@ -494,7 +481,6 @@ def test_reassignment_refusals_change_nothing(world: World) -> None:
         assert inactive is not None
         session.execute(update(User).where(User.id == inactive.id).values(is_active=False))
         session.commit()
-    before = world.snapshot(request_id)
     refusals: list[tuple[User, int, type[Exception]]] = [
         (world.agent, world.agent.id, Forbidden),  # agents do not reassign
         (world.supervisor, world.jeddah_agent.id, ValidationError),  # another branch
@@ -503,8 +489,10 @@ def test_reassignment_refusals_change_nothing(world: World) -> None:
         (world.supervisor, 99_999, ValidationError),  # unknown
     ]
     for user, to_user, error in refusals:
-        with world.sessions() as session:
-            with pytest.raises(error):
-                world.casework.reassign(session, user, request_id, to_user)
-            session.commit()
-    assert world.snapshot(request_id) == before
+        world.refused(
+            request_id,
+            error,
+            lambda session, user=user, to_user=to_user: world.casework.reassign(
+                session, user, request_id, to_user
+            ),
+        )
