@@ -39,7 +39,15 @@ MIN_PASSWORD = 10
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
-    """Hash a password with scrypt; the result carries its parameters and salt."""
+    """Hash a password with scrypt; the result carries its parameters and salt.
+
+    Args:
+        password: the password in clear.
+        salt: the salt to use; None draws 16 random bytes (given only by tests).
+
+    Returns:
+        ``scrypt$n$r$p$salt$digest``, salt and digest in base64.
+    """
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.scrypt(
         password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=SCRYPT_LEN
@@ -52,7 +60,15 @@ def hash_password(password: str, salt: bytes | None = None) -> str:
 
 
 def verify_password(password: str, stored: str) -> bool:
-    """Check a password against a stored hash, in constant time."""
+    """Check a password against a stored hash, in constant time.
+
+    Args:
+        password: the password as typed.
+        stored: a hash made by :func:`hash_password`.
+
+    Returns:
+        Whether they match; False for a hash that is malformed or of another scheme.
+    """
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":
@@ -160,6 +176,20 @@ class AccountService:
     ) -> User:
         """Change an account; a new password or a deactivation signs its sessions out.
 
+        A deactivation also revokes the user's API tokens.
+
+        Args:
+            session: committed on return.
+            user_id: the account to change.
+            role: the new role, if it changes.
+            branch: the new branch, if it changes.
+            extension: the new softphone endpoint; "" removes it.
+            is_active: False deactivates the account, True reactivates it.
+            password: a new password (resets the failed sign-ins and any lock).
+
+        Returns:
+            The changed user.
+
         Raises:
             NotFound: no such user.
             ValidationError: as for :meth:`create_user`.
@@ -242,8 +272,16 @@ class AccountService:
     def issue_token(self, session: Session, user: User, name: str) -> tuple[ApiToken, str]:
         """Create a bearer token for an API client.
 
+        Args:
+            session: committed on return.
+            user: the token's owner; the token acts as them.
+            name: what the token is for, 1-64 characters.
+
         Returns:
             The stored token row and the token itself, which is shown once and never stored.
+
+        Raises:
+            ValidationError: an empty name, or one over 64 characters.
         """
         name = name.strip()
         if not 1 <= len(name) <= 64:
@@ -257,7 +295,16 @@ class AccountService:
         return token, plain
 
     def user_for_token(self, session: Session, plain: str) -> User | None:
-        """Return the active user a bearer token belongs to, or None if it is not valid."""
+        """Return the active user a bearer token belongs to, or None if it is not valid.
+
+        Args:
+            session: committed on return (the token's last use is stamped).
+            plain: the token as the client sent it.
+
+        Returns:
+            The token's user, or None for an unknown, revoked or malformed token, or for an
+            inactive user.
+        """
         if not plain.startswith(TOKEN_PREFIX) or len(plain) > 128:
             return None
         token = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(plain)))
@@ -268,7 +315,15 @@ class AccountService:
         return token.user
 
     def tokens_of(self, session: Session, user: User) -> list[ApiToken]:
-        """The user's tokens, revoked ones included, newest first."""
+        """The user's tokens, revoked ones included, newest first.
+
+        Args:
+            session: the unit of work (only read).
+            user: the owner.
+
+        Returns:
+            The token rows (their hashes, never the tokens).
+        """
         return list(
             session.scalars(
                 select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
@@ -278,8 +333,16 @@ class AccountService:
     def revoke_token(self, session: Session, user: User, token_id: int) -> ApiToken:
         """Revoke one of the user's tokens (admins may revoke anyone's).
 
+        Args:
+            session: committed on return.
+            user: who revokes it.
+            token_id: the token.
+
+        Returns:
+            The token, revoked (revoking it again changes nothing).
+
         Raises:
-            NotFound: no such token, or not the user's.
+            NotFound: no such token, or not the user's (and the user is not an admin).
         """
         token = session.get(ApiToken, token_id)
         if token is None or (token.user_id != user.id and user.role != Role.ADMIN):

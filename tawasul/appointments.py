@@ -61,8 +61,16 @@ class AppointmentBook:
     def open_slot(self, session: Session, new: NewSlot) -> AppointmentSlot:
         """Add a slot to a branch's calendar (committed).
 
+        Args:
+            session: committed on return.
+            new: the branch, mode, start (aware), length in minutes and capacity.
+
+        Returns:
+            The new slot, with nothing booked.
+
         Raises:
-            ValidationError: unknown branch, a slot in the past, a bad length or capacity.
+            ValidationError: unknown branch, a start without a time zone or not in the future,
+                a length outside 5 minutes to 8 hours, a capacity outside 1-500.
         """
         if new.branch not in self._branches:
             raise ValidationError("branch", f"one of {', '.join(self._branches)}")
@@ -96,7 +104,19 @@ class AppointmentBook:
         mode: MeetingMode | None = None,
         free_only: bool = False,
     ) -> list[AppointmentSlot]:
-        """The slots of some branches (None: all) starting in a time range, earliest first."""
+        """The slots of some branches starting in a time range, earliest first (at most 500).
+
+        Args:
+            session: the unit of work (only read).
+            branches: the branches to list; None: all of them.
+            starts_from: the earliest start included.
+            starts_before: the first start no longer included.
+            mode: only slots of this meeting mode; None: both.
+            free_only: only slots with a place left.
+
+        Returns:
+            The slots, by start then id.
+        """
         query = select(AppointmentSlot).where(
             AppointmentSlot.starts_at >= starts_from, AppointmentSlot.starts_at < starts_before
         )
@@ -110,7 +130,15 @@ class AppointmentBook:
         return list(session.scalars(query))
 
     def current(self, session: Session, request_id: int) -> Appointment | None:
-        """The request's appointment that still holds a place, if any."""
+        """The request's appointment that still holds a place, if any.
+
+        Args:
+            session: the unit of work (only read).
+            request_id: the request.
+
+        Returns:
+            The newest booked appointment of the request, or None.
+        """
         return session.scalar(
             select(Appointment)
             .where(
@@ -122,7 +150,15 @@ class AppointmentBook:
 
     def current_of(self, session: Session, request_ids: Collection[int]) -> dict[int, Appointment]:
         """Each request's appointment that still holds a place, with its slot: one query for a
-        page of requests (requests without one are absent)."""
+        page of requests.
+
+        Args:
+            session: the unit of work (only read).
+            request_ids: the requests of the page.
+
+        Returns:
+            The appointment of each request that has one, by request id (the others are absent).
+        """
         found: dict[int, Appointment] = {}
         if not request_ids:
             return found
@@ -142,12 +178,22 @@ class AppointmentBook:
     def book(self, session: Session, request: Request, slot_id: int, user_id: int) -> Appointment:
         """Take a place in a slot for the request, in the caller's transaction.
 
-        Any appointment the request held is released (a reschedule).
+        Any appointment the request held is released (a reschedule). The place is taken by one
+        conditional UPDATE, so two agents racing for the last place cannot both get it.
+
+        Args:
+            session: the caller's unit of work; flushed, not committed.
+            request: the request to book (its meeting mode becomes the slot's).
+            slot_id: the slot, which must be of the request's branch.
+            user_id: the member of staff who books it.
+
+        Returns:
+            The new appointment (with a meeting link when the slot is for video calls).
 
         Raises:
             NotFound: no such slot in the request's branch.
             ValidationError: the slot has started already.
-            Conflict: the slot is full.
+            Conflict: the slot is full, or the request is booked in this slot already.
         """
         slot = session.get(AppointmentSlot, slot_id)
         if slot is None or slot.branch != request.branch:
@@ -189,7 +235,16 @@ class AppointmentBook:
     def release(
         self, session: Session, appointment: Appointment, status: AppointmentStatus
     ) -> None:
-        """End an appointment: a cancelled or moved one gives its place back; its reminder goes."""
+        """End an appointment: a cancelled or moved one gives its place back; its reminder goes.
+
+        An appointment that no longer holds a place is left as it is, so a place is given back once.
+
+        Args:
+            session: the caller's unit of work; not committed.
+            appointment: the appointment to end.
+            status: why it ends: rescheduled or cancelled (the place is freed), attended or missed
+                (the place stays taken).
+        """
         if appointment.status != AppointmentStatus.BOOKED:
             return
         appointment.status = status
@@ -204,7 +259,12 @@ class AppointmentBook:
         self.withdraw_reminder(session, appointment)
 
     def withdraw_reminder(self, session: Session, appointment: Appointment) -> None:
-        """Stop a reminder that was not handed to the job queue yet (its appointment moved)."""
+        """Stop a reminder that was not handed to the job queue yet (its appointment moved).
+
+        Args:
+            session: the caller's unit of work; not committed.
+            appointment: the appointment whose reminder (if any) is withdrawn.
+        """
         if appointment.reminder_outbox_id is None:
             return
         row = session.get(OutboxMessage, appointment.reminder_outbox_id)

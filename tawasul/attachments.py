@@ -11,9 +11,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tawasul.audit import record_event
 from tawasul.casework import actor_of, load_request
 from tawasul.errors import NotFound
-from tawasul.models import Attachment, AttachmentKind, RequestEvent, User, utcnow
+from tawasul.models import Attachment, AttachmentKind, User, utcnow
 from tawasul.permissions import Action, require
 from tawasul.vault import Vault, VaultError
 
@@ -102,13 +103,7 @@ class AttachmentStore:
     def _audit(
         self, session: Session, user: User, request_id: int, kind: str, details: dict[str, int]
     ) -> None:
-        session.add(
-            RequestEvent(
-                request_id=request_id,
-                at=self._clock(),
-                actor=actor_of(user),
-                kind=kind,
-                details=details,
-            )
+        record_event(
+            session, request_id, kind, actor=actor_of(user), at=self._clock(), details=details
         )
         session.commit()

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tawasul.audit import record_event
 from tawasul.delivery import Done, Failed, Held, Outcome
 from tawasul.hours import WorkingHours
 from tawasul.masking import mask_phone
@@ -17,7 +18,6 @@ from tawasul.models import (
     CallbackStatus,
     OutboxKind,
     OutboxMessage,
-    RequestEvent,
     utcnow,
 )
 from tawasul.outbox import add
@@ -128,18 +128,13 @@ class CallbackPlacer:
         callback.status = status
         callback.last_result = result
         if callback.request_id is not None:
-            session.add(
-                RequestEvent(
-                    request_id=callback.request_id,
-                    at=self._clock(),
-                    actor="worker",
-                    kind="callback",
-                    details={
-                        "callback": callback.id,
-                        "attempt": callback.attempts,
-                        "result": result,
-                    },
-                )
+            record_event(
+                session,
+                callback.request_id,
+                "callback",
+                actor="worker",
+                at=self._clock(),
+                details={"callback": callback.id, "attempt": callback.attempts, "result": result},
             )
         session.commit()
         if status == CallbackStatus.FAILED:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tawasul.audit import record_event
 from tawasul.casework import actor_of, load_request
 from tawasul.errors import NotFound, ValidationError
 from tawasul.ids import normalize_saudi_mobile
@@ -204,14 +205,8 @@ class Casefile:
         plain = self._national_id(session, request)
         if plain is None:
             raise NotFound("the request has no requester yet")
-        session.add(
-            RequestEvent(
-                request_id=request.id,
-                at=self._clock(),
-                actor=actor_of(user),
-                kind="national_id_revealed",
-                details={},
-            )
+        record_event(
+            session, request.id, "national_id_revealed", actor=actor_of(user), at=self._clock()
         )
         session.commit()
         log.info("request %s: national ID revealed to %s", request.id, actor_of(user))

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from tawasul.appointments import AppointmentBook, local_text
+from tawasul.audit import record_event
 from tawasul.errors import (
     IllegalTransition,
     NotFound,
@@ -61,6 +62,14 @@ def actor_of(user: User) -> str:
 def load_request(session: Session, user: User, request_id: int) -> Request:
     """Return a request the user may see.
 
+    Args:
+        session: the unit of work (only read).
+        user: the member of staff asking; only admins see every branch.
+        request_id: the request.
+
+    Returns:
+        The request.
+
     Raises:
         NotFound: no such request, or one of a branch the user does not see (the same answer,
             so that ids of other branches cannot be probed).
@@ -98,11 +107,35 @@ class Casework:
     # -- reading -------------------------------------------------------------------------
 
     def get(self, session: Session, user: User, request_id: int) -> Request:
-        """Return one request the user may see (see :func:`load_request`)."""
+        """Return one request the user may see (see :func:`load_request`).
+
+        Args:
+            session: the unit of work (only read).
+            user: the member of staff asking.
+            request_id: the request.
+
+        Returns:
+            The request.
+
+        Raises:
+            NotFound: no such request, or one of a branch the user does not see.
+        """
         return load_request(session, user, request_id)
 
     def events(self, session: Session, user: User, request_id: int) -> list[RequestEvent]:
-        """The request's audit trail, oldest first."""
+        """The request's audit trail, oldest first.
+
+        Args:
+            session: the unit of work (only read).
+            user: the member of staff asking.
+            request_id: the request.
+
+        Returns:
+            Every ``RequestEvent`` of the request, in the order they were written.
+
+        Raises:
+            NotFound: no such request, or one of a branch the user does not see.
+        """
         request = load_request(session, user, request_id)
         return list(
             session.scalars(
@@ -113,7 +146,19 @@ class Casework:
         )
 
     def notes(self, session: Session, user: User, request_id: int) -> list[RequestNote]:
-        """The request's follow-up notes, oldest first."""
+        """The request's follow-up notes, oldest first.
+
+        Args:
+            session: the unit of work (only read).
+            user: the member of staff asking.
+            request_id: the request.
+
+        Returns:
+            Every note of the request, in the order they were written.
+
+        Raises:
+            NotFound: no such request, or one of a branch the user does not see.
+        """
         request = load_request(session, user, request_id)
         return list(
             session.scalars(
@@ -124,17 +169,41 @@ class Casework:
         )
 
     def assignee(self, session: Session, request_id: int) -> RequestAssignment | None:
-        """Who works the request now, if anyone."""
+        """Who works the request now, if anyone.
+
+        Args:
+            session: the unit of work (only read).
+            request_id: the request (its visibility is the caller's to check).
+
+        Returns:
+            The request's assignment, or None when it is in the shared queue.
+        """
         return session.get(RequestAssignment, request_id)
 
     def appointment(self, session: Session, request_id: int) -> Appointment | None:
-        """The request's current appointment, if it has one."""
+        """The request's current appointment, if it has one.
+
+        Args:
+            session: the unit of work (only read).
+            request_id: the request (its visibility is the caller's to check).
+
+        Returns:
+            The appointment that still holds a place, or None.
+        """
         return self._book.current(session, request_id)
 
     def assignees(
         self, session: Session, request_ids: Collection[int]
     ) -> dict[int, RequestAssignment]:
-        """Who works each of the requests now: one query for a page of them."""
+        """Who works each of the requests now: one query for a page of them.
+
+        Args:
+            session: the unit of work (only read).
+            request_ids: the requests of the page (their visibility is the caller's to check).
+
+        Returns:
+            The assignment of each assigned request by request id (unassigned ones are absent).
+        """
         if not request_ids:
             return {}
         return {
@@ -149,7 +218,15 @@ class Casework:
     def appointments(
         self, session: Session, request_ids: Collection[int]
     ) -> dict[int, Appointment]:
-        """Each request's current appointment, with its slot: one query for a page of them."""
+        """Each request's current appointment, with its slot: one query for a page of them.
+
+        Args:
+            session: the unit of work (only read).
+            request_ids: the requests of the page (their visibility is the caller's to check).
+
+        Returns:
+            The appointment that holds a place, by request id (requests without one are absent).
+        """
         return self._book.current_of(session, request_ids)
 
     # -- editing ------------------------------------------------------------------------
@@ -159,8 +236,17 @@ class Casework:
     ) -> Request:
         """Edit the editable details of a request; the audit names the fields, not the values.
 
+        Args:
+            session: committed on return when something changed.
+            user: the member of staff acting; their role and branch are checked.
+            request_id: the request.
+            changes: the fields to set; None leaves a field as it is.
+
+        Returns:
+            The request, edited.
+
         Raises:
-            NotFound: as for :func:`load_request`.
+            NotFound: no such request, or one of a branch the user does not see.
             IllegalTransition: the request is closed (no status can follow its status).
             ValidationError: a target official name that is empty or too long.
         """
@@ -187,7 +273,21 @@ class Casework:
         return request
 
     def add_note(self, session: Session, user: User, request_id: int, text: str) -> RequestNote:
-        """Add a follow-up note (allowed in every status, closed requests included)."""
+        """Add a follow-up note (allowed in every status, closed requests included).
+
+        Args:
+            session: committed on return.
+            user: the member of staff acting; their role and branch are checked.
+            request_id: the request.
+            text: the note; it may hold personal data, so the audit row keeps only its id.
+
+        Returns:
+            The stored note.
+
+        Raises:
+            NotFound: no such request, or one of a branch the user does not see.
+            ValidationError: an empty note, or one over 4000 characters.
+        """
         request = load_request(session, user, request_id)
         require(user, Action.WORK_REQUEST)
         text = text.strip()
@@ -205,9 +305,19 @@ class Casework:
     def reassign(self, session: Session, user: User, request_id: int, to_user_id: int) -> Request:
         """Give the request to another member of staff of its branch (supervisors).
 
+        Args:
+            session: committed on return.
+            user: the supervisor (or admin) who reassigns.
+            request_id: the request.
+            to_user_id: the new assignee.
+
+        Returns:
+            The request, assigned to ``to_user_id``.
+
         Raises:
             Forbidden: the user is an agent.
-            ValidationError: the new assignee is unknown, inactive or of another branch.
+            NotFound: no such request, or one of a branch the user does not see.
+            ValidationError: the new assignee is unknown, inactive, of another branch or an admin.
         """
         request = load_request(session, user, request_id)
         require(user, Action.REASSIGN)
@@ -240,7 +350,8 @@ class Casework:
             The request, in review.
 
         Raises:
-            NotFound, Forbidden, IllegalTransition: see the module docstring.
+            NotFound: no such request, or one of a branch the user does not see.
+            IllegalTransition: the request is not received (or another user moved it first).
         """
         request = load_request(session, user, request_id)
         self._move(session, user, request, S.IN_REVIEW, "claimed", {"category": category.value})
@@ -251,7 +362,20 @@ class Casework:
         return request
 
     def release(self, session: Session, user: User, request_id: int) -> Request:
-        """Hand a request in review back to the shared queue (status received)."""
+        """Hand a request in review back to the shared queue (status received); nobody is assigned.
+
+        Args:
+            session: committed on return.
+            user: the member of staff acting; their role and branch are checked.
+            request_id: the request.
+
+        Returns:
+            The request, received again.
+
+        Raises:
+            NotFound: no such request, or one of a branch the user does not see.
+            IllegalTransition: the request is not in review (or another user moved it first).
+        """
         request = load_request(session, user, request_id)
         self._move(session, user, request, S.RECEIVED, "released")
         session.execute(delete(RequestAssignment).where(RequestAssignment.request_id == request.id))
@@ -263,9 +387,21 @@ class Casework:
     ) -> IdentityVerification:
         """Start an identity check with the configured provider (e.g. text a one-time code).
 
+        A new check replaces any pending one: the old code stops working.
+
+        Args:
+            session: committed on return.
+            user: the member of staff acting; their role and branch are checked.
+            request_id: the request.
+
+        Returns:
+            The new, pending verification.
+
         Raises:
+            NotFound: no such request, or one of a branch the user does not see.
             IllegalTransition: the request is not in review (only then is identity checked).
             ValidationError: the provider lacks what it needs (e.g. no callback number).
+            DeliveryError: the provider cannot be reached (``tawasul.ports``).
         """
         request = load_request(session, user, request_id)
         require_transition(user, S.IDENTITY_VERIFIED)
@@ -296,9 +432,19 @@ class Casework:
     ) -> Request:
         """Check the requester's answer; on success the request is identity-verified.
 
+        Args:
+            session: committed on return, also when the answer is refused.
+            user: the member of staff acting; their role and branch are checked.
+            request_id: the request.
+            answer: what the requester gave (the one-time code they read back).
+
+        Returns:
+            The request, identity-verified.
+
         Raises:
-            VerificationFailed: wrong answer (with attempts left), pending, expired or refused;
-                the attempt is recorded before this is raised.
+            NotFound: no such request, or one of a branch the user does not see.
+            VerificationFailed: no check was started, or a wrong answer (with attempts left),
+                pending, expired or refused; the attempt is recorded before this is raised.
             TooManyAttempts: the attempts are used up: start a new verification.
             IllegalTransition: the request is not in review.
         """
@@ -334,6 +480,20 @@ class Casework:
 
         The requester's "approved" SMS names the appointment, so it is sent when the meeting is
         booked (:meth:`schedule`), not here.
+
+        Args:
+            session: committed on return.
+            user: the member of staff acting; their role and branch are checked.
+            request_id: the request.
+
+        Returns:
+            The request, approved.
+
+        Raises:
+            Forbidden: the user is an agent (deciding is for supervisors).
+            NotFound: no such request, or one of a branch the user does not see.
+            IllegalTransition: the request is not identity-verified (or another user moved it
+                first).
         """
         request = load_request(session, user, request_id)
         self._move(session, user, request, S.APPROVED, "approved")
@@ -343,7 +503,20 @@ class Casework:
     def reject(self, session: Session, user: User, request_id: int, reason: str) -> Request:
         """Reject a verified request with a reason the requester is sent (supervisors).
 
+        Args:
+            session: committed on return.
+            user: the member of staff acting; their role and branch are checked.
+            request_id: the request.
+            reason: why, in words the requester reads (phone numbers and IDs are masked).
+
+        Returns:
+            The request, rejected.
+
         Raises:
+            Forbidden: the user is an agent (deciding is for supervisors).
+            NotFound: no such request, or one of a branch the user does not see.
+            IllegalTransition: the request is not identity-verified (or another user moved it
+                first).
             ValidationError: no reason, or a reason over 500 characters.
         """
         request = load_request(session, user, request_id)
@@ -366,10 +539,22 @@ class Casework:
         The requester is sent the "approved" SMS with the date and place (the video link for a
         video call), and a reminder is owed for the day before.
 
+        Args:
+            session: committed on return.
+            user: the member of staff acting; their role and branch are checked.
+            request_id: the request.
+            slot_id: the slot of the request's branch to book.
+
+        Returns:
+            The new appointment, with its slot.
+
         Raises:
-            NotFound: no such slot in the request's branch.
-            Conflict: the slot is full.
-            IllegalTransition: the request is neither approved nor scheduled.
+            NotFound: no such request (as for :func:`load_request`), or no such slot in the
+                request's branch.
+            ValidationError: the slot has started already.
+            Conflict: the slot is full, or the request is booked in it already.
+            IllegalTransition: the request is neither approved nor scheduled (or another user
+                moved it first).
         """
         request = load_request(session, user, request_id)
         kind = "rescheduled" if request.status == S.SCHEDULED else "scheduled"
@@ -398,7 +583,20 @@ class Casework:
         return appointment
 
     def complete(self, session: Session, user: User, request_id: int) -> Request:
-        """Close a scheduled request as held; the requester is thanked by SMS."""
+        """Close a scheduled request as held; the requester is thanked by SMS.
+
+        Args:
+            session: committed on return.
+            user: the member of staff acting; their role and branch are checked.
+            request_id: the request.
+
+        Returns:
+            The request, completed (its appointment attended).
+
+        Raises:
+            NotFound: no such request, or one of a branch the user does not see.
+            IllegalTransition: the request is not scheduled (or another user moved it first).
+        """
         request = load_request(session, user, request_id)
         self._move(session, user, request, S.COMPLETED, "completed")
         self._end_appointment(session, request, AppointmentStatus.ATTENDED)
@@ -407,7 +605,20 @@ class Casework:
         return request
 
     def no_show(self, session: Session, user: User, request_id: int) -> Request:
-        """Close a scheduled request whose requester did not come."""
+        """Close a scheduled request whose requester did not come.
+
+        Args:
+            session: committed on return.
+            user: the member of staff acting; their role and branch are checked.
+            request_id: the request.
+
+        Returns:
+            The request, closed as a no-show.
+
+        Raises:
+            NotFound: no such request, or one of a branch the user does not see.
+            IllegalTransition: the request is not scheduled (or another user moved it first).
+        """
         request = load_request(session, user, request_id)
         self._move(session, user, request, S.NO_SHOW, "no_show")
         self._end_appointment(session, request, AppointmentStatus.MISSED)
@@ -415,7 +626,22 @@ class Casework:
         return request
 
     def cancel(self, session: Session, user: User, request_id: int, reason: str = "") -> Request:
-        """Cancel an open request; its appointment, if any, gives its place back."""
+        """Cancel an open request; its appointment, if any, gives its place back.
+
+        Args:
+            session: committed on return.
+            user: the member of staff acting; their role and branch are checked.
+            request_id: the request.
+            reason: optional, at most 500 characters (phone numbers and IDs are masked).
+
+        Returns:
+            The request, cancelled.
+
+        Raises:
+            NotFound: no such request, or one of a branch the user does not see.
+            IllegalTransition: the request is not open (or another user moved it first).
+            ValidationError: a reason over 500 characters.
+        """
         request = load_request(session, user, request_id)
         reason = scrub(reason.strip())
         if len(reason) > MAX_REASON:
@@ -474,17 +700,16 @@ class Casework:
         to_status: RequestStatus | None = None,
         details: dict[str, Any] | None = None,
     ) -> RequestEvent:
-        event = RequestEvent(
-            request_id=request.id,
-            at=self._clock(),
+        return record_event(
+            session,
+            request.id,
+            kind,
             actor=actor_of(user),
-            kind=kind,
+            at=self._clock(),
             from_status=from_status,
             to_status=to_status,
-            details=dict(details or {}),
+            details=details,
         )
-        session.add(event)
-        return event
 
     def _assign(self, session: Session, request: Request, to: User, by: User) -> None:
         assignment = session.get(RequestAssignment, request.id)

@@ -9,9 +9,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tawasul.accounts import check_endpoint
+from tawasul.audit import record_event
 from tawasul.casework import actor_of, load_request
 from tawasul.errors import TelephonyUnavailable, ValidationError
-from tawasul.models import AgentCall, RequestEvent, User, utcnow
+from tawasul.models import AgentCall, User, utcnow
 from tawasul.permissions import Action, require
 from tawasul.ports import CallControl, DeliveryError
 
@@ -101,12 +102,6 @@ class ClickToCall:
     def _event(
         self, session: Session, user: User, request_id: int, kind: str, details: dict[str, object]
     ) -> None:
-        session.add(
-            RequestEvent(
-                request_id=request_id,
-                at=self._clock(),
-                actor=actor_of(user),
-                kind=kind,
-                details=details,
-            )
+        record_event(
+            session, request_id, kind, actor=actor_of(user), at=self._clock(), details=details
         )

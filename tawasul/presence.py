@@ -95,19 +95,62 @@ class QueueMembership(Protocol):
     """The telephony side of presence: Asterisk queue members (AMI in production)."""
 
     def add(self, queue: str, interface: str, member_name: str, paused: bool) -> None:
-        """Make ``interface`` a member of ``queue`` (already a member: no error)."""
+        """Make ``interface`` a member of ``queue`` (already a member: no error).
+
+        Args:
+            queue: the Asterisk queue, e.g. ``tawasul-riyadh``.
+            interface: the member's device, e.g. ``PJSIP/1001``.
+            member_name: the name Asterisk shows for the member (the username).
+            paused: join paused rather than ready.
+
+        Raises:
+            TelephonyUnavailable: Asterisk could not be asked, or refused.
+        """
 
     def pause(self, queue: str, interface: str, paused: bool, reason: str) -> None:
-        """Pause (with a reason) or unpause a member."""
+        """Pause (with a reason) or unpause a member.
+
+        Args:
+            queue: the Asterisk queue.
+            interface: the member's device.
+            paused: True to pause, False to make the member ready again.
+            reason: why (a ``PauseReason`` value), "" when unpausing.
+
+        Raises:
+            TelephonyUnavailable: Asterisk could not be asked, or refused.
+        """
 
     def remove(self, queue: str, interface: str) -> None:
-        """Take ``interface`` out of ``queue`` (not a member: no error)."""
+        """Take ``interface`` out of ``queue`` (not a member: no error).
+
+        Args:
+            queue: the Asterisk queue.
+            interface: the member's device.
+
+        Raises:
+            TelephonyUnavailable: Asterisk could not be asked, or refused.
+        """
 
     def member(self, queue: str, interface: str) -> MemberStatus | None:
-        """The member's status, or None when not a member."""
+        """The member's status, or None when not a member.
+
+        Args:
+            queue: the Asterisk queue.
+            interface: the member's device.
+
+        Returns:
+            What Asterisk reports about the member, or None.
+
+        Raises:
+            TelephonyUnavailable: Asterisk could not be asked.
+        """
 
     def snapshot(self, queue: str) -> QueueSnapshot:
-        """Callers waiting and members of a queue now."""
+        """Callers waiting and members of a queue now.
+
+        Raises:
+            TelephonyUnavailable: Asterisk could not be asked.
+        """
 
 
 def branch_queue(branch: str) -> str:
@@ -139,7 +182,12 @@ class PresenceService:
         return extension
 
     def current(self, user: User) -> Presence:
-        """The user's presence now, read from Asterisk."""
+        """The user's presence now, read from Asterisk.
+
+        Raises:
+            ValidationError: no usable extension in the user's profile.
+            TelephonyUnavailable: Asterisk could not be asked.
+        """
         queue = branch_queue(user.branch)
         interface = self.interface_of(user)
         status = self._membership.member(queue, interface)
@@ -170,9 +218,13 @@ class PresenceService:
             state: ready (logs in if needed), paused (logs in paused if needed), logged out.
             reason: required for paused, refused otherwise.
 
+        Returns:
+            The presence after the change, as Asterisk now reports it.
+
         Raises:
             ValidationError: a pause without a reason, a reason without a pause, or no usable
                 extension.
+            TelephonyUnavailable: Asterisk could not be asked, or refused.
         """
         if state == PresenceState.PAUSED and reason is None:
             raise ValidationError("reason", "a pause needs a reason")
@@ -193,7 +245,14 @@ class PresenceService:
         return self.current(user)
 
     def remember(self, queue: str, interface: str, state: PresenceState, reason: str) -> None:
-        """Note when a member entered a state (from our actions or Asterisk's events)."""
+        """Note when a member entered a state (from our actions or Asterisk's events).
+
+        Args:
+            queue: the Asterisk queue.
+            interface: the member's device.
+            state: the state entered.
+            reason: the pause reason, "" unless paused.
+        """
         key = (queue, interface)
         with self._lock:
             previous = self._since.get(key)

@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tawasul.audit import record_event
 from tawasul.config import Settings
 from tawasul.masking import mask_phone
 from tawasul.models import (
@@ -27,7 +28,6 @@ from tawasul.models import (
     Call,
     Request,
     Requester,
-    RequestEvent,
     RequestNote,
     SmsMessage,
 )
@@ -57,11 +57,7 @@ def _delete_file(root: Path, relative: str) -> None:
 
 
 def _audit(session: Session, request_id: int, at: datetime, what: str) -> None:
-    session.add(
-        RequestEvent(
-            request_id=request_id, at=at, actor="retention", kind="purged", details={"what": what}
-        )
-    )
+    record_event(session, request_id, "purged", actor="retention", at=at, details={"what": what})
 
 
 def purge(session: Session, settings: Settings, now: datetime) -> PurgeReport:

@@ -15,33 +15,13 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from tawasul.masking import scrub
-from tawasul.models import Base, UTCDateTime, utcnow
+from tawasul.models import SecurityEvent
 
 LOGGER = logging.getLogger("tawasul.security")
-KINDS = (
-    "login_failed",
-    "account_locked",
-    "permission_denied",
-    "ami_refused",
-    "portal_signature_refused",
-)
-
-
-class SecurityEvent(Base):
-    """One security-relevant refusal."""
-
-    __tablename__ = "security_event"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    kind: Mapped[str] = mapped_column(String(32), index=True)
-    actor: Mapped[str] = mapped_column(String(64))
-    """Who tried: "user:<id>", "username:<name>", "portal:<key id>", "ami:<account>"..."""
-    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 def record(kind: str, actor: str, **details: Any) -> None:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tawasul.delivery import Done, Failed, Held, Outcome
@@ -113,31 +113,3 @@ class SmsDelivery:
             return None
         oldest = sent[len(sent) - self._limit]
         return (oldest or now) + self._window
-
-
-def record_delivery_report(
-    session: Session, provider_message_id: str, delivered: bool, error: str | None = None
-) -> bool:
-    """Record a provider's delivery report; False when the message is unknown."""
-    message = session.scalar(
-        select(SmsMessage).where(SmsMessage.provider_message_id == provider_message_id)
-    )
-    if message is None:
-        return False
-    message.status = SmsStatus.DELIVERED if delivered else SmsStatus.FAILED
-    message.status_at = utcnow()
-    message.error = error
-    session.commit()
-    return True
-
-
-def sent_count(session: Session) -> int:
-    """How many messages providers accepted (for the metrics)."""
-    return int(
-        session.scalar(
-            select(func.count(SmsMessage.id)).where(
-                SmsMessage.status.in_((SmsStatus.SENT, SmsStatus.DELIVERED))
-            )
-        )
-        or 0
-    )

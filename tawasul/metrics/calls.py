@@ -20,8 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tawasul.metrics.models import QueueCall, QueueEvent
-from tawasul.models import Callback
+from tawasul.models import Callback, QueueCall, QueueEvent
 
 GRANULARITIES = ("hour", "day", "week", "month")
 

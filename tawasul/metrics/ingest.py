@@ -17,8 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tawasul.metrics.models import QueueCall, QueueEvent
-from tawasul.models import Call, utcnow
+from tawasul.models import Call, QueueCall, QueueEvent, utcnow
 
 log = logging.getLogger(__name__)
 

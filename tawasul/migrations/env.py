@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from alembic import context
 
-import tawasul.metrics.models  # noqa: F401 (registers the metrics tables on Base)
-import tawasul.security_log  # noqa: F401 (and the security events table)
 from tawasul.models import Base
 
 config = context.config

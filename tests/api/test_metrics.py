@@ -11,8 +11,14 @@ import pytest
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
-from tawasul.metrics.models import QueueCall
-from tawasul.models import Channel, RequesterCategory, RequestEvent, SmsMessage, SmsStatus
+from tawasul.models import (
+    Channel,
+    QueueCall,
+    RequesterCategory,
+    RequestEvent,
+    SmsMessage,
+    SmsStatus,
+)
 from tawasul.workflow import RequestStatus
 from tests.api.conftest import Auth, Requests
 from tests.helpers import Database

@@ -9,7 +9,8 @@ import logging
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tawasul.security_log import LOGGER, SecurityEvent, SecurityEventWriter
+from tawasul.models import SecurityEvent
+from tawasul.security_log import LOGGER, SecurityEventWriter
 from tests.api.conftest import PASSWORD, Auth, Requests
 from tests.helpers import Database
 

@@ -15,8 +15,7 @@ from ivr.events import EventRecorder
 from ivr.simulator import PlacedCall, check_script
 from tawasul.metrics.calls import agent_times, figures, visits
 from tawasul.metrics.ingest import ingest
-from tawasul.metrics.models import QueueCall, QueueEvent
-from tawasul.models import utcnow
+from tawasul.models import QueueCall, QueueEvent, utcnow
 from tawasul_cli.asterisk import Harness
 from tests.helpers import Database
 from tests.integration.support import Phone, wait_until

@@ -5,8 +5,6 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import tawasul.metrics.models  # noqa: F401 (the metrics tables are on Base too)
-import tawasul.security_log  # noqa: F401 (and the security events table)
 from tawasul.models import Base
 from tests.helpers import Database
 

@@ -24,8 +24,7 @@ from tawasul import security_log
 from tawasul.accounts import AccountService, NewUser
 from tawasul.config import Settings
 from tawasul.masking import install_log_scrubbing
-from tawasul.models import CallOutcome, Request, Role, SmsMessage
-from tawasul.security_log import SecurityEvent
+from tawasul.models import CallOutcome, Request, Role, SecurityEvent, SmsMessage
 from tawasul_cli.asterisk import Harness
 from tawasul_cli.redis_server import RedisServer
 from tests.helpers import Database

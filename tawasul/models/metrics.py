@@ -1,4 +1,5 @@
-"""Tables the metrics are computed from: raw queue events and one row per queue visit."""
+"""Tables the metrics are computed from (raw queue events, one row per queue visit) and the
+reports generated from them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tawasul.models import Base, UTCDateTime
+from tawasul.models.base import Base, UTCDateTime, utcnow
 
 
 class QueueEvent(Base):
@@ -57,3 +58,16 @@ class QueueCall(Base):
     agent: Mapped[str | None] = mapped_column(String(128))
     outcome: Mapped[str] = mapped_column(String(16), default="waiting")
     """waiting, answered, abandoned, exited (timeout, key, callback), interrupted (restart)."""
+
+
+class Report(Base):
+    """A generated report (late forwarding, daily figures), kept for the console."""
+
+    __tablename__ = "report"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    day: Mapped[str] = mapped_column(String(10))
+    """The local date it covers, YYYY-MM-DD."""
+    content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,204 @@
+"""The request aggregate: the requester, the request, its audit trail, assignment, notes,
+identity checks, and the portal submission that filed it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tawasul.models.base import Base, UTCDateTime, _enum, utcnow
+from tawasul.workflow import RequestStatus
+
+if TYPE_CHECKING:
+    from tawasul.models.calls import Call
+
+
+class Channel(StrEnum):
+    """How a request reached the centre."""
+
+    PHONE = "phone"
+    FAX = "fax"
+    TELEGRAM = "telegram"
+    MANUAL = "manual"
+    PORTAL = "portal"
+
+
+class RequesterCategory(StrEnum):
+    """The split the centre reports its figures by."""
+
+    MAN = "man"
+    WOMAN = "woman"
+    COMPANY = "company"
+
+
+class MeetingMode(StrEnum):
+    """How the requester will meet the official."""
+
+    IN_PERSON = "in_person"
+    VIDEO = "video"
+
+
+class Language(StrEnum):
+    """The languages of the phone menu and the SMS, Arabic first."""
+
+    AR = "ar"
+    EN = "en"
+
+
+class Requester(Base):
+    """A person or company that asks for meetings; matched by national ID / iqama."""
+
+    __tablename__ = "requester"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    national_id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """HMAC-SHA256 of the national ID: matches without storing it in clear."""
+    national_id_encrypted: Mapped[str] = mapped_column(Text)
+    """AES-GCM token of the national ID, for authorised display only."""
+    national_id_last4_hash: Mapped[str] = mapped_column(String(64))
+    """Keyed hash of the last four digits, which the caller types to hear a request's status."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    requests: Mapped[list[Request]] = relationship(back_populates="requester")
+
+
+class Request(Base):
+    """A request for a meeting or a video call with an official."""
+
+    __tablename__ = "request"
+    __table_args__ = (
+        Index("ix_request_status_created", "status", "created_at"),
+        Index("ix_request_branch_status", "branch", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference_number: Mapped[str] = mapped_column(String(10), unique=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    status: Mapped[RequestStatus] = mapped_column(
+        _enum(RequestStatus), default=RequestStatus.RECEIVED
+    )
+    is_partial: Mapped[bool] = mapped_column(default=False)
+    """The caller hung up before the intake finished: kept, never shown as complete."""
+    requester_id: Mapped[int | None] = mapped_column(ForeignKey("requester.id"), index=True)
+    category: Mapped[RequesterCategory | None] = mapped_column(_enum(RequesterCategory))
+    target_official: Mapped[str | None] = mapped_column(String(64))
+    meeting_mode: Mapped[MeetingMode | None] = mapped_column(_enum(MeetingMode))
+    branch: Mapped[str] = mapped_column(String(32))
+    callback_number: Mapped[str | None] = mapped_column(String(16))
+    """E.164, e.g. +966501234567."""
+    language: Mapped[Language] = mapped_column(_enum(Language, 2), default=Language.AR)
+    voice_message_path: Mapped[str | None] = mapped_column(String(255))
+    forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the ministry's system acknowledged the request (same-day forwarding)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    requester: Mapped[Requester | None] = relationship(back_populates="requests")
+    events: Mapped[list[RequestEvent]] = relationship(
+        back_populates="request", order_by="RequestEvent.id"
+    )
+    calls: Mapped[list[Call]] = relationship(back_populates="request")
+
+
+class RequestEvent(Base):
+    """The audit trail: every change to a request, who made it and when. No personal data."""
+
+    __tablename__ = "request_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    """"ivr", "user:<id>", "worker", "portal"..."""
+    kind: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[RequestStatus | None] = mapped_column(_enum(RequestStatus))
+    to_status: Mapped[RequestStatus | None] = mapped_column(_enum(RequestStatus))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    request: Mapped[Request] = relationship(back_populates="events")
+
+
+class RequestAssignment(Base):
+    """Which agent works a request now (one row per request, updated on reassignment)."""
+
+    __tablename__ = "request_assignment"
+
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    assigned_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+
+
+class RequestNote(Base):
+    """A follow-up note on a request; the text may hold personal data, so it is not audited."""
+
+    __tablename__ = "request_note"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VerificationStatus(StrEnum):
+    """Where an identity check stands."""
+
+    PENDING = "pending"
+    VERIFIED = "verified"
+    FAILED = "failed"
+    """Attempts used up, expired, or refused by the provider."""
+
+
+class IdentityVerification(Base):
+    """One attempt at proving who the requester is, with the provider that runs it."""
+
+    __tablename__ = "identity_verification"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    status: Mapped[VerificationStatus] = mapped_column(
+        _enum(VerificationStatus), default=VerificationStatus.PENDING
+    )
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+    """Keyed hash of the one-time code (SMS provider); never the code."""
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    """The provider's transaction id (national e-services provider)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    """The agent who started it; None when it was done outside (the e-services portal)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PortalSubmission(Base):
+    """A request the e-services portal submitted: its own id makes a resubmission harmless."""
+
+    __tablename__ = "portal_submission"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portal_request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), index=True)
+    key_id: Mapped[str] = mapped_column(String(32))
+    """Which of the portal's signing keys signed the first submission."""
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    """Keyed hash of what was submitted: the same id with other content is refused."""
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# The console's lists: a branch's requests newest first (keyset on created_at, id), and the
+# filters agents use most, each leading with the branch every non-admin query is scoped to.
+Index("ix_request_branch_created_id", Request.branch, Request.created_at, Request.id)
+Index("ix_request_created_id", Request.created_at, Request.id)
+Index("ix_request_branch_channel_created", Request.branch, Request.channel, Request.created_at)
+Index("ix_request_branch_category_created", Request.branch, Request.category, Request.created_at)
+# A requester's open requests (the duplicates every list page and request page shows): without
+# it SQLite, which keeps no statistics, walks every open request by the status index instead.
+Index("ix_request_requester_status", Request.requester_id, Request.status)
