@@ -193,3 +193,15 @@ def _future():
     from datetime import UTC, datetime
 
     return datetime.now(UTC) + timedelta(minutes=5)
+
+
+def test_the_app_refuses_a_provider_its_composition_root_did_not_build(api_settings, database):
+    import dataclasses
+
+    from tawasul.errors import ConfigError
+
+    settings = dataclasses.replace(
+        api_settings, identity_provider="national", identity_api_url="https://id.test/api"
+    )
+    with pytest.raises(ConfigError):
+        create_app(settings, sessions=database.sessions)
