@@ -3,7 +3,7 @@
 The same scripts as the FastAGI server run here over pyst2's stdin/stdout transport. FastAGI is
 the way to run in production (no Python start-up per call); this mode exists for sites that
 cannot open a TCP port to the IVR host, and as the benchmark's process-per-call reference. The
-program ``tawasul-agi`` is composed in ``tawasul_cli.agi``.
+program ``tawasul-agi`` is composed in ``tawasul_cli.classic``.
 """
 
 from __future__ import annotations

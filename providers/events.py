@@ -1,4 +1,4 @@
-"""The AMI event stream's listener that records queue and agent events (``tawasul events``)."""
+"""``tawasul events``: the long-running AMI listener that records queue and agent events."""
 
 from __future__ import annotations
 

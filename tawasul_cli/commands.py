@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 
@@ -13,6 +14,7 @@ from tawasul.masking import mask_phone
 from tawasul.migrate import upgrade
 from tawasul.models import Request
 from tawasul.pii import generate_key
+from tawasul_cli.lifecycle import wait_for_termination
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,27 @@ def build_prompts(settings: Settings | None = None) -> int:
         f"prompts: {report.rendered} rendered, {report.recorded} from recordings, "
         f"{report.unchanged} unchanged"
     )
+    return 0
+
+
+def serve_agi(settings: Settings) -> int:
+    """Run the FastAGI server until SIGINT or SIGTERM."""
+    from tawasul_cli.agi import build_server
+
+    upgrade(make_engine(settings.resolved_database_url()))
+    if not settings.asterisk_root:
+        # The project's own Asterisk runs in a chroot: find the files it writes there.
+        from tawasul_cli.asterisk import Harness
+
+        root = Harness.for_settings(settings).root
+        if root.is_dir():
+            settings = dataclasses.replace(settings, asterisk_root=str(root))
+    server = build_server(settings)
+    server.start_in_thread()
+    log.info("FastAGI listening on %s:%s", settings.agi_host, server.port)
+    wait_for_termination()
+    server.shutdown()
+    server.server_close()
     return 0
 
 

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return asterisk.main(asterisk.Harness.for_settings(settings), args.action, args.rest)
         if args.command == "agi-server":
-            from tawasul_cli.agi import serve_agi
+            from tawasul_cli.commands import serve_agi
 
             return serve_agi(settings)
         if args.command == "db":
