@@ -26,7 +26,6 @@ from agent_api import (
     slots,
     users,
 )
-from agent_api.national_identity import NationalIdentityVerifier
 from agent_api.services import EXTENSION, Services
 from tawasul import security_log
 from tawasul.accounts import AccountService
@@ -35,7 +34,6 @@ from tawasul.attachments import AttachmentStore
 from tawasul.casework import Casework
 from tawasul.click_to_call import ClickToCall
 from tawasul.config import Settings
-from tawasul.db import make_engine, make_session_factory
 from tawasul.errors import ConfigError
 from tawasul.identity import SmsCodeVerifier
 from tawasul.pii import PiiProtector, decode_key
@@ -54,22 +52,10 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
-def _identity_verifier(settings: Settings, pii: PiiProtector) -> IdentityVerifier:
-    if settings.identity_provider == "sms":
-        return SmsCodeVerifier(pii)
-    if settings.identity_provider == "national":
-        if not settings.identity_api_url:
-            raise ConfigError("identity_provider = national needs identity_api_url")
-        return NationalIdentityVerifier(
-            settings.identity_api_url, pii, timeout_s=settings.identity_api_timeout_s
-        )
-    raise ConfigError(f"unknown identity_provider {settings.identity_provider!r}")
-
-
 def create_app(
     settings: Settings,
     *,
-    sessions: sessionmaker[Session] | None = None,
+    sessions: sessionmaker[Session],
     redis: Any = None,
     ami: Any = None,
     call_control: CallControl | None = None,
@@ -81,16 +67,20 @@ def create_app(
 
     Args:
         settings: the process's settings (database, personal-data key, branches...).
-        sessions: the session factory (default: one on ``settings``' database).
+        sessions: the session factory on the process's database engine.
         redis: a Redis client for /health (``ping()``), or None.
         ami: an AMI client for /health (its ``connected`` event), or None.
         call_control: what places click-to-calls; None answers 503 to click-to-call.
-        identity_verifier: the identity provider (default: from ``identity_provider``).
+        identity_verifier: the identity provider, built by the composition root from
+            ``identity_provider``; None stands for the one-time code by SMS.
         queue_membership: the agents' queue presence in Asterisk; None answers 503 to it.
         test_config: Flask settings that win over the defaults (tests).
 
     Returns:
         The Flask application.
+
+    Raises:
+        ConfigError: ``identity_provider`` names another provider and none was given.
     """
     app = Flask(__name__, static_folder=None)
     app.url_map.converters["int"] = IdConverter
@@ -108,11 +98,12 @@ def create_app(
     )
     if test_config:
         app.config.update(test_config)
-    if sessions is None:
-        sessions = make_session_factory(make_engine(settings.resolved_database_url()))
     security_log.install(sessions)
     book = AppointmentBook(settings.branches, settings.video_meeting_base_url)
-    verifier = identity_verifier or _identity_verifier(settings, pii)
+    if identity_verifier is None and settings.identity_provider != "sms":
+        # Built by the composition root (providers.build): the web adapter knows no provider.
+        raise ConfigError(f"identity_provider {settings.identity_provider!r} was not built")
+    verifier = identity_verifier or SmsCodeVerifier(pii)
     app.extensions[EXTENSION] = Services(
         settings=settings,
         sessions=sessions,

@@ -47,8 +47,8 @@ from bench.common import (
     table,
     write_result,
 )
-from ivr.ami import AMIClient, Message
 from ivr.prompts import PromptBuilder, load_catalogue
+from providers.ami import AMIClient, Message
 from tawasul.config import Settings
 from tawasul.db import empty_postgres_database
 from tawasul.ids import luhn_valid

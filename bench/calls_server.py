@@ -2,8 +2,8 @@
 
 ``python -m bench.calls_server MODE PORT STATS_FILE``, with settings from ``TAWASUL_*``:
 
-- ``ours``: the project's FastAGI server and scripts (``ivr.app.build_runner``), with each AGI
-  command timed; ``BENCH_RECORD=<file>`` writes the commands of the first whole call there.
+- ``ours``: the project's FastAGI server and scripts (``tawasul_cli.agi.build_runner``), with each
+  AGI command timed; ``BENCH_RECORD=<file>`` writes the commands of the first whole call there.
 - ``minimal``: a threaded FastAGI server with no logic and no database that sends a recorded
   command sequence and reads the replies (the limit for FastAGI on this box).
 - ``spawn``: classic process-per-call AGI: each connection starts ``tawasul-agi intake`` (pyst2)
@@ -142,9 +142,9 @@ def serve_ours(port: int) -> socketserver.BaseServer:
     import dataclasses
 
     from ivr import server as ivr_server
-    from ivr.app import build_runner
     from tawasul.db import make_engine
     from tawasul.migrate import upgrade
+    from tawasul_cli.agi import build_runner
 
     record = os.environ.get("BENCH_RECORD")
     _instrument(Path(record) if record else None)

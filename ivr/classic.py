@@ -2,7 +2,8 @@
 
 The same scripts as the FastAGI server run here over pyst2's stdin/stdout transport. FastAGI is
 the way to run in production (no Python start-up per call); this mode exists for sites that
-cannot open a TCP port to the IVR host, and as the benchmark's process-per-call reference.
+cannot open a TCP port to the IVR host, and as the benchmark's process-per-call reference. The
+program ``tawasul-agi`` is composed in ``tawasul_cli.classic``.
 """
 
 from __future__ import annotations
@@ -10,14 +11,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from asterisk import agi as pyst2
 
 from ivr.agi import AGIHangup, AGIResponse, Channel, StreamChannel
-from ivr.app import build_runner
-from tawasul.config import load_settings
-from tawasul.masking import install_log_scrubbing
+from ivr.server import CallRunner
 
 log = logging.getLogger(__name__)
 
@@ -44,20 +44,20 @@ class Pyst2Channel(Channel):
         return self._stream.execute(command, *arguments)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``tawasul-agi <script>``, started by Asterisk once per call."""
-    args = sys.argv[1:] if argv is None else argv
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    install_log_scrubbing()
+def serve_one_call(runner: Callable[[], CallRunner], argv: list[str]) -> int:
+    """Run one call's script over stdin/stdout; ``runner`` builds the call runner (once).
+
+    Args:
+        runner: the composition root's factory, called once the AGI environment is read.
+        argv: the program's arguments: the script's name (else ``agi_arg_1``).
+
+    Returns:
+        The process's exit status.
+    """
     with open(os.devnull, "w", encoding="utf-8") as quiet:
         # pyst2 echoes the whole environment (caller ID included) to stderr: keep it quiet.
         agi = pyst2.AGI(stdin=sys.stdin, stdout=sys.stdout, stderr=quiet)
         channel = Pyst2Channel(agi)
-        name = args[0] if args else channel.env.get("agi_arg_1", "")
-        runner = build_runner(load_settings())
-        runner.run(channel, name)
+        name = argv[0] if argv else channel.env.get("agi_arg_1", "")
+        runner().run(channel, name)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

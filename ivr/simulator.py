@@ -11,15 +11,44 @@ import re
 import threading
 import uuid
 import wave
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from ivr.ami import AMIClient, Message
 from ivr.paths import SPOOL
 from ivr.prompts import AUDIO_DIR
 
 INBOUND = "Local/s@tawasul-inbound/n"
 _STEP = re.compile(r"w\d+(\.\d+)?|h|[0-9*#A-D]+")
+
+Message = dict[str, str]
+
+
+class Originator(Protocol):
+    """What the simulator needs from an AMI client: ``providers.ami.AMIClient`` does it.
+
+    Structural, so that the phone adapter does not import the providers adapter; the composition
+    root (the demo, a test) hands it the real client.
+    """
+
+    def add_listener(self, listener: Callable[[Message], None]) -> Callable[[], None]:
+        """Call ``listener(event)`` for every event; return a function that removes it."""
+        ...
+
+    def originate(
+        self,
+        channel: str,
+        *,
+        context: str | None = None,
+        exten: str | None = None,
+        caller_id: str | None = None,
+        variables: Mapping[str, object] | None = None,
+        channel_id: str | None = None,
+        other_channel_id: str | None = None,
+    ) -> Message:
+        """Start a call asynchronously (AMI Originate)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -46,7 +75,7 @@ def check_script(script: str) -> str:
 class Simulator:
     """Places scripted calls and tells when each has ended."""
 
-    def __init__(self, ami: AMIClient) -> None:
+    def __init__(self, ami: Originator) -> None:
         self.ami = ami
         self._ended: set[str] = set()
         self._changed = threading.Condition()
@@ -114,7 +143,7 @@ def fax_tiff(path: Path, pages: int) -> None:
 
 
 def send_fax(
-    ami: AMIClient,
+    ami: Originator,
     asterisk_root: Path,
     pages: int,
     caller_id: str,

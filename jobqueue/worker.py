@@ -1,6 +1,7 @@
-"""Composition root of ``tawasul worker``: RQ's worker, the relay, the reconciler, a heartbeat.
+"""The job worker's loop: RQ's worker beside the relay, the reconciler, reports and a heartbeat.
 
-The worker is RQ's non-forking ``SimpleWorker``: jobs share the process's database pool and
+Its composition root (``tawasul_cli.worker``) builds the job context and the Redis client. The
+worker is RQ's non-forking ``SimpleWorker``: jobs share the process's database pool and
 its long-lived AMI connection (a forked job would start without the AMI thread), and picking up
 a job costs about 3 ms instead of 15 ms for a fork (the benchmark issue measures this).
 """
@@ -13,91 +14,24 @@ import os
 import socket
 import time
 import uuid
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
 
-from ivr.ami import AMIClient
-from ivr.call_control import AmiCallControl
-from jobqueue.connection import QUEUE_NAME, check_durability, connect
-from jobqueue.context import JobContext, install
-from jobqueue.providers import HttpForwarder, HttpSmsGateway, LocalForwarder, LocalSmsProvider
+from jobqueue.connection import QUEUE_NAME
+from jobqueue.context import JobContext
 from jobqueue.relay import GENERATION, HEARTBEAT_KEY, Background, reconcile, relay_once
-from tawasul import security_log
-from tawasul.callbacks import CallbackPlacer
-from tawasul.config import Settings
-from tawasul.db import make_engine, make_session_factory
-from tawasul.errors import ConfigError
-from tawasul.forwarding import ForwardingDelivery, write_late_report
+from tawasul.forwarding import write_late_report
 from tawasul.hours import WorkingHours
 from tawasul.metrics.report import daily_report
 from tawasul.models import utcnow
-from tawasul.notifications import SmsTemplates
-from tawasul.pii import PiiProtector
-from tawasul.ports import Forwarder, SmsSender
 from tawasul.retention import purge
-from tawasul.sms import SmsDelivery
 
 log = logging.getLogger(__name__)
 
 RECONCILE_EVERY_S = 15.0
-
-
-def sms_sender(settings: Settings) -> SmsSender:
-    """The configured SMS provider."""
-    if settings.sms_provider == "local":
-        return LocalSmsProvider(settings.var_dir / "sms")
-    if settings.sms_provider == "http":
-        if not settings.sms_gateway_url:
-            raise ConfigError("sms_provider is http but sms_gateway_url is empty")
-        return HttpSmsGateway(settings.sms_gateway_url, settings.sms_gateway_token)
-    raise ConfigError(f"unknown sms_provider {settings.sms_provider!r}")
-
-
-def forwarder(settings: Settings) -> Forwarder:
-    """The ministry's webhook if configured, else local storage."""
-    if settings.forward_url:
-        if not settings.forward_secret:
-            raise ConfigError("forward_url is set but forward_secret is empty")
-        return HttpForwarder(settings.forward_url, settings.forward_secret)
-    return LocalForwarder(settings.var_dir / "forwarded")
-
-
-def build_context(settings: Settings, ami: AMIClient | None) -> JobContext:
-    """Wire the job services of a worker process."""
-    sessions = make_session_factory(make_engine(settings.resolved_database_url()))
-    security_log.install(sessions)
-    pii = PiiProtector.from_master_key(settings.resolved_secret_key())
-    templates_path = Path(settings.sms_templates_file) if settings.sms_templates_file else None
-    sms = SmsDelivery(
-        sms_sender(settings),
-        SmsTemplates.load(templates_path),
-        settings.sms_allowed_prefixes,
-        settings.sms_rate_limit,
-        timedelta(seconds=settings.sms_rate_window_s),
-    )
-    callbacks = None
-    if ami is not None:
-        calls = AmiCallControl(
-            ami,
-            settings.callback_allowed_prefixes,
-            settings.callback_agent_ring_s,
-            settings.callback_queue_wait_s,
-        )
-        callbacks = CallbackPlacer(
-            calls,
-            WorkingHours.from_settings(settings),
-            settings.callback_agent_endpoint,
-            timedelta(seconds=settings.callback_retry_s),
-            settings.callback_timeout_s,
-            daily_limit=settings.callback_daily_limit,
-        )
-    return JobContext(
-        settings, sessions, sms, ForwardingDelivery(forwarder(settings), pii), callbacks
-    )
 
 
 def _late_report_step(context: JobContext, redis: Redis) -> None:
@@ -114,8 +48,8 @@ def _late_report_step(context: JobContext, redis: Redis) -> None:
             purge(session, context.settings, utcnow())
 
 
-def _wait_for_redis(redis: Redis) -> None:
-    # Started before Redis (boot order, a Redis restart): wait rather than die.
+def wait_for_redis(redis: Redis) -> None:
+    """Block until Redis answers: started before it (boot order, a restart), wait, not die."""
     while True:
         try:
             redis.ping()
@@ -125,22 +59,18 @@ def _wait_for_redis(redis: Redis) -> None:
             time.sleep(2)
 
 
-def run_worker(settings: Settings, burst: bool = False, with_ami: bool = True) -> int:
-    """Run until stopped (or, with ``burst``, until the queue is empty)."""
-    redis = connect(settings.redis_url)
-    _wait_for_redis(redis)
-    check_durability(redis)
-    ami = None
-    if with_ami:
-        ami = AMIClient(
-            settings.ami_host,
-            settings.ami_port,
-            settings.ami_username,
-            settings.resolved_ami_secret(),
-            name="worker-ami",
-        ).start(wait_s=5, require=False)
-    context = build_context(settings, ami)
-    install(context)
+def run_worker(context: JobContext, redis: Redis, burst: bool = False) -> int:
+    """Run until stopped (or, with ``burst``, until the queue is empty).
+
+    Args:
+        context: the job services, already installed for the jobs of this process.
+        redis: the queue's Redis, checked for durability by the caller.
+        burst: exit once the queue is empty.
+
+    Returns:
+        The process's exit status.
+    """
+    settings = context.settings
     queue = Queue(QUEUE_NAME, connection=redis)
     name = f"tawasul-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     heartbeat_key = HEARTBEAT_KEY.format(name=name)
@@ -175,13 +105,11 @@ def run_worker(settings: Settings, burst: bool = False, with_ami: bool = True) -
             stopped = worker._stop_requested or worker._shutdown_requested_date is not None  # noqa: SLF001
             if burst or stopped:
                 break
-            _wait_for_redis(redis)
+            wait_for_redis(redis)
             generation += 1
     finally:
         for thread in threads:
             thread.stopping.set()
         with contextlib.suppress(RedisError):
             redis.delete(heartbeat_key)
-        if ami is not None:
-            ami.close()
     return 0

@@ -11,6 +11,7 @@ echo "== lint"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports  # the architecture's arrows (pyproject.toml, docs/architecture.md)
 scripts/lint-dialplan.sh
 
 echo "== tests (unit, API, and integration against real Asterisk, on SQLite and PostgreSQL)"

@@ -5,46 +5,41 @@ from __future__ import annotations
 import getpass
 import logging
 import sys
-from typing import Any
 
+from agent_api import create_app
+from providers import build
+from providers.ami import AMIClient
 from tawasul.accounts import AccountService, NewUser
 from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
 from tawasul.errors import ValidationError
 from tawasul.migrate import upgrade
 from tawasul.models import Role
+from tawasul.pii import PiiProtector
+from tawasul.ports import CallControl
+from tawasul.presence import QueueMembership
 
 log = logging.getLogger(__name__)
 
 
-def _call_control(settings: Settings) -> tuple[Any, Any, Any]:
+def _telephony(
+    settings: Settings,
+) -> tuple[AMIClient | None, CallControl | None, QueueMembership | None]:
     """The AMI client, click-to-call and queue-membership adapters, or Nones without AMI."""
     try:
-        from ivr.ami import AMIClient
-        from ivr.call_control import AmiCallControl
-        from ivr.queue_members import AmiQueueMembership
-    except ImportError:
-        log.warning("click-to-call unavailable: no AMI call control in this build")
-        return None, None, None
-    try:
-        secret = settings.resolved_ami_secret()
+        ami = build.ami_client(settings, "api-ami")
     except Exception as exc:  # noqa: BLE001 (no AMI secret: serve without click-to-call)
         log.warning("click-to-call and agent presence unavailable: %s", exc)
         return None, None, None
-    ami = AMIClient(
-        settings.ami_host, settings.ami_port, settings.ami_username, secret, name="api-ami"
-    )
     try:
         ami.start(wait_s=3.0)
     except Exception as exc:  # noqa: BLE001 (it reconnects by itself; /health reports it)
         log.warning("AMI not reachable yet (%s); /health reports it", exc)
-    return ami, AmiCallControl(ami), AmiQueueMembership(ami)
+    return ami, build.click_to_call_control(ami), build.queue_membership(ami)
 
 
 def serve_api(settings: Settings) -> int:
     """Serve the agent API on 127.0.0.1:<api_port> (Werkzeug's server; put TLS in front)."""
-    from agent_api import create_app
-
     engine = make_engine(settings.resolved_database_url())
     upgrade(engine)
     redis_client = None
@@ -54,14 +49,18 @@ def serve_api(settings: Settings) -> int:
         redis_client = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
     except ImportError:
         log.warning("redis is not installed: /health reports it as not configured")
-    ami, call_control, membership = _call_control(settings)
+    ami, call_control, membership = _telephony(settings)
+    sessions = make_session_factory(engine)
     app = create_app(
         settings,
-        sessions=make_session_factory(engine),
+        sessions=sessions,
         redis=redis_client,
         ami=ami,
         call_control=call_control,
         queue_membership=membership,
+        identity_verifier=build.identity_verifier(
+            settings, PiiProtector.from_master_key(settings.resolved_secret_key())
+        ),
     )
     log.info("agent API on http://127.0.0.1:%s", settings.api_port)
     log.info("console on http://127.0.0.1:%s/console/", settings.api_port)

@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
-from tawasul.lifecycle import wait_for_termination
 from tawasul.masking import mask_phone
 from tawasul.migrate import upgrade
 from tawasul.models import Request
 from tawasul.pii import generate_key
+from tawasul_cli.lifecycle import wait_for_termination
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def build_prompts(settings: Settings | None = None) -> int:
 
 def serve_agi(settings: Settings) -> int:
     """Run the FastAGI server until SIGINT or SIGTERM."""
-    from ivr.app import build_server
+    from tawasul_cli.agi import build_server
 
     upgrade(make_engine(settings.resolved_database_url()))
     if not settings.asterisk_root:

@@ -19,21 +19,22 @@ from urllib.parse import urlparse
 
 from sqlalchemy import select
 
-from ivr.ami import AMIClient
-from ivr.app import build_server
 from ivr.prompts import PromptBuilder, load_catalogue
 from ivr.simulator import Simulator, new_request_script, send_fax
+from providers import build
+from providers.ami import AMIClient
 from tawasul.accounts import AccountService, NewUser
 from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
 from tawasul.ids import luhn_valid
-from tawasul.lifecycle import wait_for_termination
 from tawasul.masking import mask_national_id
 from tawasul.migrate import upgrade
 from tawasul.models import Call, Channel, Request, Role, SmsMessage, User
 from tawasul.portal import sign
+from tawasul_cli.agi import build_server
 from tawasul_cli.asterisk import Harness
 from tawasul_cli.commands import format_request, keygen
+from tawasul_cli.lifecycle import wait_for_termination
 from tawasul_cli.redis_server import RedisServer
 
 log = logging.getLogger(__name__)
@@ -258,13 +259,7 @@ def run_demo(settings: Settings, calls: int, stay: bool = True) -> int:
         f"events listener pid {events.pid}",
         flush=True,
     )
-    ami = AMIClient(
-        settings.ami_host,
-        settings.ami_port,
-        settings.ami_username,
-        settings.resolved_ami_secret(),
-        name="demo",
-    ).start()
+    ami = build.ami_client(settings, "demo").start()
     simulator = Simulator(ami)
     sessions = make_session_factory(engine)
     placed = []

@@ -93,9 +93,9 @@ def main(argv: list[str] | None = None) -> int:
 
             return list_requests(settings, args.limit)
         if args.command == "worker":
-            from jobqueue.worker import run_worker
+            from tawasul_cli.worker import serve_worker
 
-            return run_worker(settings, burst=args.burst, with_ami=not args.no_ami)
+            return serve_worker(settings, burst=args.burst, with_ami=not args.no_ami)
         if args.command == "purge":
             from tawasul.db import make_engine, make_session_factory
             from tawasul.models import utcnow
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{moved} files re-encrypted under the current key, {current} already were")
             return 0
         if args.command == "events":
-            from ivr.events import run_events
+            from tawasul_cli.events import run_events
 
             return run_events(settings)
         if args.command == "reconcile":

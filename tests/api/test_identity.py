@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from agent_api import create_app
-from agent_api.national_identity import NationalIdentityVerifier
+from providers.build import identity_verifier
+from providers.national_identity import NationalIdentityVerifier
 from tawasul.models import IdentityVerification, OutboxKind
 
 
@@ -136,7 +137,9 @@ def test_the_national_eservices_adapter(api_settings, database, pii, auth, reque
     settings = dataclasses.replace(
         api_settings, identity_provider="national", identity_api_url=eservices
     )
-    client = create_app(settings, sessions=database.sessions).test_client()
+    client = create_app(
+        settings, sessions=database.sessions, identity_verifier=identity_verifier(settings, pii)
+    ).test_client()
     national_id = valid_national_id()
     from tawasul.intake import IntakeService, NewRequest
     from tawasul.models import Language
@@ -190,3 +193,15 @@ def _future():
     from datetime import UTC, datetime
 
     return datetime.now(UTC) + timedelta(minutes=5)
+
+
+def test_the_app_refuses_a_provider_its_composition_root_did_not_build(api_settings, database):
+    import dataclasses
+
+    from tawasul.errors import ConfigError
+
+    settings = dataclasses.replace(
+        api_settings, identity_provider="national", identity_api_url="https://id.test/api"
+    )
+    with pytest.raises(ConfigError):
+        create_app(settings, sessions=database.sessions)

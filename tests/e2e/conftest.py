@@ -19,9 +19,9 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from agent_api import create_app
-from ivr.ami import AMIActionError, AMIClient
-from ivr.call_control import AmiCallControl
-from ivr.queue_members import AmiQueueMembership
+from providers.ami import AMIActionError, AMIClient
+from providers.call_control import AmiCallControl
+from providers.queue_members import AmiQueueMembership
 from tawasul.accounts import AccountService, NewUser
 from tawasul.config import Settings
 from tawasul.models import Role, User

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from agent_api.services import EXTENSION
-from ivr.ami import AMIClient
+from providers.ami import AMIClient
 from tawasul.appointments import AppointmentBook, NewSlot
 from tawasul.intake import IntakeService, NewRequest
 from tawasul.models import (

@@ -13,7 +13,7 @@ import atheris
 
 with atheris.instrument_imports():
     from ivr.agi import AGIError, StreamChannel, parse_environment, parse_response
-    from ivr.ami import parse_message
+    from providers.ami import parse_message
 
 
 def one_input(data: bytes) -> None:

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 import pytest
 from redis import Redis
 
-from ivr.ami import AMIClient
 from ivr.prompts import PromptBuilder, load_catalogue
 from ivr.scripts import SCRIPTS
 from ivr.server import CallRunner, FastAGIServer
+from providers.ami import AMIClient
 from tawasul.config import Settings
 from tawasul.intake import IntakeService
 from tawasul.pii import PiiProtector

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.ami import AMIClient
-from ivr.call_control import AmiCallControl, RefusedDestination
+from providers.ami import AMIClient
+from providers.call_control import AmiCallControl, RefusedDestination
 
 pytestmark = pytest.mark.asterisk
 

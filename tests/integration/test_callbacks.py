@@ -8,8 +8,8 @@ import pytest
 from redis import Redis
 from sqlalchemy import select
 
-from ivr.ami import AMIClient
-from ivr.call_control import AmiCallControl
+from providers.ami import AMIClient
+from providers.call_control import AmiCallControl
 from tawasul.callbacks import CallbackPlacer, schedule_callback
 from tawasul.config import Settings
 from tawasul.delivery import Done, Failed, Held

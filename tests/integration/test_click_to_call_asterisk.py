@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from agent_api import create_app
-from ivr.ami import AMIClient
-from ivr.call_control import AmiCallControl
+from providers.ami import AMIClient
+from providers.call_control import AmiCallControl
 from tawasul.accounts import AccountService, NewUser
 from tawasul.config import Settings
 from tawasul.intake import IntakeService, NewRequest

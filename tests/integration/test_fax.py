@@ -11,8 +11,8 @@ import pypdf
 import pytest
 from sqlalchemy import select
 
-from ivr.ami import AMIClient
 from ivr.simulator import send_fax
+from providers.ami import AMIClient
 from tawasul.models import (
     Attachment,
     AttachmentKind,

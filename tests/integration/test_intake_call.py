@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from ivr.ami import AMIClient
 from ivr.simulator import message_wait, new_request_script
+from providers.ami import AMIClient
 from tawasul.ids import is_valid_reference_number
 from tawasul.intake import IntakeService
 from tawasul.models import CallOutcome, Channel, Language, Request, Requester, RequestEvent

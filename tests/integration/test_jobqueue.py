@@ -17,9 +17,8 @@ from sqlalchemy import select
 from jobqueue.connection import QUEUE_NAME, check_durability
 from jobqueue.context import install
 from jobqueue.jobs import deliver
-from jobqueue.providers import HttpSmsGateway
 from jobqueue.relay import reconcile, relay_once
-from jobqueue.worker import build_context
+from providers.sms import HttpSmsGateway
 from tawasul.config import Settings
 from tawasul.delivery import Done, Held
 from tawasul.errors import ConfigError
@@ -39,6 +38,7 @@ from tawasul.notifications import SmsStage, SmsTemplates, notify
 from tawasul.pii import PiiProtector
 from tawasul.ports import DeliveryError, SmsReceipt
 from tawasul.sms import SmsDelivery
+from tawasul_cli.worker import build_context
 from tests.helpers import Database
 from tests.integration.http_stub import Answer, HttpStub
 
@@ -238,7 +238,7 @@ def test_non_saudi_number_is_not_texted(
 def test_forwarding_down_until_after_cutoff_is_reported_late(
     database: Database, pii: PiiProtector, stub: HttpStub
 ) -> None:
-    from jobqueue.providers import HttpForwarder
+    from providers.forwarding import HttpForwarder
 
     zone = ZoneInfo("Asia/Riyadh")
     day = date(2026, 11, 28)

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from ivr.ami import AMIActionError, AMIClient, Message
-from ivr.events import EventRecorder
 from ivr.simulator import PlacedCall, check_script
+from providers.ami import AMIActionError, AMIClient, Message
+from providers.events import EventRecorder
 from tawasul.metrics.calls import agent_times, figures, visits
 from tawasul.metrics.ingest import ingest
 from tawasul.models import QueueCall, QueueEvent, utcnow

@@ -19,7 +19,7 @@ from redis import Redis
 from sqlalchemy import select
 
 from agent_api import create_app
-from ivr.ami import AMIActionError, AMIClient, AMIValueError, Message
+from providers.ami import AMIActionError, AMIClient, AMIValueError, Message
 from tawasul import security_log
 from tawasul.accounts import AccountService, NewUser
 from tawasul.config import Settings

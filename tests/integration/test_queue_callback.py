@@ -18,9 +18,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from ivr.ami import AMIActionError, AMIClient, Message
-from ivr.call_control import AmiCallControl
 from ivr.simulator import PlacedCall
+from providers.ami import AMIActionError, AMIClient, Message
+from providers.call_control import AmiCallControl
 from tawasul.callbacks import CallbackPlacer
 from tawasul.delivery import Done
 from tawasul.hours import WorkingHours

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ivr.ami import AMIError, AMIValueError, encode_action, parse_message
+from providers.ami import AMIError, AMIValueError, encode_action, parse_message
 
 
 def test_encode_action_frames_with_crlf_and_a_blank_line():

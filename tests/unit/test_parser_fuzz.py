@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ivr.agi import AGIError, StreamChannel, parse_environment, parse_response
-from ivr.ami import parse_message
+from providers.ami import parse_message
 
 VALID_REPLIES = [
     "200 result=1",

@@ -14,7 +14,7 @@ import re
 import uuid
 from collections.abc import Sequence
 
-from ivr.ami import AMIClient, AMIError, Message
+from providers.ami import AMIClient, AMIError, Message
 from tawasul.masking import mask_phone
 from tawasul.ports import CallLeg, DeliveryError
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 
-from ivr.ami import AMIActionError, AMIClient, AMIError, Message
+from providers.ami import AMIActionError, AMIClient, AMIError, Message
 from tawasul.errors import TelephonyUnavailable, ValidationError
 from tawasul.presence import INTERFACE, MemberStatus, QueueSnapshot
 
