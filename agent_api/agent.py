@@ -13,10 +13,9 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from agent_api import parsing
-from agent_api.console import console
 from agent_api.errors import ApiError
 from agent_api.schemas import dump_request
-from agent_api.services import db, services, user
+from agent_api.services import console, db, services, user
 from tawasul.casefile import open_requests_of_caller
 from tawasul.errors import NotFound, TelephonyUnavailable
 from tawasul.masking import mask_phone

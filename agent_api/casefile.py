@@ -8,8 +8,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from agent_api import parsing
-from agent_api.console import console
-from agent_api.services import db, user
+from agent_api.services import console, db, user
 from tawasul.casefile import HistoryEntry, available_actions
 from tawasul.casework import load_request
 

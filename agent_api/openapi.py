@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from agent_api.console import openapi_paths as console_paths
+from agent_api import agent, casefile, console_page, queues
 from agent_api.metrics import OPENAPI_PATHS as METRICS_PATHS
 from agent_api.security import OPENAPI_PATHS as SECURITY_PATHS
 from tawasul.models import Channel, Language, MeetingMode, RequesterCategory, Role
@@ -505,7 +505,10 @@ def build_spec() -> dict[str, Any]:
     }
     paths.update(METRICS_PATHS)
     paths.update(SECURITY_PATHS)
-    paths.update(console_paths())
+    paths.update(console_page.OPENAPI_PATHS)
+    paths.update(agent.OPENAPI_PATHS)
+    paths.update(casefile.OPENAPI_PATHS)
+    paths.update(queues.OPENAPI_PATHS)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tawasul agent API", "version": "1"},
