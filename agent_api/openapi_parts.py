@@ -44,8 +44,13 @@ def answer(status: str, description: str, schema: dict[str, Any] | None = None) 
     return {status: described}
 
 
+def error(description: str) -> dict[str, Any]:
+    """An error answer: its body is the shared ``Error`` schema (error id, message, details)."""
+    return {"description": description, "content": {JSON: {"schema": ref("Error")}}}
+
+
 ERRORS = {
-    code: {"description": text, "content": {JSON: {"schema": ref("Error")}}}
+    code: error(text)
     for code, text in {
         "401": "no valid credentials",
         "403": "the role does not allow it, or a missing CSRF token",
