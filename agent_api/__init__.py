@@ -13,20 +13,23 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.routing import IntegerConverter
 
 from agent_api import (
+    agent,
     auth,
-    console,
+    casefile,
+    console_page,
     errors,
     health,
     intake,
     metrics,
     openapi,
     portal,
+    queues,
     requests,
     security,
     slots,
     users,
 )
-from agent_api.services import EXTENSION, Services
+from agent_api.services import EXTENSION, Services, install_console
 from tawasul import security_log
 from tawasul.accounts import AccountService
 from tawasul.appointments import AppointmentBook
@@ -139,7 +142,11 @@ def create_app(
         slots.bp,
         metrics.bp,
         security.bp,
+        console_page.bp,
+        agent.bp,
+        casefile.bp,
+        queues.bp,
     ):
         app.register_blueprint(blueprint)
-    console.install(app, settings, sessions, ami=ami, membership=queue_membership)
+    install_console(app, settings, sessions, ami=ami, membership=queue_membership)
     return app

@@ -13,10 +13,10 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from agent_api import parsing
-from agent_api.console import console
 from agent_api.errors import ApiError
+from agent_api.openapi_parts import error
 from agent_api.schemas import dump_request
-from agent_api.services import db, services, user
+from agent_api.services import console, db, services, user
 from tawasul.casefile import open_requests_of_caller
 from tawasul.errors import NotFound, TelephonyUnavailable
 from tawasul.masking import mask_phone
@@ -153,12 +153,11 @@ def screen_pop(pop_id: str) -> ResponseReturnValue:
     )
 
 
-_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _PRESENCE = {"200": {"description": "the presence: state, reason, queue, since"}}
 _REFUSED = {
-    "401": {"description": "no valid credentials", **_ERROR},
-    "422": {"description": "no usable extension, or a pause without a reason", **_ERROR},
-    "503": {"description": "Asterisk is not reachable", **_ERROR},
+    "401": error("no valid credentials"),
+    "422": error("no usable extension, or a pause without a reason"),
+    "503": error("Asterisk is not reachable"),
 }
 OPENAPI_PATHS: dict[str, Any] = {
     "/agent/state": {
@@ -199,8 +198,8 @@ OPENAPI_PATHS: dict[str, Any] = {
             "screen_pop",
             "responses": {
                 "200": {"description": "an event stream", "content": {"text/event-stream": {}}},
-                "401": {"description": "no valid credentials", **_ERROR},
-                "406": {"description": "the client does not accept an event stream", **_ERROR},
+                "401": error("no valid credentials"),
+                "406": error("the client does not accept an event stream"),
             },
         }
     },
@@ -217,8 +216,8 @@ OPENAPI_PATHS: dict[str, Any] = {
             ],
             "responses": {
                 "200": {"description": "caller_id, requests"},
-                "401": {"description": "no valid credentials", **_ERROR},
-                "404": {"description": "no such screen-pop of this agent", **_ERROR},
+                "401": error("no valid credentials"),
+                "404": error("no such screen-pop of this agent"),
             },
         }
     },

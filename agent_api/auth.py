@@ -11,6 +11,15 @@ from flask.typing import ResponseReturnValue
 
 from agent_api import parsing
 from agent_api.errors import ApiError
+from agent_api.openapi_parts import (
+    CREDENTIALS,
+    ITEMS,
+    answer,
+    operation,
+    path_id,
+    ref,
+    request_body,
+)
 from agent_api.schemas import dump_token, dump_user
 from agent_api.services import db, services, user
 from tawasul.errors import Unauthenticated
@@ -142,3 +151,41 @@ def revoke(token_id: int) -> ResponseReturnValue:
     """Revoke an API token at once."""
     services().accounts.revoke_token(db(), user(), token_id)
     return "", 204
+
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/auth/login": {
+        "post": operation(
+            "Open a console session (cookie); returns the CSRF token",
+            {**answer("200", "signed in"), "429": {"description": "locked after failures"}},
+            body=request_body(CREDENTIALS, ("username", "password")),
+            public=True,
+        )
+    },
+    "/auth/logout": {"post": operation("Close the console session", answer("204", "signed out"))},
+    "/auth/token": {
+        "post": operation(
+            "Exchange credentials for a bearer token (shown once)",
+            {**answer("201", "the token", ref("Token")), "429": {"description": "locked"}},
+            body=request_body(
+                {**CREDENTIALS, "name": {"type": "string", "maxLength": 64}},
+                ("username", "password"),
+            ),
+            public=True,
+        )
+    },
+    "/auth/me": {
+        "get": operation("The signed-in user", answer("200", "the user")),
+        "patch": operation(
+            "Set one's softphone extension",
+            answer("200", "the user"),
+            body=request_body({"extension": {"type": "string", "maxLength": 64}}, ("extension",)),
+        ),
+    },
+    "/auth/tokens": {"get": operation("The user's API tokens", answer("200", "tokens", ITEMS))},
+    "/auth/tokens/{token_id}": {
+        "delete": operation(
+            "Revoke a token", answer("204", "revoked"), params=[path_id("token_id")]
+        )
+    },
+}

@@ -8,8 +8,8 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from agent_api import parsing
-from agent_api.console import console
-from agent_api.services import db, user
+from agent_api.openapi_parts import REQUEST_ID, error
+from agent_api.services import console, db, user
 from tawasul.casefile import HistoryEntry, available_actions
 from tawasul.casework import load_request
 
@@ -53,29 +53,22 @@ def reveal_national_id(request_id: int) -> ResponseReturnValue:
     return response
 
 
-_ID = {
-    "name": "request_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
-}
-_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 OPENAPI_PATHS: dict[str, Any] = {
     "/requests/{request_id}/casefile": {
         "get": {
             "summary": "The request page: actions allowed to this user now, masked ID, history",
-            "parameters": [_ID],
+            "parameters": [REQUEST_ID],
             "responses": {
                 "200": {"description": "actions, national_id_masked, history"},
-                "401": {"description": "no valid credentials", **_ERROR},
-                "404": {"description": "no such request, or one of another branch", **_ERROR},
+                "401": error("no valid credentials"),
+                "404": error("no such request, or one of another branch"),
             },
         }
     },
     "/requests/{request_id}/national-id/reveal": {
         "post": {
             "summary": "Reveal the requester's national ID (audited)",
-            "parameters": [_ID],
+            "parameters": [REQUEST_ID],
             "requestBody": {
                 "required": False,
                 "content": {
@@ -90,10 +83,10 @@ OPENAPI_PATHS: dict[str, Any] = {
             },
             "responses": {
                 "200": {"description": "the national ID"},
-                "401": {"description": "no valid credentials", **_ERROR},
-                "403": {"description": "the role does not allow it", **_ERROR},
-                "404": {"description": "no such request, or no requester yet", **_ERROR},
-                "422": {"description": "a body with fields", **_ERROR},
+                "401": error("no valid credentials"),
+                "403": error("the role does not allow it"),
+                "404": error("no such request, or no requester yet"),
+                "422": error("a body with fields"),
             },
         }
     },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
@@ -55,3 +56,17 @@ def health() -> ResponseReturnValue:
     return jsonify({"status": "ok" if healthy else "degraded", "checks": checks}), (
         200 if healthy else 503
     )
+
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/health": {
+        "get": {
+            "summary": "Database, Redis and AMI reachability (503 when one is down)",
+            "security": [],
+            "responses": {
+                "200": {"description": "all up"},
+                "503": {"description": "one is down"},
+            },
+        }
+    },
+}

@@ -11,6 +11,7 @@ from werkzeug.datastructures import FileStorage
 
 from agent_api import parsing
 from agent_api.errors import ApiError
+from agent_api.openapi_parts import JSON, action, answer, enum_of, operation, ref, request_body
 from agent_api.schemas import dump_request
 from agent_api.services import db, services, user
 from tawasul.casework import actor_of, load_request
@@ -162,3 +163,48 @@ def _dump(found: Request) -> dict[str, Any]:
         open_duplicates(db(), [found])[found.id],
         visible_branches(user()),
     )
+
+
+_MANUAL_ENTRY = {
+    "type": "object",
+    "required": ["channel", "national_id"],
+    "properties": {
+        "channel": {"type": "string", "enum": [Channel.TELEGRAM.value, Channel.MANUAL.value]},
+        "national_id": {"type": "string", "pattern": "^[12][0-9]{9}$"},
+        "mobile": {"type": "string", "maxLength": 32, "description": "05XXXXXXXX"},
+        "language": enum_of(Language),
+        "branch": {"type": "string"},
+        "meeting_mode": enum_of(MeetingMode),
+        "target_official": {"type": "string", "maxLength": 64},
+        "document": {
+            "type": "string",
+            "format": "binary",
+            "description": "PDF, JPEG, PNG or TIFF; required for a telegram",
+        },
+    },
+}
+OPENAPI_PATHS: dict[str, Any] = {
+    "/requests": {
+        "post": operation(
+            "Enter a request from a paper telegram or a walk-in, with its scan",
+            {**answer("201", "the request", ref("Request")), "413": {"description": "too big"}},
+            body={
+                "required": True,
+                "content": {
+                    "multipart/form-data": {"schema": _MANUAL_ENTRY},
+                    JSON: {"schema": {**_MANUAL_ENTRY, "additionalProperties": False}},
+                },
+            },
+        ),
+    },
+    "/requests/{request_id}/requester": action(
+        "Give a fax's request the requester transcribed from its document",
+        request_body(
+            {
+                "national_id": {"type": "string", "pattern": "^[12][0-9]{9}$"},
+                "mobile": {"type": "string", "maxLength": 32},
+            },
+            ("national_id",),
+        ),
+    ),
+}

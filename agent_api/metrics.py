@@ -17,6 +17,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from agent_api import parsing
+from agent_api.openapi_parts import error
 from agent_api.services import db, services, user
 from tawasul.errors import NotFound, ValidationError
 from tawasul.metrics.calls import (
@@ -213,10 +214,7 @@ _DAY = {"type": "string", "format": "date"}
 _FORMAT = {"type": "string", "enum": list(FORMATS)}
 _BRANCH = {"type": "string", "maxLength": 32}
 _ERRORS = {
-    code: {
-        "description": text,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
+    code: error(text)
     for code, text in {
         "401": "no valid credentials",
         "403": "figures are for supervisors and admins",

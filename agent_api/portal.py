@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from agent_api import parsing
+from agent_api.openapi_parts import ERRORS, answer, enum_of, request_body
 from agent_api.services import db, services
 from tawasul.errors import ValidationError
 from tawasul.ids import normalize_saudi_mobile
@@ -117,3 +119,41 @@ def submit() -> ResponseReturnValue:
         raise ValidationError("portal_request_id", "is required")
     filed, created = intake.submit(db(), submission, signed.key_id)
     return jsonify(_dump(filed, created)), 201 if created else 200
+
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/portal/requests": {
+        "post": {
+            "summary": "The e-services portal files a request it identified (HMAC-signed)",
+            "description": (
+                "X-Portal-Signature is hex HMAC-SHA256 over '<X-Portal-Timestamp>.<body>' "
+                "with the key named by X-Portal-Key-Id. Idempotent on portal_request_id."
+            ),
+            "security": [{"portalSignature": []}],
+            "parameters": [
+                {"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
+                for name in (KEY_ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER)
+            ],
+            "requestBody": request_body(
+                {
+                    "portal_request_id": {"type": "string", "maxLength": 64},
+                    "national_id": {"type": "string", "pattern": "^[12][0-9]{9}$"},
+                    "mobile": {"type": "string", "maxLength": 32},
+                    "language": enum_of(Language),
+                    "branch": {"type": "string"},
+                    "meeting_mode": enum_of(MeetingMode),
+                    "target_official": {"type": "string", "maxLength": 64},
+                    "verified_at": {"type": "string", "format": "date-time"},
+                },
+                ("portal_request_id", "national_id"),
+            ),
+            "responses": {
+                **answer("201", "filed"),
+                **answer("200", "already filed under this portal id: the same request"),
+                "401": ERRORS["401"],
+                "409": ERRORS["409"],
+                "422": ERRORS["422"],
+            },
+        }
+    },
+}

@@ -12,8 +12,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from agent_api.console import console
-from agent_api.services import db, services, user
+from agent_api.services import console, db, services, user
 from tawasul.casefile import pending_callbacks
 from tawasul.errors import TelephonyUnavailable
 from tawasul.permissions import Action, require, visible_branches

@@ -9,6 +9,20 @@ from flask import Blueprint, jsonify, send_file
 from flask.typing import ResponseReturnValue
 
 from agent_api import parsing
+from agent_api.openapi_parts import (
+    ITEMS,
+    NO_BODY,
+    REQUEST,
+    REQUEST_ID,
+    action,
+    answer,
+    enum_of,
+    operation,
+    path_id,
+    query_param,
+    ref,
+    request_body,
+)
 from agent_api.schemas import (
     dump_attachment,
     dump_call,
@@ -275,3 +289,123 @@ def _stream(data: bytes, content_type: str, name: str) -> ResponseReturnValue:
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+FILTER_PARAMS = [
+    query_param("status", {"type": "string"}, "comma-separated statuses"),
+    query_param("branch", {"type": "string"}),
+    query_param("channel", enum_of(Channel)),
+    query_param("category", enum_of(RequesterCategory)),
+    query_param("created_from", {"type": "string", "format": "date"}),
+    query_param("created_to", {"type": "string", "format": "date"}),
+    query_param("reference_number", {"type": "string"}),
+    query_param("phone_last", {"type": "string", "pattern": "^[0-9]{3,4}$"}, "last digits"),
+    query_param("mine", {"type": "boolean"}, "only the requests the user works now"),
+]
+OPENAPI_PATHS: dict[str, Any] = {
+    "/requests": {
+        "get": operation(
+            "Requests the user may see: filters, keyset pages, sort",
+            answer("200", "one page; next_cursor is null at the end", ITEMS),
+            params=[
+                *FILTER_PARAMS,
+                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+                query_param("cursor", {"type": "string"}),
+                query_param("sort", {"type": "string", "enum": ["-created_at", "created_at"]}),
+            ],
+        ),
+    },
+    "/requests/counts": {
+        "get": operation("Counts per status", answer("200", "counts"), params=FILTER_PARAMS)
+    },
+    "/requests/{request_id}": {
+        "get": operation("One request", REQUEST, params=[REQUEST_ID]),
+        "patch": operation(
+            "Edit details (status, branch, reference number: 422)",
+            REQUEST,
+            params=[REQUEST_ID],
+            body=request_body(
+                {
+                    "target_official": {"type": "string", "maxLength": 64},
+                    "meeting_mode": enum_of(MeetingMode),
+                    "language": enum_of(Language),
+                    "category": enum_of(RequesterCategory),
+                }
+            ),
+        ),
+    },
+    "/requests/{request_id}/claim": action(
+        "received -> in_review, classified",
+        request_body({"category": enum_of(RequesterCategory)}, ("category",)),
+    ),
+    "/requests/{request_id}/release": action("in_review -> received"),
+    "/requests/{request_id}/verification": {
+        "post": operation(
+            "Start an identity check (one-time code by SMS, or e-services)",
+            answer("201", "the check", ref("Verification")),
+            body=NO_BODY,
+            params=[REQUEST_ID],
+        )
+    },
+    "/requests/{request_id}/verification/check": action(
+        "Check the answer: in_review -> identity_verified",
+        request_body({"code": {"type": "string", "maxLength": 32}}),
+    ),
+    "/requests/{request_id}/approve": action("identity_verified -> approved (supervisors)"),
+    "/requests/{request_id}/reject": action(
+        "identity_verified -> rejected, with a reason (supervisors)",
+        request_body({"reason": {"type": "string", "maxLength": 500}}, ("reason",)),
+    ),
+    "/requests/{request_id}/schedule": action(
+        "approved|scheduled -> scheduled in a slot",
+        request_body({"slot_id": {"type": "integer"}}, ("slot_id",)),
+    ),
+    "/requests/{request_id}/complete": action("scheduled -> completed"),
+    "/requests/{request_id}/no-show": action("scheduled -> no_show"),
+    "/requests/{request_id}/cancel": action(
+        "open -> cancelled", request_body({"reason": {"type": "string", "maxLength": 500}})
+    ),
+    "/requests/{request_id}/assignment": action(
+        "Reassign (supervisors)", request_body({"user_id": {"type": "integer"}}, ("user_id",))
+    ),
+    "/requests/{request_id}/notes": {
+        "get": operation("Follow-up notes", answer("200", "notes", ITEMS), params=[REQUEST_ID]),
+        "post": operation(
+            "Add a note",
+            answer("201", "the note", ref("Note")),
+            params=[REQUEST_ID],
+            body=request_body({"text": {"type": "string", "maxLength": 4000}}, ("text",)),
+        ),
+    },
+    "/requests/{request_id}/events": {
+        "get": operation("The audit trail", answer("200", "events", ITEMS), params=[REQUEST_ID])
+    },
+    "/requests/{request_id}/call": {
+        "post": operation(
+            "Click-to-call: ring the agent's softphone, then the stored number",
+            {
+                **answer("201", "the call", ref("Call")),
+                "503": {"description": "telephony unavailable"},
+            },
+            params=[REQUEST_ID],
+            body=request_body({"extension": {"type": "string", "pattern": "^[A-Za-z0-9/_@.-]+$"}}),
+        )
+    },
+    "/requests/{request_id}/voice-message": {
+        "get": operation(
+            "Stream the voice message (audited)",
+            {"200": {"description": "audio", "content": {"audio/wav": {}}}},
+            params=[REQUEST_ID],
+        )
+    },
+    "/requests/{request_id}/attachments": {
+        "get": operation("The request's files", answer("200", "files", ITEMS), params=[REQUEST_ID])
+    },
+    "/requests/{request_id}/attachments/{attachment_id}": {
+        "get": operation(
+            "Stream one file (audited)",
+            {"200": {"description": "the file"}},
+            params=[REQUEST_ID, path_id("attachment_id")],
+        )
+    },
+}

@@ -5,18 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, g
+from flask import Flask, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent_api.live import LiveHub
 from tawasul.accounts import AccountService
 from tawasul.appointments import AppointmentBook
 from tawasul.attachments import AttachmentStore
+from tawasul.casefile import Casefile
 from tawasul.casework import Casework
 from tawasul.click_to_call import ClickToCall
 from tawasul.config import Settings
 from tawasul.models import User
+from tawasul.pii import PiiProtector
+from tawasul.presence import PresenceService, QueueMembership
 
 EXTENSION = "tawasul"
+CONSOLE_EXTENSION = "tawasul.console"
 
 
 @dataclass
@@ -34,10 +39,57 @@ class Services:
     ami: Any
 
 
+@dataclass
+class Console:
+    """What the console's own routes need beyond the API's services."""
+
+    hub: LiveHub
+    casefile: Casefile
+    presence: PresenceService | None
+    membership: QueueMembership | None
+
+
 def services() -> Services:
     """The services of the running app."""
     found: Services = current_app.extensions[EXTENSION]
     return found
+
+
+def console() -> Console:
+    """The console services of the running app."""
+    found: Console = current_app.extensions[CONSOLE_EXTENSION]
+    return found
+
+
+def install_console(
+    app: Flask,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    *,
+    ami: Any = None,
+    membership: QueueMembership | None = None,
+) -> Console:
+    """Wire the console's services into the app and let them hear Asterisk's events.
+
+    Args:
+        app: the agent API.
+        settings: the process's settings.
+        sessions: the database session factory (the live watcher reads with it).
+        ami: the API's AMI client (``add_listener``), or None: no screen-pop, no live queues.
+        membership: queue membership through Asterisk, or None: presence answers 503.
+
+    Returns:
+        The console's services.
+    """
+    presence = PresenceService(membership) if membership is not None else None
+    pii = PiiProtector.from_master_key(settings.resolved_secret_key())
+    wired = Console(LiveHub(sessions, presence), Casefile(pii), presence, membership)
+    app.extensions[CONSOLE_EXTENSION] = wired
+    # /health only needs the client's ``connected``: a client without events gives no pops.
+    add_listener = getattr(ami, "add_listener", None)
+    if callable(add_listener):
+        add_listener(wired.hub.on_ami_event)
+    return wired
 
 
 def db() -> Session:

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from agent_api import parsing
+from agent_api.openapi_parts import (
+    ITEMS,
+    answer,
+    enum_of,
+    operation,
+    query_param,
+    ref,
+    request_body,
+)
 from agent_api.schemas import dump_slot
 from agent_api.services import db, services, user
 from tawasul.appointments import NewSlot
@@ -62,3 +72,34 @@ def open_slot() -> ResponseReturnValue:
         capacity=parsing.integer(data, "capacity", required=True, low=1, high=10_000) or 0,
     )
     return jsonify(dump_slot(services().book.open_slot(db(), new))), 201
+
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/slots": {
+        "get": operation(
+            "Calendar slots of the user's branch",
+            answer("200", "slots", ITEMS),
+            params=[
+                query_param("branch", {"type": "string"}),
+                query_param("from", {"type": "string", "format": "date-time"}),
+                query_param("to", {"type": "string", "format": "date-time"}),
+                query_param("mode", enum_of(MeetingMode)),
+                query_param("free", {"type": "string", "enum": ["true", "false"]}),
+            ],
+        ),
+        "post": operation(
+            "Open a slot (supervisors)",
+            answer("201", "the slot", ref("Slot")),
+            body=request_body(
+                {
+                    "branch": {"type": "string"},
+                    "mode": enum_of(MeetingMode),
+                    "starts_at": {"type": "string", "format": "date-time"},
+                    "minutes": {"type": "integer"},
+                    "capacity": {"type": "integer"},
+                },
+                ("starts_at", "minutes", "capacity"),
+            ),
+        ),
+    },
+}

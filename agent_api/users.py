@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from agent_api import parsing
+from agent_api.openapi_parts import (
+    CREDENTIALS,
+    ITEMS,
+    answer,
+    enum_of,
+    operation,
+    path_id,
+    request_body,
+)
 from agent_api.schemas import dump_user
 from agent_api.services import db, services, user
 from tawasul.accounts import NewUser
@@ -55,3 +66,39 @@ def update_user(user_id: int) -> ResponseReturnValue:
         password=parsing.text(data, "password", max_len=1024),
     )
     return jsonify({"user": dump_user(updated)})
+
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/users": {
+        "get": operation("Every account (admins)", answer("200", "users", ITEMS)),
+        "post": operation(
+            "Open an account (admins)",
+            answer("201", "the user"),
+            body=request_body(
+                {
+                    **CREDENTIALS,
+                    "role": enum_of(Role),
+                    "branch": {"type": "string"},
+                    "extension": {"type": "string"},
+                },
+                ("username", "password", "role", "branch"),
+            ),
+        ),
+    },
+    "/users/{user_id}": {
+        "patch": operation(
+            "Change an account (admins)",
+            answer("200", "the user"),
+            params=[path_id("user_id")],
+            body=request_body(
+                {
+                    "role": enum_of(Role),
+                    "branch": {"type": "string"},
+                    "extension": {"type": "string"},
+                    "is_active": {"type": "boolean"},
+                    "password": {"type": "string"},
+                }
+            ),
+        )
+    },
+}

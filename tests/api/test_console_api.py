@@ -9,7 +9,7 @@ import time
 
 from sqlalchemy import select
 
-from agent_api.console import EXTENSION
+from agent_api.services import CONSOLE_EXTENSION as EXTENSION
 from tawasul.models import RequestEvent
 from tests.api.support import PASSWORD
 

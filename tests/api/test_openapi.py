@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent_api.openapi import build_spec
+from agent_api.openapi import build_spec, merge_paths
 
 
-def app_routes(app) -> set[tuple[str, str]]:
+def app_routes(app, blueprint: str | None = None) -> set[tuple[str, str]]:
     routes = set()
     for rule in app.url_map.iter_rules():
+        if blueprint is not None and rule.endpoint.partition(".")[0] != blueprint:
+            continue
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             routes.add((method.lower(), path))
@@ -29,6 +33,23 @@ def test_the_spec_lists_exactly_the_apps_routes(app, client):
     assert served.status_code == 200
     assert served.json["openapi"].startswith("3.")
     assert spec_routes(served.json) == app_routes(app)
+
+
+def test_each_blueprint_describes_exactly_its_own_routes_next_to_its_views(app):
+    """A route's OpenAPI path lives in the module of the blueprint that serves it."""
+    assert {rule.endpoint.partition(".")[0] for rule in app.url_map.iter_rules()} == set(
+        app.blueprints
+    )
+    for name, blueprint in app.blueprints.items():
+        module = importlib.import_module(blueprint.import_name)
+        described = spec_routes({"paths": module.OPENAPI_PATHS})
+        assert described == app_routes(app, name), name
+
+
+def test_merging_refuses_an_operation_two_blueprints_describe():
+    assert merge_paths({"/a": {"get": {}}}, {"/a": {"post": {}}}) == {"/a": {"get": {}, "post": {}}}
+    with pytest.raises(ValueError, match="/a"):
+        merge_paths({"/a": {"get": {}}}, {"/a": {"get": {}}})
 
 
 def test_public_operations_in_the_spec_are_the_public_endpoints(app):
