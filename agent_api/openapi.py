@@ -109,7 +109,7 @@ FILTER_PARAMS = [
     _query("created_from", {"type": "string", "format": "date"}),
     _query("created_to", {"type": "string", "format": "date"}),
     _query("reference_number", {"type": "string"}),
-    _query("phone_last", {"type": "string", "pattern": "^[0-9]{3,4}$"}, "last digits"),
+    _query("phone_last", {"type": "string", "maxLength": 32}, "last 3 or 4 digits, any script"),
     _query("mine", {"type": "boolean"}, "only the requests the user works now"),
 ]
 
@@ -408,6 +408,21 @@ def build_spec() -> dict[str, Any]:
                     "422": ERRORS["422"],
                 },
             }
+        },
+        "/requests/search": {
+            "post": _op(
+                "Like GET /requests, in a body; number: a whole mobile or national ID",
+                _ok("200", "one page, and the counts per status (status filter aside)"),
+                body=_body(
+                    {
+                        **{p["name"]: p["schema"] for p in FILTER_PARAMS},
+                        "number": {"type": "string", "maxLength": 64},
+                        "limit": {"type": "integer", "minimum": 1, "maximum": 200},
+                        "cursor": {"type": "string"},
+                        "sort": {"type": "string", "enum": ["-created_at", "created_at"]},
+                    }
+                ),
+            )
         },
         "/requests/counts": {
             "get": _op("Counts per status", _ok("200", "counts"), params=FILTER_PARAMS)

@@ -11,6 +11,7 @@ from flask import request
 
 from agent_api.errors import ApiError
 from tawasul.errors import ValidationError
+from tawasul.text_input import integer_text
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -73,15 +74,20 @@ def integer(
     low: int = 1,
     high: int = 2**31 - 1,
 ) -> int | None:
-    """An integer field (JSON numbers in bodies, digits in query strings)."""
+    """An integer field (JSON numbers in bodies, digits of any script in query strings).
+
+    Raises:
+        ValidationError: naming the field for anything else (``²``, ``1e3``, control
+            characters), never a ``ValueError`` from ``int()``.
+    """
     value = data.get(name)
     if value is None:
         if required:
             raise ValidationError(name, "is required")
         return None
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, str):
+        value = integer_text(value)
+    if value is None or isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(name, "must be an integer")
     if not low <= value <= high:
         raise ValidationError(name, f"between {low} and {high}")
