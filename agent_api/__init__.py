@@ -7,6 +7,7 @@ import hmac
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, g
 from sqlalchemy.orm import Session, sessionmaker
@@ -111,7 +112,9 @@ def create_app(
     if sessions is None:
         sessions = make_session_factory(make_engine(settings.resolved_database_url()))
     security_log.install(sessions)
-    book = AppointmentBook(settings.branches, settings.video_meeting_base_url)
+    book = AppointmentBook(
+        settings.branches, settings.video_meeting_base_url, zone=ZoneInfo(settings.timezone)
+    )
     verifier = identity_verifier or _identity_verifier(settings, pii)
     app.extensions[EXTENSION] = Services(
         settings=settings,

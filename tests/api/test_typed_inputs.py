@@ -3,6 +3,7 @@ parameter; and the centre's day in every date filter (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -241,3 +242,32 @@ def test_the_request_metrics_agree_with_the_list_on_the_day(client, auth, reques
     ).json["counts"]
     assert sum(listed.values()) == 1
     assert sum(figures[0]["by_channel"].values()) == 1
+
+
+class TestAnotherCentresZone:
+    """The ``timezone`` setting decides the day, not a UTC+3 written into the code."""
+
+    @pytest.fixture
+    def api_settings(self, settings):
+        return dataclasses.replace(settings, timezone="Asia/Dubai")
+
+    def test_lists_counts_figures_and_dates_shown_use_the_setting(self, client, auth, requests):
+        # 00:30 on 2 March in Dubai; still 1 March (23:30) in Riyadh.
+        filed = requests.file(created_at=datetime(2026, 3, 1, 20, 30, tzinfo=UTC))
+        query = {"created_from": "2026-03-02", "created_to": "2026-03-02"}
+        listed = client.get("/requests", query_string=query, headers=auth["supervisor"]).json
+        assert [item["id"] for item in listed["items"]] == [filed.id]
+        counts = client.get("/requests/counts", query_string=query, headers=auth["supervisor"])
+        assert counts.json["counts"]["received"] == 1
+        shown = listed["items"][0]["created_at"]
+        assert shown["gregorian"] == "2026-03-02" and shown["time"] == "00:30"
+        figures = client.get(
+            "/metrics/requests", query_string={"from": "2026-03-02"}, headers=auth["supervisor"]
+        ).json["items"]
+        assert sum(figures[0]["by_channel"].values()) == 1
+
+    def test_the_appointment_in_the_sms_is_on_the_centres_clock(self, app):
+        from agent_api.services import EXTENSION
+
+        book = app.extensions[EXTENSION].book
+        assert book.local_text(datetime(2026, 3, 1, 20, 30, tzinfo=UTC)) == "2026-03-02 00:30"
