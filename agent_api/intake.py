@@ -60,7 +60,9 @@ def _store() -> DocumentStore:
 def _fields() -> tuple[dict[str, Any], FileStorage | None]:
     """The submitted fields and document: multipart/form-data, or JSON without a document."""
     if request.mimetype == "multipart/form-data":
-        extra = sorted((set(request.form) - FIELDS) | (set(request.files) - {"document"}))
+        names = (set(request.form) - FIELDS) | (set(request.files) - {"document"})
+        # A part without a name (a broken client) is named None by the parser: still refused.
+        extra = sorted(str(name) for name in names)
         if extra:
             raise ApiError(
                 422,
