@@ -224,7 +224,8 @@ class WorkingHours:
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkingHours:
         """The centre's hours: ``timezone``, ``working_days``, ``working_hours``, ``holidays``
-        and the overrides for every branch in ``hours_overrides``.
+        and the overrides for every branch in ``hours_overrides``; every branch's
+        ``branch_hours`` and overrides are checked too.
 
         Raises:
             ConfigError: for an unknown day or zone, a malformed range or date.
@@ -244,6 +245,16 @@ class WorkingHours:
                 holidays.append(DateRule.parse(entry))
             except ValueError as exc:
                 raise ConfigError(f"holidays: {exc}") from exc
+        for entry in settings.branch_hours:
+            # Every branch's week is read now, so a mistake stops the process at start-up
+            # rather than the first call for that branch.
+            name, sep, spec = entry.partition("=")
+            if not sep or name.strip() not in settings.branches:
+                raise ConfigError(f"branch hours: {entry!r} is not <branch>=[days] hours")
+            try:
+                parse_week(spec)
+            except ValueError as exc:
+                raise ConfigError(f"branch hours of {name.strip()}: {exc}") from exc
         centre = tuple(o for o in _overrides(settings) if o.branch is None)
         return cls(zone, days, shifts, tuple(holidays), centre)
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
+from tawasul.hours import WorkingHours
 from tawasul.lifecycle import wait_for_termination
 from tawasul.masking import mask_phone
 from tawasul.migrate import upgrade
@@ -61,6 +62,7 @@ def serve_agi(settings: Settings) -> int:
     from ivr.app import build_server
 
     upgrade(make_engine(settings.resolved_database_url()))
+    WorkingHours.from_settings(settings)  # a malformed hours setting stops it here, by name
     if not settings.asterisk_root:
         # The project's own Asterisk runs in a chroot: find the files it writes there.
         from tawasul_cli.asterisk import Harness

@@ -243,3 +243,25 @@ def test_hours_overrides_are_read_from_the_file(tmp_path):
     assert not medina.is_open(at("2026-09-23", "22:00"))
     now = datetime(2026, 3, 2, 21, 0, tzinfo=UTC)  # 00:00 in Riyadh
     assert WorkingHours.from_settings(settings).is_open(now)
+
+
+@pytest.mark.parametrize(
+    "entry", ["jeddah 09:00-17:00", "dammam=09:00-17:00", "jeddah=fry 09:00-17:00", "medina=9-5"]
+)
+def test_every_branchs_hours_are_checked_when_the_centres_are_read(entry):
+    with pytest.raises(ConfigError, match="branch hours"):
+        hours(branch_hours=(entry,))
+
+
+def test_the_readme_example_is_valid(tmp_path):
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("#### Dates, working hours")[1].split("```toml\n")[1].split("```")[0]
+    path = tmp_path / "tawasul.toml"
+    path.write_text(example, encoding="utf-8")
+    settings = load_settings(path, environ={})
+    jeddah = WorkingHours.for_branch(settings, "jeddah")
+    assert jeddah.is_open(at("2026-03-07", "22:00"))  # a Saturday night in Ramadan 1447
+    assert not WorkingHours.for_branch(settings, "riyadh").is_open(at("2026-12-24", "10:00"))
+    assert not jeddah.is_open(at("2026-09-23", "10:00"))
