@@ -271,3 +271,20 @@ class TestAnotherCentresZone:
 
         book = app.extensions[EXTENSION].book
         assert book.local_text(datetime(2026, 3, 1, 20, 30, tzinfo=UTC)) == "2026-03-02 00:30"
+
+
+def test_the_command_line_lists_in_the_centres_time_and_takes_any_digits(
+    database, monkeypatch, secret_key, tmp_path, requests, capsys
+):
+    from tawasul_cli.main import main
+
+    monkeypatch.setenv("TAWASUL_DATABASE_URL", database.url)
+    monkeypatch.setenv("TAWASUL_SECRET_KEY", secret_key)
+    monkeypatch.setenv("TAWASUL_VAR_DIR", str(tmp_path))
+    for _ in range(2):
+        requests.file(created_at=datetime(2026, 3, 1, 20, 0, tzinfo=UTC))
+    night = requests.file(created_at=LATE_NIGHT)
+    assert main(["requests", "--limit", "١"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 1 and printed[0].startswith(night.reference_number)
+    assert "2026-03-02 01:30:00" in printed[0]
