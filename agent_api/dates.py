@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,7 +39,7 @@ def moment(value: datetime, zone: tzinfo | None = None) -> dict[str, Any]:
     """A point in time in UTC, plus the centre's local date (both calendars) and time."""
     local = value.astimezone(zone or centre_zone())
     return {
-        "utc": value.isoformat(),
+        "utc": value.astimezone(UTC).isoformat(),
         "local": local.isoformat(),
         "gregorian": local.date().isoformat(),
         "hijri": hijri_of(local.date()),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -121,8 +121,11 @@ def choice(
         raise ValidationError(name, f"one of {', '.join(m.value for m in kind)}") from None
 
 
-def moment(data: Mapping[str, Any], name: str, *, required: bool = False) -> datetime | None:
-    """An ISO 8601 date and time with its UTC offset."""
+def moment(
+    data: Mapping[str, Any], name: str, *, required: bool = False, zone: tzinfo | None = None
+) -> datetime | None:
+    """An ISO 8601 date and time with its UTC offset; without one, a time on the centre's
+    clock when ``zone`` (the centre's) is given (``2026-03-02`` is its midnight), else refused."""
     value = text(data, name, required=required, max_len=64)
     if value is None:
         return None
@@ -131,7 +134,9 @@ def moment(data: Mapping[str, Any], name: str, *, required: bool = False) -> dat
     except ValueError:
         raise ValidationError(name, "an ISO 8601 date and time") from None
     if parsed.tzinfo is None:
-        raise ValidationError(name, "needs a UTC offset, e.g. +03:00")
+        if zone is None:
+            raise ValidationError(name, "needs a UTC offset, e.g. +03:00")
+        parsed = parsed.replace(tzinfo=zone)
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
         raise ValidationError(name, f"a year from {MIN_YEAR} to {MAX_YEAR}")
     return parsed

@@ -288,3 +288,25 @@ def test_the_command_line_lists_in_the_centres_time_and_takes_any_digits(
     printed = capsys.readouterr().out.splitlines()
     assert len(printed) == 1 and printed[0].startswith(night.reference_number)
     assert "2026-03-02 01:30:00" in printed[0]
+
+
+def test_a_slot_time_without_an_offset_is_on_the_centres_clock(client, auth):
+    from datetime import timedelta
+
+    from tawasul.models import utcnow
+
+    day = (utcnow() + timedelta(days=30)).date()
+    opened = client.post(
+        "/slots",
+        json={"starts_at": f"{day}T00:30", "minutes": 30, "capacity": 1, "mode": "in_person"},
+        headers=auth["supervisor"],
+    )
+    assert opened.status_code == 201, opened.json
+    assert opened.json["starts_at"]["utc"] == f"{day - timedelta(days=1)}T21:30:00+00:00"
+    assert opened.json["starts_at"]["gregorian"] == day.isoformat()
+    # The centre's day, from its midnight to the next: the 00:30 slot is in it.
+    query = {"from": day.isoformat(), "to": (day + timedelta(days=1)).isoformat()}
+    listed = client.get("/slots", query_string=query, headers=auth["supervisor"])
+    assert [item["id"] for item in listed.json["items"]] == [opened.json["id"]]
+    before = {"from": (day - timedelta(days=1)).isoformat(), "to": day.isoformat()}
+    assert client.get("/slots", query_string=before, headers=auth["supervisor"]).json["items"] == []
