@@ -5,8 +5,11 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tawasul.errors import ValidationError
+from tawasul.ids import normalize_saudi_mobile
 from tawasul.text_input import ascii_digits, compact_number, digits, integer_text
 
 
@@ -61,3 +64,23 @@ def test_integers_in_any_digits(text, value):
 )
 def test_anything_else_is_no_integer(text):
     assert integer_text(text) is None
+
+
+DIGIT_SCRIPTS = ["0123456789", "٠١٢٣٤٥٦٧٨٩", "۰۱۲۳۴۵۶۷۸۹", "०१२३४५६७८९", "０１２３４５６７８９"]
+NOISE = " \u00a0\u2009\u202f-\u2010\u2011\u2013.()\u200b\u200e\u200f\u202a\u202c\u2066\u2069\ufeff"
+
+
+@given(
+    subscriber=st.text(alphabet="0123456789", min_size=8, max_size=8),
+    prefix=st.sampled_from(["05", "5", "9665", "009665", "+9665", "tel:+9665", "+966 (0)5"]),
+    scripts=st.lists(st.sampled_from(DIGIT_SCRIPTS), min_size=12, max_size=12),
+    noise=st.lists(st.text(alphabet=NOISE, max_size=2), min_size=16, max_size=16),
+)
+def test_any_spelling_of_a_mobile_is_the_same_e164(subscriber, prefix, scripts, noise):
+    plain = prefix + subscriber
+    spelled = []
+    for position, ch in enumerate(plain):
+        if ch.isdigit():
+            ch = scripts[position % len(scripts)][int(ch)]
+        spelled.append(ch + (noise[position % len(noise)] if position >= len(prefix) - 1 else ""))
+    assert normalize_saudi_mobile("".join(spelled)) == "+9665" + subscriber
