@@ -183,7 +183,7 @@ def search(
 
     Raises:
         NotFound: a branch filter for a branch the user does not see.
-        ValidationError: a bad limit, cursor or phone tail.
+        ValidationError: a bad limit, cursor, phone tail or reference number (naming it).
     """
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError("limit", f"between 1 and {MAX_PAGE}")
