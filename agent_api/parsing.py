@@ -11,7 +11,7 @@ from flask import request
 
 from agent_api.errors import ApiError
 from tawasul.errors import ValidationError
-from tawasul.text_input import integer_text
+from tawasul.text_input import ascii_digits, integer_text
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -130,7 +130,7 @@ def moment(
     if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(ascii_digits(value))
     except ValueError:
         raise ValidationError(name, "an ISO 8601 date and time") from None
     if parsed.tzinfo is None:
@@ -143,12 +143,12 @@ def moment(
 
 
 def day(data: Mapping[str, Any], name: str) -> date | None:
-    """An ISO 8601 date (YYYY-MM-DD)."""
+    """An ISO 8601 date (YYYY-MM-DD), in any digits."""
     value = text(data, name, max_len=16)
     if value is None:
         return None
     try:
-        parsed = date.fromisoformat(value)
+        parsed = date.fromisoformat(ascii_digits(value))
     except ValueError:
         raise ValidationError(name, "an ISO 8601 date, YYYY-MM-DD") from None
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:

@@ -309,3 +309,13 @@ def test_a_slot_time_without_an_offset_is_on_the_centres_clock(client, auth):
     assert [item["id"] for item in listed.json["items"]] == [opened.json["id"]]
     before = {"from": (day - timedelta(days=1)).isoformat(), "to": day.isoformat()}
     assert client.get("/slots", query_string=before, headers=auth["supervisor"]).json["items"] == []
+
+
+def test_dates_in_arabic_digits_are_dates(client, auth, requests):
+    night = requests.file(created_at=LATE_NIGHT)
+    day = "٢٠٢٦-٠٣-٠٢"
+    listed = client.get(
+        "/requests", query_string={"created_from": day, "created_to": day}, headers=auth["agent"]
+    )
+    assert listed.status_code == 200, listed.json
+    assert [item["id"] for item in listed.json["items"]] == [night.id]
