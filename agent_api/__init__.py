@@ -7,6 +7,7 @@ import hmac
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, g
 from sqlalchemy.orm import Session, sessionmaker
@@ -102,7 +103,9 @@ def create_app(
     if test_config:
         app.config.update(test_config)
     security_log.install(sessions)
-    book = AppointmentBook(settings.branches, settings.video_meeting_base_url)
+    book = AppointmentBook(
+        settings.branches, settings.video_meeting_base_url, zone=ZoneInfo(settings.timezone)
+    )
     if identity_verifier is None and settings.identity_provider != "sms":
         # Built by the composition root (providers.build): the web adapter knows no provider.
         raise ConfigError(f"identity_provider {settings.identity_provider!r} was not built")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from flask import current_app, has_app_context
 from hijridate import Gregorian
 
+from agent_api.services import EXTENSION
 from tawasul.appointments import CENTRE_TZ
 
 
@@ -23,11 +26,20 @@ def hijri_of(day: date) -> dict[str, str] | None:
     }
 
 
-def moment(value: datetime) -> dict[str, Any]:
+def centre_zone() -> tzinfo:
+    """The centre's time zone: the running app's ``timezone`` setting (UTC+3 outside an app)."""
+    if has_app_context():
+        found = current_app.extensions.get(EXTENSION)
+        if found is not None:
+            return ZoneInfo(found.settings.timezone)
+    return CENTRE_TZ
+
+
+def moment(value: datetime, zone: tzinfo | None = None) -> dict[str, Any]:
     """A point in time in UTC, plus the centre's local date (both calendars) and time."""
-    local = value.astimezone(CENTRE_TZ)
+    local = value.astimezone(zone or centre_zone())
     return {
-        "utc": value.isoformat(),
+        "utc": value.astimezone(UTC).isoformat(),
         "local": local.isoformat(),
         "gregorian": local.date().isoformat(),
         "hijri": hijri_of(local.date()),

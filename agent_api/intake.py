@@ -3,6 +3,7 @@ and the requester of a fax, transcribed from its document."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -60,7 +61,9 @@ def _store() -> DocumentStore:
 def _fields() -> tuple[dict[str, Any], FileStorage | None]:
     """The submitted fields and document: multipart/form-data, or JSON without a document."""
     if request.mimetype == "multipart/form-data":
-        extra = sorted((set(request.form) - FIELDS) | (set(request.files) - {"document"}))
+        names = (set(request.form) - FIELDS) | (set(request.files) - {"document"})
+        # A part without a name (a broken client) is named None by the parser: still refused.
+        extra = sorted(str(name) for name in names)
         if extra:
             raise ApiError(
                 422,
@@ -73,13 +76,10 @@ def _fields() -> tuple[dict[str, Any], FileStorage | None]:
 
 
 def _mobile(data: dict[str, Any], name: str) -> str | None:
-    value = parsing.text(data, name, max_len=32)
+    value = parsing.text(data, name, max_len=64)
     if not value:
         return None
-    try:
-        return normalize_saudi_mobile(value)
-    except ValidationError as exc:
-        raise ValidationError(name, exc.reason) from None
+    return normalize_saudi_mobile(value, name)
 
 
 @bp.post("/requests")
@@ -92,7 +92,7 @@ def create_request() -> ResponseReturnValue:
     channel = parsing.choice(data, "channel", Channel, required=True)
     if channel not in AGENT_CHANNELS:
         raise ValidationError("channel", "one of telegram, manual")
-    national_id = parsing.text(data, "national_id", required=True, max_len=32) or ""
+    national_id = parsing.text(data, "national_id", required=True, max_len=64) or ""
     mobile = _mobile(data, "mobile")
     language = parsing.choice(data, "language", Language) or Language.AR
     branch = parsing.text(data, "branch", max_len=32) or user().branch
@@ -117,7 +117,7 @@ def create_request() -> ResponseReturnValue:
         details={"document": content is not None},
     )
     # Checked before the file is written, so a refused request leaves nothing on disk.
-    validate_national_id(national_id)
+    new = replace(new, national_id=validate_national_id(national_id))
     stored = _store().save(channel.value, content) if content is not None else None
 
     def with_details(filed: Request) -> None:
@@ -146,7 +146,7 @@ def transcribe_requester(request_id: int) -> ResponseReturnValue:
     """Give a fax's request the requester an agent read from the document."""
     require(user(), Action.WORK_REQUEST)
     data = parsing.body({"national_id", "mobile"})
-    national_id = parsing.text(data, "national_id", required=True, max_len=32) or ""
+    national_id = parsing.text(data, "national_id", required=True, max_len=64) or ""
     mobile = _mobile(data, "mobile")
     found = load_request(db(), user(), request_id)
     identified = _intake().identify(db(), found, national_id, mobile, actor_of(user()))

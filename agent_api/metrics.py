@@ -6,8 +6,7 @@ choose the period, the branch and the format.
 
 from __future__ import annotations
 
-import csv
-import io
+from dataclasses import fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,11 +16,13 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from agent_api import parsing
+from agent_api.exports import FORMATS, table
 from agent_api.openapi_parts import error
 from agent_api.services import db, services, user
 from tawasul.errors import NotFound, ValidationError
 from tawasul.metrics.calls import (
     GRANULARITIES,
+    CallFigures,
     agent_times,
     callback_counts,
     figures,
@@ -30,13 +31,12 @@ from tawasul.metrics.calls import (
 )
 from tawasul.metrics.erlang import agents_needed
 from tawasul.metrics.report import daily_report
-from tawasul.metrics.requests import days
+from tawasul.metrics.requests import RequestFigures, days
 from tawasul.models import Report, utcnow
 from tawasul.permissions import Action, require, visible_branches
 
 bp = Blueprint("metrics", __name__)
 
-FORMATS = ("json", "csv", "xlsx")
 MAX_DAYS = 366
 
 
@@ -69,46 +69,6 @@ def _chosen(args: dict[str, str]) -> list[str]:
     if branch not in branches:
         raise NotFound("no such branch")
     return [branch]
-
-
-def _table(rows: list[dict[str, Any]], fmt: str, name: str) -> ResponseReturnValue:
-    if fmt == "json":
-        return jsonify({"items": rows, "definitions": "docs/metrics.md"})
-    columns: list[str] = []
-    for row in rows:
-        columns += [key for key in row if key not in columns]
-    flat = [{key: _cell(row.get(key)) for key in columns} for row in rows]
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(flat)
-        return Response(
-            out.getvalue(),
-            mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-        )
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = name[:31]
-    sheet.append(columns)
-    for row in flat:
-        sheet.append([row[key] for key in columns])
-    data = io.BytesIO()
-    book.save(data)
-    return Response(
-        data.getvalue(),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-    )
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, dict):
-        return "; ".join(f"{k}={v}" for k, v in sorted(value.items()))
-    return value
 
 
 @bp.get("/metrics/calls")
@@ -150,7 +110,8 @@ def call_metrics() -> ResponseReturnValue:
                 "definitions": "docs/metrics.md",
             }
         )
-    return _table(rows, fmt, f"calls-{first}-{last}")
+    columns = ["start", *(f.name for f in fields(CallFigures))]
+    return table(rows, fmt, f"calls-{first}-{last}", columns)
 
 
 @bp.get("/metrics/requests")
@@ -166,7 +127,8 @@ def request_metrics() -> ResponseReturnValue:
         figures_.as_dict()
         for figures_ in days(db(), first, last, _zone(), settings.forward_cutoff, _chosen(args))
     ]
-    return _table(rows, fmt, f"requests-{first}-{last}")
+    columns = [f.name for f in fields(RequestFigures)]
+    return table(rows, fmt, f"requests-{first}-{last}", columns)
 
 
 @bp.get("/metrics/staffing")

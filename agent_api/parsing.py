@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -11,6 +11,7 @@ from flask import request
 
 from agent_api.errors import ApiError
 from tawasul.errors import ValidationError
+from tawasul.text_input import ascii_digits, integer_text
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -73,15 +74,20 @@ def integer(
     low: int = 1,
     high: int = 2**31 - 1,
 ) -> int | None:
-    """An integer field (JSON numbers in bodies, digits in query strings)."""
+    """An integer field (JSON numbers in bodies, digits of any script in query strings).
+
+    Raises:
+        ValidationError: naming the field for anything else (``²``, ``1e3``, control
+            characters), never a ``ValueError`` from ``int()``.
+    """
     value = data.get(name)
     if value is None:
         if required:
             raise ValidationError(name, "is required")
         return None
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, str):
+        value = integer_text(value)
+    if value is None or isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(name, "must be an integer")
     if not low <= value <= high:
         raise ValidationError(name, f"between {low} and {high}")
@@ -115,29 +121,34 @@ def choice(
         raise ValidationError(name, f"one of {', '.join(m.value for m in kind)}") from None
 
 
-def moment(data: Mapping[str, Any], name: str, *, required: bool = False) -> datetime | None:
-    """An ISO 8601 date and time with its UTC offset."""
+def moment(
+    data: Mapping[str, Any], name: str, *, required: bool = False, zone: tzinfo | None = None
+) -> datetime | None:
+    """An ISO 8601 date and time with its UTC offset; without one, a time on the centre's
+    clock when ``zone`` (the centre's) is given (``2026-03-02`` is its midnight), else refused."""
     value = text(data, name, required=required, max_len=64)
     if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(ascii_digits(value))
     except ValueError:
         raise ValidationError(name, "an ISO 8601 date and time") from None
     if parsed.tzinfo is None:
-        raise ValidationError(name, "needs a UTC offset, e.g. +03:00")
+        if zone is None:
+            raise ValidationError(name, "needs a UTC offset, e.g. +03:00")
+        parsed = parsed.replace(tzinfo=zone)
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
         raise ValidationError(name, f"a year from {MIN_YEAR} to {MAX_YEAR}")
     return parsed
 
 
 def day(data: Mapping[str, Any], name: str) -> date | None:
-    """An ISO 8601 date (YYYY-MM-DD)."""
+    """An ISO 8601 date (YYYY-MM-DD), in any digits."""
     value = text(data, name, max_len=16)
     if value is None:
         return None
     try:
-        parsed = date.fromisoformat(value)
+        parsed = date.fromisoformat(ascii_digits(value))
     except ValueError:
         raise ValidationError(name, "an ISO 8601 date, YYYY-MM-DD") from None
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:

@@ -17,7 +17,7 @@ from agent_api import parsing
 from agent_api.openapi_parts import ERRORS, answer, enum_of, request_body
 from agent_api.services import db, services
 from tawasul.errors import ValidationError
-from tawasul.ids import normalize_saudi_mobile
+from tawasul.ids import normalize_saudi_mobile, validate_national_id
 from tawasul.intake import IntakeService
 from tawasul.masking import scrub
 from tawasul.models import Language, MeetingMode, Request
@@ -101,14 +101,16 @@ def submit() -> ResponseReturnValue:
         raise
     gate.remember(db(), signed)
     data = parsing.body(FIELDS)
-    mobile = parsing.text(data, "mobile", max_len=32)
+    mobile = parsing.text(data, "mobile", max_len=64)
     branch = parsing.text(data, "branch", max_len=32) or services().settings.default_branch
     if branch not in services().settings.branches:
         raise ValidationError("branch", "not a branch of this centre")
     submission = PortalSubmissionData(
         portal_request_id=parsing.text(data, "portal_request_id", required=True, max_len=64) or "",
-        national_id=parsing.text(data, "national_id", required=True, max_len=32) or "",
-        mobile=normalize_saudi_mobile(mobile) if mobile else None,
+        national_id=validate_national_id(
+            parsing.text(data, "national_id", required=True, max_len=64) or ""
+        ),
+        mobile=normalize_saudi_mobile(mobile, "mobile") if mobile else None,
         language=parsing.choice(data, "language", Language) or Language.AR,
         branch=branch,
         meeting_mode=parsing.choice(data, "meeting_mode", MeetingMode),

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, jsonify, send_file
+from flask import Blueprint, current_app, jsonify, send_file
 from flask.typing import ResponseReturnValue
 
 from agent_api import parsing
@@ -38,6 +41,7 @@ from tawasul.duplicates import open_duplicates
 from tawasul.errors import TelephonyUnavailable
 from tawasul.models import Channel, Language, MeetingMode, Request, RequesterCategory
 from tawasul.permissions import visible_branches
+from tawasul.pii import PiiProtector
 from tawasul.workflow import RequestStatus
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
@@ -80,13 +84,23 @@ def _dump_page(requests: list[Request]) -> list[dict[str, Any]]:
     ]
 
 
-def _filter(args: dict[str, str]) -> search.RequestFilter:
+def _pii() -> PiiProtector:
+    found = current_app.extensions.get("tawasul.search_pii")
+    if found is None:
+        master = services().settings.resolved_secret_key()
+        found = current_app.extensions["tawasul.search_pii"] = PiiProtector.from_master_key(master)
+    return found  # type: ignore[no-any-return]
+
+
+def _filter(args: Mapping[str, Any]) -> search.RequestFilter:
     statuses: list[RequestStatus] = []
-    for value in (args.get("status") or "").split(","):
+    for value in (parsing.text(args, "status", max_len=256) or "").split(","):
         if value:
             found = parsing.choice({"status": value}, "status", RequestStatus)
             if found is not None:
                 statuses.append(found)
+    # Room for what is pasted around a number (spaces, direction marks); the core normalises.
+    number = parsing.text(args, "number", max_len=64)
     return search.RequestFilter(
         statuses=tuple(statuses),
         branch=parsing.text(args, "branch", max_len=32),
@@ -94,9 +108,11 @@ def _filter(args: dict[str, str]) -> search.RequestFilter:
         category=parsing.choice(args, "category", RequesterCategory),
         created_from=parsing.day(args, "created_from"),
         created_to=parsing.day(args, "created_to"),
-        reference_number=parsing.text(args, "reference_number", max_len=10),
-        phone_tail=parsing.text(args, "phone_last", max_len=4),
+        zone=ZoneInfo(services().settings.timezone),
+        reference_number=parsing.text(args, "reference_number", max_len=64),
+        phone_tail=parsing.text(args, "phone_last", max_len=32),
         assigned_to=user().id if parsing.boolean(args, "mine") else None,
+        **(search.whole_number(_pii(), number) if number else {}),
     )
 
 
@@ -114,6 +130,31 @@ def list_requests() -> ResponseReturnValue:
         order=order,
     )
     return jsonify({"items": _dump_page(page.items), "next_cursor": page.next_cursor})
+
+
+@bp.post("/search")
+def search_requests() -> ResponseReturnValue:
+    """Like ``GET /requests``, in a body, with ``number``: a whole mobile or national ID (which
+    must not travel in a URL, where proxies and access logs keep it)."""
+    data = parsing.body({*FILTERS, "number", "limit", "cursor", "sort"})
+    order = parsing.choice(data, "sort", search.SortOrder) or search.SortOrder.NEWEST
+    flt = _filter(data)
+    page = search.search(
+        db(),
+        visible_branches(user()),
+        flt,
+        limit=parsing.integer(data, "limit", low=1, high=search.MAX_PAGE) or 50,
+        cursor=parsing.text(data, "cursor", max_len=256),
+        order=order,
+    )
+    return jsonify(
+        {
+            "items": _dump_page(page.items),
+            "next_cursor": page.next_cursor,
+            # Per status, the status filter aside: what the console's count buttons show.
+            "counts": search.counts(db(), visible_branches(user()), replace(flt, statuses=())),
+        }
+    )
 
 
 @bp.get("/counts")
@@ -299,7 +340,9 @@ FILTER_PARAMS = [
     query_param("created_from", {"type": "string", "format": "date"}),
     query_param("created_to", {"type": "string", "format": "date"}),
     query_param("reference_number", {"type": "string"}),
-    query_param("phone_last", {"type": "string", "pattern": "^[0-9]{3,4}$"}, "last digits"),
+    query_param(
+        "phone_last", {"type": "string", "maxLength": 32}, "last 3 or 4 digits, any script"
+    ),
     query_param("mine", {"type": "boolean"}, "only the requests the user works now"),
 ]
 OPENAPI_PATHS: dict[str, Any] = {
@@ -314,6 +357,21 @@ OPENAPI_PATHS: dict[str, Any] = {
                 query_param("sort", {"type": "string", "enum": ["-created_at", "created_at"]}),
             ],
         ),
+    },
+    "/requests/search": {
+        "post": operation(
+            "Like GET /requests, in a body; number: a whole mobile or national ID",
+            answer("200", "one page, and the counts per status (status filter aside)"),
+            body=request_body(
+                {
+                    **{p["name"]: p["schema"] for p in FILTER_PARAMS},
+                    "number": {"type": "string", "maxLength": 64},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": 200},
+                    "cursor": {"type": "string"},
+                    "sort": {"type": "string", "enum": ["-created_at", "created_at"]},
+                }
+            ),
+        )
     },
     "/requests/counts": {
         "get": operation("Counts per status", answer("200", "counts"), params=FILTER_PARAMS)

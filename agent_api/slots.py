@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
@@ -40,8 +41,9 @@ def list_slots() -> ResponseReturnValue:
         if visible is not None and branch not in visible:
             raise NotFound("no such branch")
         visible = frozenset({branch})
-    starts_from = parsing.moment(args, "from") or utcnow()
-    starts_before = parsing.moment(args, "to") or starts_from + timedelta(days=14)
+    zone = ZoneInfo(services().settings.timezone)
+    starts_from = parsing.moment(args, "from", zone=zone) or utcnow()
+    starts_before = parsing.moment(args, "to", zone=zone) or starts_from + timedelta(days=14)
     if not timedelta(0) < starts_before - starts_from <= MAX_RANGE:
         raise ValidationError("to", "after from, at most 92 days later")
     found = services().book.slots(
@@ -67,7 +69,12 @@ def open_slot() -> ResponseReturnValue:
     new = NewSlot(
         branch=branch,
         mode=parsing.choice(data, "mode", MeetingMode) or MeetingMode.IN_PERSON,
-        starts_at=parsing.moment(data, "starts_at", required=True) or utcnow(),
+        starts_at=(
+            parsing.moment(
+                data, "starts_at", required=True, zone=ZoneInfo(services().settings.timezone)
+            )
+            or utcnow()
+        ),
         minutes=parsing.integer(data, "minutes", required=True, low=1, high=24 * 60) or 0,
         capacity=parsing.integer(data, "capacity", required=True, low=1, high=10_000) or 0,
     )

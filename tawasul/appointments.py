@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
@@ -40,9 +40,9 @@ class NewSlot:
     capacity: int
 
 
-def local_text(moment: datetime) -> str:
+def local_text(moment: datetime, zone: tzinfo = CENTRE_TZ) -> str:
     """The centre's wall-clock date and time, as an SMS shows it (e.g. 2026-12-01 10:30)."""
-    return moment.astimezone(CENTRE_TZ).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 class AppointmentBook:
@@ -53,10 +53,17 @@ class AppointmentBook:
         branches: tuple[str, ...],
         video_base_url: str,
         clock: Callable[[], datetime] = utcnow,
+        zone: tzinfo = CENTRE_TZ,
     ) -> None:
         self._branches = branches
         self._video_base_url = video_base_url.rstrip("/")
         self._clock = clock
+        self.zone = zone
+        """The centre's time zone (the ``timezone`` setting): appointments are read in it."""
+
+    def local_text(self, moment: datetime) -> str:
+        """An appointment's date and time on the centre's clock, as an SMS shows it."""
+        return local_text(moment, self.zone)
 
     def open_slot(self, session: Session, new: NewSlot) -> AppointmentSlot:
         """Add a slot to a branch's calendar (committed).

@@ -51,9 +51,14 @@ class CallbackPlacer:
         timeout_s: float,
         clock: Callable[[], datetime] = utcnow,
         daily_limit: int = 3,
+        branch_hours: Callable[[str], WorkingHours] | None = None,
     ) -> None:
+        """Args after ``hours`` are the settings of the same names; ``branch_hours`` gives a
+        branch's own hours and overrides (``WorkingHours.for_branch``), and ``hours``, the
+        centre's, serve when it is not given."""
         self._calls = calls
         self._hours = hours
+        self._branch_hours = branch_hours
         self._default_endpoint = default_endpoint
         self._retry_after = retry_after
         self._timeout_s = timeout_s
@@ -78,8 +83,9 @@ class CallbackPlacer:
         if callback.status == CallbackStatus.FAILED:
             return Failed(callback.last_result or "failed")
         now = self._clock()
-        if not self._hours.is_open(now):
-            return Held(self._hours.next_opening(now))
+        hours = self._branch_hours(callback.branch) if self._branch_hours else self._hours
+        if not hours.is_open(now):
+            return Held(hours.next_opening(now))
         endpoint = callback.agent_endpoint or self._default_endpoint
         if not endpoint:
             return Failed("no agent endpoint to ring first")

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from tawasul.appointments import AppointmentBook, local_text
+from tawasul.appointments import AppointmentBook
 from tawasul.audit import record_event
 from tawasul.errors import (
     IllegalTransition,
@@ -571,7 +571,7 @@ class Casework:
         )
         params = {
             "reference": request.reference_number,
-            "appointment": local_text(appointment.slot.starts_at),
+            "appointment": self._book.local_text(appointment.slot.starts_at),
             "place": self._book.place(appointment),
         }
         notify(session, request, SmsStage.APPROVED, params)

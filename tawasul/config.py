@@ -72,6 +72,10 @@ class Settings:
     """When agents answer and callbacks are placed, local time."""
     holidays: tuple[str, ...] = ()
     """Dates (YYYY-MM-DD) the centre is closed."""
+    hours_overrides: tuple[str, ...] = ()
+    """Periods with hours of their own, "[branch:] dates = [days] hours|closed", e.g.
+    "hijri 09-01..09-30 = 20:00-02:00" (Ramadan, every year); see ``tawasul.hours``. Holidays
+    are written the same way: "2026-09-23", "09-23" (every year), "hijri 10-01..10-04"."""
     branch_hours: tuple[str, ...] = ()
     """Per-branch overrides, e.g. "jeddah=09:00-17:00" or "medina=sat,sun,mon 08:00-14:00"."""
     officials: tuple[str, ...] = ("minister", "deputy_minister", "undersecretary")

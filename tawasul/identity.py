@@ -15,6 +15,7 @@ from tawasul.models import IdentityVerification, Request, VerificationStatus, ut
 from tawasul.notifications import SmsStage, notify
 from tawasul.pii import PiiProtector
 from tawasul.ports import VerificationOutcome
+from tawasul.text_input import digits
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,14 @@ class SmsCodeVerifier:
     def check(
         self, session: Session, verification: IdentityVerification, answer: str
     ) -> VerificationOutcome:
-        """Compare the code the requester read back, counting the attempt."""
+        """Compare the code the requester read back, counting the attempt.
+
+        The answer is read as a person types it (``٦٣٨٧٨٤``, ``638 784``); one that is not six
+        digits even then is refused before it counts, since it cannot be anybody's code.
+
+        Raises:
+            ValidationError: naming ``code`` for an answer that is not six digits.
+        """
         if verification.status == VerificationStatus.VERIFIED:
             return VerificationOutcome.VERIFIED
         if verification.status == VerificationStatus.FAILED:
@@ -88,9 +96,12 @@ class SmsCodeVerifier:
         if verification.expires_at <= self._clock():
             verification.status = VerificationStatus.FAILED
             return VerificationOutcome.EXPIRED
+        code = digits(answer, "code")
+        if len(code) != CODE_DIGITS:
+            raise ValidationError("code", f"the {CODE_DIGITS} digits of the code")
         verification.attempts += 1
         expected = verification.secret_hash or ""
-        if hmac.compare_digest(self._digest(verification, answer.strip()), expected):
+        if hmac.compare_digest(self._digest(verification, code), expected):
             verification.status = VerificationStatus.VERIFIED
             verification.verified_at = self._clock()
             return VerificationOutcome.VERIFIED

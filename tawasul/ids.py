@@ -5,10 +5,10 @@ Every check here is pure and fast so the IVR can run it between two AGI commands
 
 from __future__ import annotations
 
-import re
 import secrets
 
 from tawasul.errors import ValidationError
+from tawasul.text_input import compact_number, digits
 
 # The Damm quasigroup of order 10 (Damm 2004). Unlike Luhn it catches every single-digit error
 # and every transposition of two adjacent digits, the two mistakes people make on a keypad.
@@ -56,6 +56,18 @@ def new_reference_number() -> str:
     return body + str(damm_digit(body))
 
 
+def normalize_reference_number(value: str) -> str:
+    """Return a typed or pasted reference number as ASCII digits (any script, separators gone).
+
+    Raises:
+        ValidationError: naming ``reference_number`` when it is not a valid reference number.
+    """
+    typed = digits(value, "reference_number")
+    if not is_valid_reference_number(typed):
+        raise ValidationError("reference_number", "not a reference number")
+    return typed
+
+
 def is_valid_reference_number(value: str) -> bool:
     """Return True when the value has the shape of a reference number and its check digit holds."""
     return (
@@ -67,53 +79,69 @@ def is_valid_reference_number(value: str) -> bool:
     )
 
 
-def validate_national_id(value: str) -> str:
-    """Check a Saudi national ID (starts with 1) or iqama (starts with 2) and return it.
+def validate_national_id(value: str, field: str = "national_id") -> str:
+    """Check a Saudi national ID (starts with 1) or iqama (starts with 2) and return it in
+    ASCII digits.
 
-    Both are ten digits whose last digit is a Luhn check digit over the other nine.
+    Both are ten digits whose last digit is a Luhn check digit over the other nine. Digits of
+    any script and what is pasted around them are normalised first (``tawasul.text_input``).
+
+    Args:
+        value: the ID as typed or pasted.
+        field: the name the error gives (the API's field name).
+
+    Returns:
+        The ten ASCII digits.
 
     Raises:
         ValidationError: with a reason the IVR and the API can map to a message.
     """
-    if not (value.isascii() and value.isdigit()):
-        raise ValidationError("national_id", "must contain digits only")
+    value = digits(value, field)
     if len(value) != 10:
-        raise ValidationError("national_id", "must be 10 digits long")
+        raise ValidationError(field, "must be 10 digits long")
     if value[0] not in "12":
-        raise ValidationError("national_id", "must start with 1 (citizen) or 2 (resident)")
+        raise ValidationError(field, "must start with 1 (citizen) or 2 (resident)")
     if not luhn_valid(value):
-        raise ValidationError("national_id", "check digit does not match")
+        raise ValidationError(field, "check digit does not match")
     return value
 
 
-_NON_DIGITS = re.compile(r"[\s\-().]")
-
-
-def normalize_saudi_mobile(value: str) -> str:
+def normalize_saudi_mobile(value: str, field: str = "phone") -> str:
     """Return a Saudi mobile number in E.164 form (+9665XXXXXXXX).
 
-    Accepts 05XXXXXXXX, 5XXXXXXXX, 9665XXXXXXXX, 009665XXXXXXXX and +9665XXXXXXXX, with spaces
-    or dashes between groups.
+    Accepts 05XXXXXXXX, 5XXXXXXXX, 9665XXXXXXXX, 009665XXXXXXXX and +9665XXXXXXXX, in any
+    digits, with whatever a person pastes around them (spaces, dashes, dots, brackets, direction
+    marks, ``tel:``): see ``tawasul.text_input``.
+
+    Args:
+        value: the number as typed or pasted.
+        field: the name the error gives (the API's field name).
+
+    Returns:
+        The number in E.164.
 
     Raises:
         ValidationError: when the value is not a Saudi mobile number.
     """
-    compact = _NON_DIGITS.sub("", value)
+    compact = compact_number(value)
     international = compact.startswith(("+", "00"))
     if compact.startswith("+"):
         compact = compact[1:]
     elif compact.startswith("00"):
         compact = compact[2:]
     if not (compact.isascii() and compact.isdigit()):
-        raise ValidationError("phone", "must contain digits only")
+        raise ValidationError(field, "must contain digits only")
     if compact.startswith("966"):
         national = compact[3:]
+        if len(national) == 10 and national.startswith("0"):
+            # "+966 (0)50 ...": the national trunk zero written inside the international form.
+            national = national[1:]
     elif international:
-        raise ValidationError("phone", "must be a Saudi mobile number (05XXXXXXXX)")
+        raise ValidationError(field, "must be a Saudi mobile number (05XXXXXXXX)")
     elif compact.startswith("0"):
         national = compact[1:]
     else:
         national = compact
     if len(national) != 9 or not national.startswith("5"):
-        raise ValidationError("phone", "must be a Saudi mobile number (05XXXXXXXX)")
+        raise ValidationError(field, "must be a Saudi mobile number (05XXXXXXXX)")
     return "+966" + national

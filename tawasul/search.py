@@ -7,7 +7,7 @@ import binascii
 import json
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -15,7 +15,10 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from tawasul.errors import NotFound, ValidationError
-from tawasul.models import Channel, Request, RequestAssignment, RequesterCategory
+from tawasul.ids import normalize_reference_number, normalize_saudi_mobile, validate_national_id
+from tawasul.models import Channel, Request, RequestAssignment, Requester, RequesterCategory
+from tawasul.pii import PiiProtector
+from tawasul.text_input import compact_number, digits
 from tawasul.workflow import RequestStatus
 
 Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
@@ -41,12 +44,19 @@ class RequestFilter:
     channel: Channel | None = None
     category: RequesterCategory | None = None
     created_from: date | None = None
-    """Inclusive, UTC date."""
+    """Inclusive, a day of the centre (``zone``)."""
     created_to: date | None = None
-    """Inclusive, UTC date."""
+    """Inclusive, a day of the centre (``zone``)."""
+    zone: tzinfo = UTC
+    """The centre's time zone (the ``timezone`` setting): the days above begin and end in it."""
     reference_number: str | None = None
+    """As typed: any digits, separators ignored."""
     phone_tail: str | None = None
-    """The last 3 or 4 digits of the callback number."""
+    """The last 3 or 4 digits of the callback number, as typed."""
+    callback_number: str | None = None
+    """A whole callback number, E.164 (see :func:`whole_number`)."""
+    national_id_hash: str | None = None
+    """The keyed hash of a whole national ID (see :func:`whole_number`)."""
     assigned_to: int | None = None
     """Only the requests this user works now (the console's "mine")."""
 
@@ -74,18 +84,27 @@ def _scoped(query: Q, visible: Collection[str] | None, flt: RequestFilter) -> Q:
     if flt.category is not None:
         query = query.where(Request.category == flt.category)
     if flt.created_from is not None:
-        query = query.where(
-            Request.created_at >= datetime.combine(flt.created_from, time(), tzinfo=UTC)
-        )
+        start = datetime.combine(flt.created_from, time(), tzinfo=flt.zone).astimezone(UTC)
+        query = query.where(Request.created_at >= start)
     if flt.created_to is not None:
-        end = datetime.combine(flt.created_to + timedelta(days=1), time(), tzinfo=UTC)
-        query = query.where(Request.created_at < end)
+        end = datetime.combine(flt.created_to + timedelta(days=1), time(), tzinfo=flt.zone)
+        query = query.where(Request.created_at < end.astimezone(UTC))
     if flt.reference_number is not None:
-        query = query.where(Request.reference_number == flt.reference_number)
+        reference = normalize_reference_number(flt.reference_number)
+        query = query.where(Request.reference_number == reference)
     if flt.phone_tail is not None:
-        if not flt.phone_tail.isdigit() or len(flt.phone_tail) not in PHONE_TAIL_DIGITS:
+        tail = digits(flt.phone_tail, "phone_last")
+        if len(tail) not in PHONE_TAIL_DIGITS:
             raise ValidationError("phone_last", "the last 3 or 4 digits of the number")
-        query = query.where(Request.callback_number.like("%" + flt.phone_tail))
+        query = query.where(Request.callback_number.like("%" + tail))
+    if flt.callback_number is not None:
+        query = query.where(Request.callback_number == flt.callback_number)
+    if flt.national_id_hash is not None:
+        query = query.where(
+            Request.requester_id.in_(
+                select(Requester.id).where(Requester.national_id_hash == flt.national_id_hash)
+            )
+        )
     if flt.assigned_to is not None:
         query = query.where(
             Request.id.in_(
@@ -95,6 +114,30 @@ def _scoped(query: Q, visible: Collection[str] | None, flt: RequestFilter) -> Q:
             )
         )
     return query
+
+
+def whole_number(pii: PiiProtector, value: str, field: str = "number") -> dict[str, str]:
+    """Read a whole mobile or national ID typed into a search box, as filter fields.
+
+    A national ID (ten digits starting 1 or 2) is matched by its keyed hash, as the intake
+    stores it; anything else must be a Saudi mobile, matched in E.164. Digits of any script and
+    what is pasted around them are normalised first.
+
+    Args:
+        pii: the protector whose hash the requester table holds.
+        value: what was typed.
+        field: the name errors give.
+
+    Returns:
+        ``{"national_id_hash": ...}`` or ``{"callback_number": ...}`` for :class:`RequestFilter`.
+
+    Raises:
+        ValidationError: naming ``field`` when the value is neither.
+    """
+    compact = compact_number(value)
+    if len(compact) == 10 and compact[0] in "12":
+        return {"national_id_hash": pii.fingerprint(validate_national_id(compact, field))}
+    return {"callback_number": normalize_saudi_mobile(compact, field)}
 
 
 def encode_cursor(request: Request) -> str:
@@ -140,7 +183,7 @@ def search(
 
     Raises:
         NotFound: a branch filter for a branch the user does not see.
-        ValidationError: a bad limit, cursor or phone tail.
+        ValidationError: a bad limit, cursor, phone tail or reference number (naming it).
     """
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError("limit", f"between 1 and {MAX_PAGE}")

@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from datetime import UTC, tzinfo
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
+from tawasul.hours import WorkingHours
 from tawasul.masking import mask_phone
 from tawasul.migrate import upgrade
 from tawasul.models import Request
@@ -61,6 +64,7 @@ def serve_agi(settings: Settings) -> int:
     from tawasul_cli.agi import build_server
 
     upgrade(make_engine(settings.resolved_database_url()))
+    WorkingHours.from_settings(settings)  # a malformed hours setting stops it here, by name
     if not settings.asterisk_root:
         # The project's own Asterisk runs in a chroot: find the files it writes there.
         from tawasul_cli.asterisk import Harness
@@ -83,16 +87,18 @@ def list_requests(settings: Settings, limit: int) -> int:
     with session_factory() as session:
         rows = session.scalars(select(Request).order_by(Request.id.desc()).limit(limit)).all()
         for request in rows:
-            print(format_request(request))
+            print(format_request(request, ZoneInfo(settings.timezone)))
     return 0
 
 
-def format_request(request: Request) -> str:
-    """One line describing a request, with no personal data in clear."""
+def format_request(request: Request, zone: tzinfo = UTC) -> str:
+    """One line describing a request, with no personal data in clear; its time in ``zone``
+    (the centre's, from the ``timezone`` setting)."""
+    created = request.created_at.astimezone(zone)
     return (
         f"{request.reference_number}  {request.status.value:<10} {request.channel.value:<6} "
         f"{request.branch:<7} {request.language.value}  "
-        f"{request.created_at:%Y-%m-%d %H:%M:%S}  {mask_phone(request.callback_number)}"
+        f"{created:%Y-%m-%d %H:%M:%S}  {mask_phone(request.callback_number)}"
     )
 
 

@@ -43,6 +43,7 @@ def build_context(settings: Settings, ami: AMIClient | None) -> JobContext:
             timedelta(seconds=settings.callback_retry_s),
             settings.callback_timeout_s,
             daily_limit=settings.callback_daily_limit,
+            branch_hours=lambda branch: WorkingHours.for_branch(settings, branch),
         )
     return JobContext(
         settings, sessions, sms, ForwardingDelivery(build.forwarder(settings), pii), callbacks

@@ -404,3 +404,41 @@ def test_a_portal_and_a_phone_request_of_one_requester_are_duplicates(client, au
     portal_id = answer.json["request"]["id"]
     seen = client.get(f"/requests/{portal_id}", headers=auth["agent"]).json
     assert [(d["id"], d["channel"]) for d in seen["open_duplicates"]] == [(phoned_id, "phone")]
+
+
+def test_the_portal_and_a_fax_transcription_take_any_digits(client, auth, database, pii):
+    from tawasul.faxes import FaxIntake, ReceivedFax
+    from tawasul.intake import IntakeService
+
+    national_id = valid_national_id()
+    arabic = national_id.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    answer, _, _ = portal_call(
+        client, portal_payload(national_id=arabic, mobile="\u200f+٩٦٦ ٥٥ ١٢٣ ٤٥٦٧\u200e")
+    )
+    assert answer.status_code == 201, answer.json
+    with database.sessions() as session:
+        filed = session.get(Request, answer.json["request"]["id"])
+        assert filed is not None and filed.requester is not None
+        assert filed.callback_number == "+966551234567"
+        assert filed.requester.national_id_hash == pii.fingerprint(national_id)
+    refused, _, _ = portal_call(client, portal_payload(mobile="٠١١٢٣٤٥٦٧٨"))
+    assert refused.status_code == 422 and refused.json["details"]["field"] == "mobile"
+
+    with database.sessions() as session:
+        reception = FaxIntake(IntakeService(pii)).record(
+            session,
+            ReceivedFax("1.2", "0112345678", "SUCCESS", "NO_ERROR", "OK", "", None, 0),
+            "riyadh",
+            None,
+        )
+        fax_request_id = reception.request_id
+    persian = national_id.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    done = client.post(
+        f"/requests/{fax_request_id}/requester",
+        json={"national_id": f" {persian[:4]}-{persian[4:]} ", "mobile": "۰۵۵۱۲۳۴۵۶۷"},
+        headers=auth["agent"],
+    )
+    assert done.status_code == 200, done.json
+    # The same requester as the portal's: the two requests are duplicates of each other.
+    assert [d["id"] for d in done.json["open_duplicates"]] == [answer.json["request"]["id"]]
+    assert done.json["callback_number"] == "+966******567"

@@ -205,3 +205,33 @@ def test_the_app_refuses_a_provider_its_composition_root_did_not_build(api_setti
     )
     with pytest.raises(ConfigError):
         create_app(settings, sessions=database.sessions)
+
+
+def test_a_code_typed_in_arabic_digits_or_pasted_is_the_code(client, auth, requests):
+    rid = requests.file().id
+    claim(client, auth, rid)
+    client.post(f"/requests/{rid}/verification", headers=auth["agent"])
+    code = last_code(requests, rid)
+    url = f"/requests/{rid}/verification/check"
+    # Not a code even after normalisation: refused by name, and no attempt is burnt.
+    for garbage in ("٦٣٨٧٨", "abcdef", "6387842", "٦٣٨٧٨٤²", ""):
+        refused = client.post(url, json={"code": garbage}, headers=auth["agent"])
+        assert refused.status_code == 422 and refused.json["details"]["field"] == "code"
+    arabic = code.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    typed = f"\u200f{arabic[:3]} {arabic[3:]}\u200e"
+    answer = client.post(url, json={"code": typed}, headers=auth["agent"])
+    assert answer.status_code == 200, answer.json
+    assert answer.json["status"] == "identity_verified"
+    outcomes = [e.details.get("outcome") for e in requests.events(rid) if "outcome" in e.details]
+    assert outcomes == ["verified"]
+
+
+def test_a_code_in_persian_digits_is_the_code(client, auth, requests):
+    rid = requests.file().id
+    claim(client, auth, rid)
+    client.post(f"/requests/{rid}/verification", headers=auth["agent"])
+    persian = last_code(requests, rid).translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    answer = client.post(
+        f"/requests/{rid}/verification/check", json={"code": persian}, headers=auth["agent"]
+    )
+    assert answer.status_code == 200, answer.json

@@ -105,7 +105,7 @@ def test_call_figures_export_as_csv_and_xlsx(
 ) -> None:
     answer = client.get(f"/metrics/calls?from={DAY}&by=day&format=csv", headers=auth["admin"])
     assert answer.status_code == 200
-    rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(answer.data.decode("utf-8-sig"))))
     assert len(rows) == 1 and rows[0]["offered"] == "6" and rows[0]["abandoned"] == "2"
     answer = client.get(f"/metrics/calls?from={DAY}&by=day&format=xlsx", headers=auth["admin"])
     assert answer.status_code == 200

@@ -59,7 +59,7 @@ def test_refusals_are_recorded_and_exported(
 
     answer = client.get("/security/events?format=csv", headers=auth["admin"])
     assert answer.status_code == 200
-    exported = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
+    exported = list(csv.DictReader(io.StringIO(answer.data.decode("utf-8-sig"))))
     assert [row["kind"] for row in exported] == kinds
     assert all(row["at"] for row in exported)
     assert client.get("/security/events", headers=auth["supervisor"]).status_code == 403

@@ -16,6 +16,7 @@ from tawasul.ids import (
     is_valid_reference_number,
     luhn_valid,
     new_reference_number,
+    normalize_reference_number,
     normalize_saudi_mobile,
     validate_national_id,
 )
@@ -241,9 +242,13 @@ REASON_CHECK = "check digit does not match"
     [
         ("", REASON_DIGITS),
         ("10123456a8", REASON_DIGITS),
-        ("1012 45678", REASON_DIGITS),
-        ("-101234567", REASON_DIGITS),
-        ("١٠١٢٣٤٥٦٧٨", REASON_DIGITS),  # Arabic-Indic digits
+        ("+1012345678", REASON_DIGITS),
+        ("1012345678²", REASON_DIGITS),  # a superscript is not a digit anyone types
+        ("1012\x07345678", REASON_DIGITS),  # a bell is not pasted around numbers (tabs are)
+        # Separators are dropped before the length is checked: these are 9 digits.
+        ("1012 45678", REASON_LENGTH),
+        ("-101234567", REASON_LENGTH),
+        ("١٠١٢٣٤٥٦٧", REASON_LENGTH),  # Arabic-Indic digits
         ("101234567", REASON_LENGTH),
         ("10123456789", REASON_LENGTH),
         ("1", REASON_LENGTH),
@@ -322,7 +327,8 @@ def test_saudi_mobile_keeps_the_subscriber_digits(value, expected):
         "05012345six",
         "mobile",
         "+",
-        "٠٥٠١٢٣٤٥٦٧",  # Arabic-Indic digits
+        "٠١١٢٣٤٥٦٧٨",  # a landline in Arabic-Indic digits
+        "05٠1234567²",
     ],
 )
 def test_non_mobile_numbers_are_rejected(value):
@@ -342,3 +348,62 @@ def test_letters_in_a_phone_number_are_a_digits_only_error(value):
 def test_international_prefix_requires_the_saudi_country_code(value):
     with pytest.raises(ValidationError):
         normalize_saudi_mobile(value)
+
+
+# -- what people type and paste ----------------------------------------------------------------
+
+PASTED_MOBILES = [
+    "٠٥٠١٢٣٤٥٦٧",  # Arabic-Indic digits, as an Arabic keyboard types them
+    "۰۵۰۱۲۳۴۵۶۷",  # Extended Arabic-Indic (Persian, Urdu) digits
+    "٥٠١٢٣٤٥٦٧",
+    "+٩٦٦٥٠١٢٣٤٥٦٧",
+    "٠٠٩٦٦٥٠١٢٣٤٥٦٧",
+    "０５０１２３４５６７",  # fullwidth digits
+    "\u200e+966 50 123 4567\u200f",  # bidi marks a chat app wraps a number in
+    "\u2066050\u00a0123\u00a04567\u2069",  # isolates and no-break spaces
+    "+966\u200950\u2009123\u20094567",  # thin spaces (a phone's contact card)
+    "+966\u202f50\u202f123\u202f4567",  # narrow no-break spaces
+    "050\u200b123\u200c4567\ufeff",  # zero-width characters
+    "050\u2013123\u20144567",  # en and em dashes
+    "050\u2011123\u22124567",  # non-breaking hyphen, minus sign
+    "tel:+966501234567",
+    "TEL:0501234567",
+    "+966 (0)50 123 4567",  # the trunk zero written inside the international form
+    "9665٠١٢٣٤٥٦٧",  # mixed scripts
+    "٠٥٠-١٢٣-٤٥٦٧",
+]
+
+
+@pytest.mark.parametrize("value", PASTED_MOBILES)
+def test_typed_and_pasted_mobiles_normalise_to_e164(value):
+    assert normalize_saudi_mobile(value) == "+966501234567"
+
+
+def test_mobile_errors_name_the_field_they_are_given():
+    with pytest.raises(ValidationError) as err:
+        normalize_saudi_mobile("٠١١٢٣٤٥٦٧٨", "mobile")
+    assert err.value.field == "mobile"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        lambda v: v.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")),
+        lambda v: v.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")),
+        lambda v: f"\u200f{v[:4]} {v[4:7]} {v[7:]}\u200e",
+        lambda v: f"{v[:5]}-{v[5:]}",
+        lambda v: f"\u2067{v}\u2069\u200b",
+    ],
+)
+def test_national_ids_in_any_digits_are_returned_in_ascii(spelling):
+    value = national_id("101234567")
+    assert validate_national_id(spelling(value)) == value
+
+
+def test_reference_numbers_in_any_digits_are_returned_in_ascii():
+    reference = new_reference_number()
+    arabic = reference.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    assert normalize_reference_number(f"\u200f{arabic[:3]} {arabic[3:]}") == reference
+    with pytest.raises(ValidationError) as err:
+        normalize_reference_number(reference[:-1] + str((int(reference[-1]) + 1) % 10))
+    assert err.value.field == "reference_number"

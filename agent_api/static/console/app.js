@@ -315,7 +315,7 @@ async function showWorkList() {
     value: list.search,
     placeholder: t("search_hint"),
     "aria-label": t("search_hint"),
-    maxlength: 10,
+    maxlength: 64,
   });
   const filters = h(
     "form",

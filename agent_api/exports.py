@@ -1,0 +1,106 @@
+"""Tables as JSON, CSV or XLSX: the one way every export of the API is written.
+
+Stored text is whatever people and systems sent (a username with a vertical tab, a reason with
+a formula): an export must open, and must not run it. So every cell goes through
+:func:`csv_cell` or :func:`xlsx_cell`, the CSV starts with a UTF-8 byte order mark (without it
+Excel reads Arabic as Windows-1252), and the header row is written even when no row is.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from flask import Response, jsonify
+from flask.typing import ResponseReturnValue
+
+FORMATS = ("json", "csv", "xlsx")
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+BOM = "\ufeff"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+"""What a spreadsheet takes for the start of a formula (OWASP's list, and the fullwidth forms
+some spreadsheets fold to ASCII)."""
+
+
+def _flat(value: Any) -> Any:
+    if isinstance(value, dict):
+        return "; ".join(f"{k}={v}" for k, v in sorted(value.items()))
+    if isinstance(value, list | tuple):
+        return "; ".join(str(item) for item in value)
+    return value
+
+
+def _defused(text: str) -> str:
+    # A leading apostrophe makes a spreadsheet show the text as text, never evaluate it.
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as a CSV cell: nested values flattened, text that would be a formula defused."""
+    flat = _flat(value)
+    return _defused(flat) if isinstance(flat, str) else flat
+
+
+def xlsx_cell(value: Any) -> Any:
+    """A value as an XLSX cell: what the format cannot hold (control characters) removed, and
+    text that would be a formula defused."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    flat = _flat(value)
+    if isinstance(flat, str):
+        return _defused(ILLEGAL_CHARACTERS_RE.sub("", flat))
+    return flat
+
+
+def columns_of(rows: Iterable[dict[str, Any]], first: Sequence[str] = ()) -> list[str]:
+    """The columns of a table: ``first`` (known even when there is no row), then every other
+    key in the order the rows bring them."""
+    columns = list(first)
+    for row in rows:
+        columns += [key for key in row if key not in columns]
+    return columns
+
+
+def table(
+    rows: list[dict[str, Any]], fmt: str, name: str, columns: Sequence[str] = ()
+) -> ResponseReturnValue:
+    """Answer rows as JSON (``{"items": ...}``), a CSV or an XLSX download.
+
+    Args:
+        rows: the table, one dict a row.
+        fmt: "json", "csv" or "xlsx" (the view has checked it).
+        name: the file name, without its extension (and the sheet's name).
+        columns: the columns known in advance, so an empty table still has its header.
+    """
+    if fmt == "json":
+        return jsonify({"items": rows, "definitions": "docs/metrics.md"})
+    header = columns_of(rows, columns)
+    if fmt == "csv":
+        out = io.StringIO()
+        out.write(BOM)
+        writer = csv.writer(out)
+        writer.writerow([csv_cell(key) for key in header])
+        writer.writerows([csv_cell(row.get(key)) for key in header] for row in rows)
+        return Response(
+            out.getvalue().encode("utf-8"),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None  # a new workbook has one sheet
+    sheet.title = name[:31]
+    sheet.append([xlsx_cell(key) for key in header])
+    for row in rows:
+        sheet.append([xlsx_cell(row.get(key)) for key in header])
+    data = io.BytesIO()
+    book.save(data)
+    return Response(
+        data.getvalue(),
+        mimetype=XLSX_MIMETYPE,
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
