@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tawasul.models import RequestEvent, RequestStatus
+from tawasul.models import RequestEvent
+from tawasul.workflow import RequestStatus
 
 
 def record_event(
