@@ -159,9 +159,9 @@ class Call(Base):
     __tablename__ = "call"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uniqueid: Mapped[str] = mapped_column(String(64), unique=True)
+    uniqueid: Mapped[str] = mapped_column(Text, unique=True)
     """Asterisk's ``UNIQUEID`` of the inbound channel."""
-    caller_id: Mapped[str | None] = mapped_column(String(32))
+    caller_id: Mapped[str | None] = mapped_column(Text)
     language: Mapped[Language | None] = mapped_column(_enum(Language, 2))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -548,11 +548,11 @@ class FaxReception(Base):
     __tablename__ = "fax_reception"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uniqueid: Mapped[str] = mapped_column(String(64), unique=True)
+    uniqueid: Mapped[str] = mapped_column(Text, unique=True)
     """Asterisk's ``UNIQUEID`` of the receiving channel: a fax is recorded once."""
-    sender: Mapped[str | None] = mapped_column(String(32))
+    sender: Mapped[str | None] = mapped_column(Text)
     """The sending number (caller ID) as the network gave it."""
-    remote_station_id: Mapped[str | None] = mapped_column(String(32))
+    remote_station_id: Mapped[str | None] = mapped_column(Text)
     status: Mapped[FaxStatus] = mapped_column(_enum(FaxStatus, 16))
     fax_status: Mapped[str | None] = mapped_column(String(32))
     """``FAXOPT(status)``: SUCCESS, FAILED..."""
