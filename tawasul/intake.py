@@ -179,21 +179,12 @@ class IntakeService:
             requester,
             new,
         )
-        record_event(
+        self._owe_filing(
             session,
-            request.id,
-            "created",
-            actor=actor,
-            at=self._clock(),
-            to_status=RequestStatus.RECEIVED,
-            details={
-                "channel": new.channel.value,
-                "call": call.uniqueid if call else None,
-                **new.details,
-            },
+            request,
+            actor,
+            {"channel": new.channel.value, "call": call.uniqueid if call else None, **new.details},
         )
-        notify(session, request, SmsStage.RECEIVED, {"reference": request.reference_number})
-        forward(session, request)
         if call is not None:
             call.request_id = request.id
             call.outcome = CallOutcome.REQUEST_FILED
@@ -334,17 +325,9 @@ class IntakeService:
         """
         request.is_partial = False
         request.updated_at = self._clock()
-        record_event(
-            session,
-            request.id,
-            "created",
-            actor=actor,
-            at=self._clock(),
-            to_status=RequestStatus.RECEIVED,
-            details={"channel": request.channel.value, "call": call.uniqueid},
+        self._owe_filing(
+            session, request, actor, {"channel": request.channel.value, "call": call.uniqueid}
         )
-        notify(session, request, SmsStage.RECEIVED, {"reference": request.reference_number})
-        forward(session, request)
         call.outcome = CallOutcome.REQUEST_FILED
         self.note_step(call, "request_filed")
         session.commit()
@@ -545,6 +528,23 @@ class IntakeService:
             call.outcome = CallOutcome.HUNG_UP
         session.add(call)
         session.commit()
+
+    def _owe_filing(
+        self, session: Session, request: Request, actor: str, details: dict[str, Any]
+    ) -> None:
+        """A filed request's "created" event, confirmation SMS and forwarding, in the same
+        transaction as the request (the caller commits)."""
+        record_event(
+            session,
+            request.id,
+            "created",
+            actor=actor,
+            at=self._clock(),
+            to_status=RequestStatus.RECEIVED,
+            details=details,
+        )
+        notify(session, request, SmsStage.RECEIVED, {"reference": request.reference_number})
+        forward(session, request)
 
     def _requester_for(self, session: Session, national_id: str) -> Requester:
         fingerprint = self._pii.fingerprint(national_id)

@@ -30,7 +30,8 @@ Option = TypeVar("Option")
 
 class CallerGaveUp(Exception):
     """The caller gave no valid answer to one question in ``input_attempts`` tries (wrong
-    keys or silence). Not :class:`tawasul.errors.TooManyAttempts`, which locks out a login."""
+    keys or silence): the menu stops asking and hands them to an agent or a callback. Not
+    :class:`tawasul.errors.TooManyAttempts`, the lock-out of sign-ins and identity checks."""
 
     def __init__(self, question: str) -> None:
         super().__init__(question)
