@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -164,10 +164,25 @@ class Channel(ABC):
     """The AGI commands the call flows use, over whatever transport carries them."""
 
     env: dict[str, str]
+    before_command: Callable[[str], None] | None = None
+    """Called with the command word before each command is sent; it may refuse by raising.
+    The FastAGI server checks there that no database transaction is open while Asterisk
+    plays, records or waits for the caller (``ivr.guard``)."""
+
+    def execute(self, command: str, *arguments: object) -> AGIResponse:
+        """Send one command and return its reply, once ``before_command`` allows it.
+
+        Raises:
+            AGIHangup: when the channel has hung up.
+            AGICommandError: when Asterisk refuses the command.
+        """
+        if self.before_command is not None:
+            self.before_command(command)
+        return self.transmit(command, *arguments)
 
     @abstractmethod
-    def execute(self, command: str, *arguments: object) -> AGIResponse:
-        """Send one command and return its reply.
+    def transmit(self, command: str, *arguments: object) -> AGIResponse:
+        """Send one command over the transport and return its reply.
 
         Raises:
             AGIHangup: when the channel has hung up.
@@ -314,7 +329,7 @@ class StreamChannel(Channel):
             if len(lines) > MAX_ENV_LINES:
                 raise AGIProtocolError("AGI environment too long")
 
-    def execute(self, command: str, *arguments: object) -> AGIResponse:
+    def transmit(self, command: str, *arguments: object) -> AGIResponse:
         """Send one command and read its reply, noticing a HANGUP line on the way."""
         line = format_command(command, *arguments)
         if self.hung_up:

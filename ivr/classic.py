@@ -35,13 +35,13 @@ class Pyst2Channel(Channel):
         self.env = dict(agi.env)
         self._stream = StreamChannel(agi.stdin, agi.stdout, env=self.env)
 
-    def execute(self, command: str, *arguments: object) -> AGIResponse:
+    def transmit(self, command: str, *arguments: object) -> AGIResponse:
         """Send one command, unless Asterisk already signalled the hang-up."""
         try:
             self._agi.test_hangup()
         except pyst2.AGIHangup as exc:
             raise AGIHangup(str(exc)) from exc
-        return self._stream.execute(command, *arguments)
+        return self._stream.transmit(command, *arguments)
 
 
 def serve_one_call(runner: Callable[[], CallRunner], argv: list[str]) -> int:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr import variables as var
 from ivr.agi import AGIError, AGIHangup, StreamChannel
+from ivr.guard import forbid_open_transactions
 from ivr.scripts.base import CallContext, Script
 from tawasul.config import Settings
 from tawasul.intake import IntakeService
@@ -52,23 +53,29 @@ class CallRunner:
             log.error("unknown AGI script %r on %s", name, channel.uniqueid)
             _set_status(channel, var.STATUS_FAILED)
             return
+        status = self._run_script(script, channel, name)
+        if status is not None:
+            # Told after the session is closed: no transaction is open while Asterisk waits.
+            _set_status(channel, status)
+
+    def _run_script(self, script: Script, channel: StreamChannel | Any, name: str) -> str | None:
         with self.session_factory() as session:
             ctx = CallContext(self.settings, session, self.intake)
+            channel.before_command = forbid_open_transactions(session)
             try:
                 script(channel, ctx)
             except AGIHangup:
                 log.info("caller hung up during %s on %s", name, channel.uniqueid)
                 self._close(ctx, CallOutcome.HUNG_UP)
-                return
+                return None
             except Exception:
                 # Log with context and send the caller down the dialplan's failure path: never
                 # dead air. Personal data is masked by the log filter, not by luck.
                 log.exception("AGI script %s failed on %s", name, channel.uniqueid)
                 self._close(ctx, CallOutcome.FAILED)
-                _set_status(channel, var.STATUS_FAILED)
-                return
+                return var.STATUS_FAILED
             self._close(ctx, None)
-            _set_status(channel, var.STATUS_OK)
+            return var.STATUS_OK
 
     def _close(self, ctx: CallContext, outcome: CallOutcome | None) -> None:
         if ctx.call is None:

@@ -12,13 +12,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tawasul.audit import record_event
+from tawasul.callbacks import schedule_callback
 from tawasul.errors import Conflict
 from tawasul.ids import new_reference_number, validate_national_id
 from tawasul.masking import mask_phone
 from tawasul.models import (
+    Appointment,
+    AppointmentSlot,
+    AppointmentStatus,
     Attachment,
     AttachmentKind,
     Call,
+    Callback,
     CallOutcome,
     Channel,
     Language,
@@ -26,7 +32,6 @@ from tawasul.models import (
     Request,
     Requester,
     RequesterCategory,
-    RequestEvent,
     utcnow,
 )
 from tawasul.notifications import SmsStage, forward, notify
@@ -60,8 +65,17 @@ class NewRequest:
     """Extra facts for the "created" audit event (no personal data)."""
 
 
+_UNSET: Any = object()
+"""A field :meth:`IntakeService.fill_in` leaves as it is."""
+
+
 class IntakeService:
-    """Records calls and files requests. Each method commits its own unit of work."""
+    """Records calls and files requests. Each method commits its own unit of work.
+
+    The phone menu's reads commit too: on SQLite every transaction holds the write lock, and a
+    transaction left open while Asterisk plays or records would make every other caller wait
+    (the FastAGI server refuses to send an AGI command while one is open, ``ivr.guard``).
+    """
 
     def __init__(self, pii: PiiProtector, clock: Callable[[], datetime] = utcnow) -> None:
         self._pii = pii
@@ -71,9 +85,10 @@ class IntakeService:
         """Record a call as it reaches the IVR (or find it again if the script is re-entered).
 
         Args:
-            session: the call's database session.
-            uniqueid: Asterisk's UNIQUEID of the inbound channel.
-            caller_id: the caller's number, stored for matching and callbacks.
+            session: the call's database session; no transaction is left open on return.
+            uniqueid: Asterisk's UNIQUEID of the inbound channel, stored as given.
+            caller_id: the caller's number as the network gave it (any length, any
+                characters), stored for matching and callbacks; '' when unknown.
 
         Returns:
             The ``Call`` row, committed.
@@ -89,12 +104,18 @@ class IntakeService:
                 journey=[],
             )
             session.add(call)
-            session.commit()
             log.info("call %s opened from %s", uniqueid, mask_phone(caller_id))
+        session.commit()
         return call
 
     def note_step(self, call: Call, step: str, shown: str = "") -> None:
-        """Append one step of the journey without committing (it goes with the next commit)."""
+        """Append one step of the journey without committing (it goes with the next commit).
+
+        Args:
+            call: the call the caller is on.
+            step: the step's name ("main_menu", "national_id_invalid"...).
+            shown: what the caller entered, already masked; '' for nothing.
+        """
         elapsed = (self._clock() - call.started_at).total_seconds()
         entry = {"step": step, "t": round(elapsed, 3)}
         if shown:
@@ -102,9 +123,25 @@ class IntakeService:
         call.journey = [*call.journey, entry]
 
     def set_language(self, session: Session, call: Call, language: Language) -> None:
-        """Remember the language the caller chose (one commit, journey included)."""
+        """Remember the language the caller chose (one commit, journey included).
+
+        Args:
+            session: the call's database session; committed on return.
+            call: the call.
+            language: the caller's choice.
+        """
         call.language = language
         self.note_step(call, "language", language.value)
+        session.commit()
+
+    def save_journey(self, session: Session, call: Call) -> None:
+        """Commit the steps noted so far (before a long wait, so that they are kept).
+
+        Args:
+            session: the call's database session; committed on return.
+            call: the call whose journey is written.
+        """
+        session.add(call)
         session.commit()
 
     def file_request(
@@ -142,22 +179,12 @@ class IntakeService:
             requester,
             new,
         )
-        session.add(
-            RequestEvent(
-                request_id=request.id,
-                at=self._clock(),
-                actor=actor,
-                kind="created",
-                to_status=RequestStatus.RECEIVED,
-                details={
-                    "channel": new.channel.value,
-                    "call": call.uniqueid if call else None,
-                    **new.details,
-                },
-            )
+        self._owe_filing(
+            session,
+            request,
+            actor,
+            {"channel": new.channel.value, "call": call.uniqueid if call else None, **new.details},
         )
-        notify(session, request, SmsStage.RECEIVED, {"reference": request.reference_number})
-        forward(session, request)
         if call is not None:
             call.request_id = request.id
             call.outcome = CallOutcome.REQUEST_FILED
@@ -199,14 +226,13 @@ class IntakeService:
         if callback_number is not None:
             request.callback_number = callback_number
             fields.append("callback_number")
-        session.add(
-            RequestEvent(
-                request_id=request.id,
-                at=self._clock(),
-                actor=actor,
-                kind="requester_identified",
-                details={"fields": fields},
-            )
+        record_event(
+            session,
+            request.id,
+            "requester_identified",
+            actor=actor,
+            at=self._clock(),
+            details={"fields": fields},
         )
         session.commit()
         log.info("request %s: requester transcribed by %s", request.reference_number, actor)
@@ -216,8 +242,16 @@ class IntakeService:
         """File what a caller has given so far as a partial request (no SMS, no forwarding).
 
         The phone menu calls this once the national ID is confirmed, then fills the request in
-        step by step: a caller who hangs up leaves a request marked partial, never lost and
-        never shown as complete. :meth:`complete_request` finishes it.
+        step by step (:meth:`fill_in`): a caller who hangs up leaves a request marked partial,
+        never lost and never shown as complete. :meth:`complete_request` finishes it.
+
+        Args:
+            session: the call's database session; committed on return.
+            new: what the caller gave so far; the national ID must be valid.
+            call: the call, linked to the request.
+
+        Returns:
+            The committed partial request, with its reference number.
 
         Raises:
             ValidationError: when the national ID is not valid.
@@ -232,25 +266,68 @@ class IntakeService:
         log.info("partial request %s started on call %s", request.reference_number, call.uniqueid)
         return request
 
+    def fill_in(
+        self,
+        session: Session,
+        request: Request,
+        *,
+        category: RequesterCategory = _UNSET,
+        target_official: str = _UNSET,
+        meeting_mode: MeetingMode = _UNSET,
+        branch: str = _UNSET,
+        callback_number: str = _UNSET,
+        voice_message_path: str | None = _UNSET,
+    ) -> Request:
+        """Store one more answer of a partial request (the fields given; the others stay).
+
+        Args:
+            session: the call's database session; committed on return (with the journey).
+            request: the partial request the caller is filling in.
+            category: man, woman or company.
+            target_official: the official's key, from the configured list.
+            meeting_mode: in person or video.
+            branch: the branch of an in-person meeting.
+            callback_number: the number to call back, in E.164.
+            voice_message_path: the encrypted voice message, relative to the var directory.
+
+        Returns:
+            The request, committed.
+        """
+        answers = {
+            "category": category,
+            "target_official": target_official,
+            "meeting_mode": meeting_mode,
+            "branch": branch,
+            "callback_number": callback_number,
+            "voice_message_path": voice_message_path,
+        }
+        for name, value in answers.items():
+            if value is not _UNSET:
+                setattr(request, name, value)
+        request.updated_at = self._clock()
+        session.commit()
+        return request
+
     def complete_request(
         self, session: Session, request: Request, call: Call, actor: str = "ivr"
     ) -> Request:
         """Mark a partial request complete: audit event, confirmation SMS and forwarding owed in
-        the same transaction."""
+        the same transaction.
+
+        Args:
+            session: the call's database session; committed on return.
+            request: the partial request, every answer given.
+            call: the call that filed it (its outcome becomes ``request_filed``).
+            actor: who filed it, for the audit trail.
+
+        Returns:
+            The request, complete and committed.
+        """
         request.is_partial = False
         request.updated_at = self._clock()
-        session.add(
-            RequestEvent(
-                request_id=request.id,
-                at=self._clock(),
-                actor=actor,
-                kind="created",
-                to_status=RequestStatus.RECEIVED,
-                details={"channel": request.channel.value, "call": call.uniqueid},
-            )
+        self._owe_filing(
+            session, request, actor, {"channel": request.channel.value, "call": call.uniqueid}
         )
-        notify(session, request, SmsStage.RECEIVED, {"reference": request.reference_number})
-        forward(session, request)
         call.outcome = CallOutcome.REQUEST_FILED
         self.note_step(call, "request_filed")
         session.commit()
@@ -260,7 +337,18 @@ class IntakeService:
     def add_voice_message(
         self, session: Session, request: Request, path: str, call: Call, actor: str = "ivr"
     ) -> Attachment:
-        """Attach another voice message (a repeat caller, a follow-up) to an existing request."""
+        """Attach another voice message (a repeat caller, a follow-up) to an existing request.
+
+        Args:
+            session: the call's database session; committed on return.
+            request: the request the message is for.
+            path: the encrypted recording, relative to the var directory.
+            call: the call it was recorded on (named in the audit event).
+            actor: who added it, for the audit trail.
+
+        Returns:
+            The committed attachment.
+        """
         attachment = Attachment(
             request_id=request.id,
             kind=AttachmentKind.VOICE_MESSAGE,
@@ -270,37 +358,70 @@ class IntakeService:
         )
         session.add(attachment)
         session.flush()
-        session.add(
-            RequestEvent(
-                request_id=request.id,
-                at=self._clock(),
-                actor=actor,
-                kind="voice_message_added",
-                details={"attachment_id": attachment.id, "call": call.uniqueid},
-            )
+        record_event(
+            session,
+            request.id,
+            "voice_message_added",
+            actor=actor,
+            at=self._clock(),
+            details={"attachment_id": attachment.id, "call": call.uniqueid},
         )
         session.commit()
         return attachment
 
+    def link_call(
+        self, session: Session, call: Call, request: Request, step: str, shown: str = ""
+    ) -> None:
+        """Record that the call is about an existing request (a follow-up, a repeat caller).
+
+        Args:
+            session: the call's database session; committed on return (with the journey).
+            call: the call.
+            request: the request the caller turned out to be about.
+            step: the journey step that says how ("added_to_existing", "status_told"...).
+            shown: the step's input for the journey (no personal data); '' for none.
+        """
+        call.request_id = request.id
+        self.note_step(call, step, shown)
+        session.commit()
+
     def find_for_follow_up(self, session: Session, reference: str, last4: str) -> Request | None:
-        """Return the complete request with this reference whose requester's national ID ends
-        in ``last4``; None when either does not match (the caller is not told which)."""
+        """Find a complete request by its reference and its requester's ID's last four digits.
+
+        Args:
+            session: the call's database session; no transaction is left open on return.
+            reference: the reference number the caller typed.
+            last4: the last four digits of the national ID the caller typed.
+
+        Returns:
+            The request when both match; None when either does not (the caller is not told
+            which).
+        """
         request = session.scalar(
             select(Request)
             .where(Request.reference_number == reference)
             .where(Request.is_partial.is_(False))
         )
-        if request is None or request.requester is None:
-            return None
-        expected = request.requester.national_id_last4_hash
-        if expected != self._pii.fingerprint("last4:" + last4):
-            return None
-        return request
+        matched = (
+            request is not None
+            and request.requester is not None
+            and request.requester.national_id_last4_hash == self._pii.fingerprint("last4:" + last4)
+        )
+        session.commit()
+        return request if matched else None
 
     def open_requests_of(self, session: Session, national_id: str) -> list[Request]:
-        """Return the requester's requests that are still open, oldest first."""
+        """The requester's complete requests that are still open (a repeat caller's).
+
+        Args:
+            session: the call's database session; no transaction is left open on return.
+            national_id: the caller's national ID, in clear (only its fingerprint is used).
+
+        Returns:
+            The open requests, oldest first; empty for a new requester.
+        """
         fingerprint = self._pii.fingerprint(national_id)
-        return list(
+        requests = list(
             session.scalars(
                 select(Request)
                 .join(Requester)
@@ -310,12 +431,91 @@ class IntakeService:
                 .order_by(Request.created_at)
             )
         )
+        session.commit()
+        return requests
+
+    def appointment_start(self, session: Session, request: Request) -> datetime | None:
+        """When the request's booked meeting starts, for the caller who asks for the status.
+
+        Args:
+            session: the call's database session; no transaction is left open on return.
+            request: the request.
+
+        Returns:
+            The start of the latest booked (or rescheduled) appointment's slot, UTC; None when
+            there is none.
+        """
+        starts_at = session.scalar(
+            select(AppointmentSlot.starts_at)
+            .join(Appointment, Appointment.slot_id == AppointmentSlot.id)
+            .where(Appointment.request_id == request.id)
+            .where(
+                Appointment.status.in_([AppointmentStatus.BOOKED, AppointmentStatus.RESCHEDULED])
+            )
+            .order_by(Appointment.id.desc())
+            .limit(1)
+        )
+        session.commit()
+        return starts_at
+
+    def send_to_agent(self, session: Session, call: Call) -> None:
+        """Record that the caller goes to the agent queue (the dialplan does the queueing).
+
+        Args:
+            session: the call's database session; committed on return (with the journey).
+            call: the call; its outcome becomes ``sent_to_agent`` unless it already has one.
+        """
+        self.note_step(call, "to_agent")
+        if call.outcome == CallOutcome.IN_PROGRESS:
+            call.outcome = CallOutcome.SENT_TO_AGENT
+        session.commit()
+
+    def book_callback(
+        self,
+        session: Session,
+        call: Call,
+        number: str,
+        branch: str,
+        due_at: datetime,
+        max_attempts: int,
+    ) -> Callback:
+        """Owe the caller a callback (out of hours: when the branch opens), in one commit.
+
+        Args:
+            session: the call's database session; committed on return (with the journey).
+            call: the call that asked for it (and its request, if any).
+            number: the confirmed number to call, in E.164.
+            branch: the branch whose agents call back.
+            due_at: when to place it, UTC.
+            max_attempts: how many times to try before giving up.
+
+        Returns:
+            The committed callback, its outbox row owed in the same transaction.
+        """
+        callback = Callback(
+            request_id=call.request_id,
+            call_id=call.id,
+            number=number,
+            branch=branch,
+            queued_at=self._clock(),
+            due_at=due_at,
+            max_attempts=max_attempts,
+        )
+        schedule_callback(session, callback)
+        self.note_step(call, "callback_booked")
+        session.commit()
+        return callback
 
     def close_call(self, session: Session, call: Call, outcome: CallOutcome | None = None) -> None:
         """Record the end of a call; the outcome stays as it was unless one is given.
 
         Whatever the call left half-done is rolled back, but not the journey: the steps noted
         since the last commit happened, and they are kept.
+
+        Args:
+            session: the call's database session; committed on return.
+            call: the call that ended.
+            outcome: how it ended (``hung_up``, ``failed``); a filed request's outcome stays.
         """
         journey = list(call.journey)
         if session.in_transaction():
@@ -328,6 +528,23 @@ class IntakeService:
             call.outcome = CallOutcome.HUNG_UP
         session.add(call)
         session.commit()
+
+    def _owe_filing(
+        self, session: Session, request: Request, actor: str, details: dict[str, Any]
+    ) -> None:
+        """A filed request's "created" event, confirmation SMS and forwarding, in the same
+        transaction as the request (the caller commits)."""
+        record_event(
+            session,
+            request.id,
+            "created",
+            actor=actor,
+            at=self._clock(),
+            to_status=RequestStatus.RECEIVED,
+            details=details,
+        )
+        notify(session, request, SmsStage.RECEIVED, {"reference": request.reference_number})
+        forward(session, request)
 
     def _requester_for(self, session: Session, national_id: str) -> Requester:
         fingerprint = self._pii.fingerprint(national_id)

@@ -12,9 +12,9 @@ from pathlib import PurePosixPath
 from ivr import variables as var
 from ivr.agi import Channel
 from ivr.faxdoc import tiff_to_pdf
+from ivr.flows.callback_number import saudi_mobile_or_none
 from ivr.paths import SPOOL, host_path
 from ivr.scripts.base import CallContext
-from ivr.scripts.intake import saudi_mobile_or_none
 from tawasul.documents import DocumentStore
 from tawasul.faxes import FaxIntake, ReceivedFax
 from tawasul.vault import vault_for

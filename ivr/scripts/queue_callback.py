@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 
 from ivr import variables as var
 from ivr.agi import Channel
+from ivr.flows.callback_number import CallbackNumber
+from ivr.flows.menu import CallerGaveUp, Menu
 from ivr.scripts.base import CallContext
-from ivr.scripts.intake import CallbackNumber, Menu, TooManyAttempts
 from tawasul.callbacks import schedule_callback
 from tawasul.models import Callback, Language, utcnow
 
@@ -62,7 +63,7 @@ def request(channel: Channel, ctx: CallContext) -> None:
     menu.step("queue_callback_asked", str(position or ""))
     try:
         number = CallbackNumber(menu).ask()
-    except TooManyAttempts:
+    except CallerGaveUp:
         # No number to call back: back into the queue at the same place.
         menu.step("queue_callback_no_number")
         channel.set_variable(var.NEXT, var.NEXT_AGENT)
@@ -90,6 +91,7 @@ def place(channel: Channel, ctx: CallContext) -> None:
     """On the place-holder channel: compute where it re-enters the queue."""
     callback_id = channel.get_variable(var.CALLBACK_ID) or ""
     callback = ctx.session.get(Callback, int(callback_id)) if callback_id.isdigit() else None
+    ctx.session.commit()  # no transaction open while Asterisk answers (ivr.guard)
     if callback is None:
         raise LookupError(f"no callback {callback_id!r} for the place-holder")
     queue = f"tawasul-{callback.branch}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tawasul.models.base import Base, UTCDateTime, _enum, utcnow
@@ -51,11 +51,11 @@ class FaxReception(Base):
     __tablename__ = "fax_reception"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uniqueid: Mapped[str] = mapped_column(String(64), unique=True)
+    uniqueid: Mapped[str] = mapped_column(Text, unique=True)
     """Asterisk's ``UNIQUEID`` of the receiving channel: a fax is recorded once."""
-    sender: Mapped[str | None] = mapped_column(String(32))
+    sender: Mapped[str | None] = mapped_column(Text)
     """The sending number (caller ID) as the network gave it."""
-    remote_station_id: Mapped[str | None] = mapped_column(String(32))
+    remote_station_id: Mapped[str | None] = mapped_column(Text)
     status: Mapped[FaxStatus] = mapped_column(_enum(FaxStatus, 16))
     fax_status: Mapped[str | None] = mapped_column(String(32))
     """``FAXOPT(status)``: SUCCESS, FAILED..."""

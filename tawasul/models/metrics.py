@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tawasul.models.base import Base, UTCDateTime, utcnow
@@ -23,7 +23,7 @@ class QueueEvent(Base):
     """A digest of the event's name, channel, member and Asterisk timestamp: the replay guard."""
     event: Mapped[str] = mapped_column(String(32))
     queue: Mapped[str | None] = mapped_column(String(64))
-    uniqueid: Mapped[str | None] = mapped_column(String(64), index=True)
+    uniqueid: Mapped[str | None] = mapped_column(Text, index=True)
     member: Mapped[str | None] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     """Asterisk's own timestamp of the event (``timestampevents = yes``), not our clock."""
@@ -40,7 +40,7 @@ class QueueCall(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uniqueid: Mapped[str] = mapped_column(String(64), index=True)
+    uniqueid: Mapped[str] = mapped_column(Text, index=True)
     queue: Mapped[str] = mapped_column(String(64))
     call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id"))
     """The IVR's ``Call`` when the caller came through it (same channel)."""

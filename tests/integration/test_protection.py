@@ -19,6 +19,8 @@ from redis import Redis
 from sqlalchemy import select
 
 from agent_api import create_app
+from ivr.paths import SPOOL, host_path
+from ivr.simulator import message_wait
 from providers.ami import AMIActionError, AMIClient, AMIValueError, Message
 from tawasul import security_log
 from tawasul.accounts import AccountService, NewUser
@@ -141,6 +143,8 @@ def test_the_inbound_context_has_no_way_out(phone: Phone, ami: AMIClient, dialle
 
 CANARY_IDS = ("1000000008", "2000000006")
 CANARY_NUMBERS = ("0555123456", "0555654321")
+CANARY_HUNG_UP_ID = "1000000032"
+"""A third caller, who hangs up two seconds into the voice message."""
 
 
 def _spellings(number: str) -> list[str]:
@@ -176,6 +180,8 @@ def test_canary_personal_data_is_in_no_log_and_not_in_redis(
 ) -> None:
     settings = dataclasses.replace(settings, database_url=ivr.database.url)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
+    spool = host_path(ivr.settings, SPOOL)
+    spooled_before = set(spool.rglob("*"))
     worker_log = settings.var_dir / "worker.log"
     worker = WorkerProcess(
         worker_env(settings, redis_server.url, database_url=ivr.database.url), worker_log
@@ -185,6 +191,10 @@ def test_canary_personal_data_is_in_no_log_and_not_in_redis(
             phone.call(full_request_script(national_id), caller_id=number)
             for national_id, number in zip(CANARY_IDS, CANARY_NUMBERS, strict=True)
         ]
+        until_message = full_request_script(CANARY_HUNG_UP_ID).split(f"/{message_wait('en')}/")
+        placed.append(
+            phone.call(f"{until_message[0]}/{message_wait('en', 2)}/h", caller_id=CANARY_NUMBERS[0])
+        )
         for call in placed:
             phone.wait_hangup(call, timeout_s=180)
         owed = _requests_with_a_number(ivr)
@@ -218,7 +228,15 @@ def test_canary_personal_data_is_in_no_log_and_not_in_redis(
     searched += [p for p in redis_server.directory.rglob("*") if p.is_file()]
     searched += [p for p in (asterisk.root / "var/log/asterisk").rglob("*") if p.is_file()]
     searched += [asterisk.console_log]
-    secrets = [*CANARY_IDS, *[s for n in CANARY_NUMBERS for s in _spellings(n)]]
+    # Asterisk records voice messages into its spool, in clear: none may be left there.
+    left_in_spool = [p for p in spool.rglob("*") if p.is_file() and p not in spooled_before]
+    assert [p for p in left_in_spool if p.read_bytes()[:4] == b"RIFF"] == []
+    searched += left_in_spool
+    secrets = [
+        *CANARY_IDS,
+        CANARY_HUNG_UP_ID,
+        *[s for n in CANARY_NUMBERS for s in _spellings(n)],
+    ]
     hits = [
         f"{path}: {secret}"
         for path in searched
