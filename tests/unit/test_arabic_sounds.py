@@ -20,8 +20,8 @@ from ivr.sound_inventory import (
     add_queue,
     arabic_order_problem,
     missing_sounds,
-    read_queues,
     reachable,
+    read_queues,
     say_number_files,
 )
 
