@@ -38,6 +38,7 @@ from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
 from tawasul.errors import ConfigError
 from tawasul.identity import SmsCodeVerifier
+from tawasul.notifications import sms_templates
 from tawasul.pii import PiiProtector, decode_key
 from tawasul.ports import CallControl, IdentityVerifier
 from tawasul.presence import QueueMembership
@@ -117,7 +118,7 @@ def create_app(
         settings=settings,
         sessions=sessions,
         accounts=AccountService(settings.branches),
-        casework=Casework(book, verifier),
+        casework=Casework(book, verifier, templates=sms_templates(settings)),
         book=book,
         attachments=AttachmentStore(settings.var_dir, vault_for(settings)),
         click_to_call=(

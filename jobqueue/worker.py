@@ -14,7 +14,6 @@ import socket
 import time
 import uuid
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -35,7 +34,7 @@ from tawasul.forwarding import ForwardingDelivery, write_late_report
 from tawasul.hours import WorkingHours
 from tawasul.metrics.report import daily_report
 from tawasul.models import utcnow
-from tawasul.notifications import SmsTemplates
+from tawasul.notifications import sms_templates
 from tawasul.pii import PiiProtector
 from tawasul.ports import Forwarder, SmsSender
 from tawasul.retention import purge
@@ -71,10 +70,9 @@ def build_context(settings: Settings, ami: AMIClient | None) -> JobContext:
     sessions = make_session_factory(make_engine(settings.resolved_database_url()))
     security_log.install(sessions)
     pii = PiiProtector.from_master_key(settings.resolved_secret_key())
-    templates_path = Path(settings.sms_templates_file) if settings.sms_templates_file else None
     sms = SmsDelivery(
         sms_sender(settings),
-        SmsTemplates.load(templates_path),
+        sms_templates(settings),
         settings.sms_allowed_prefixes,
         settings.sms_rate_limit,
         timedelta(seconds=settings.sms_rate_window_s),

@@ -41,7 +41,7 @@ from tawasul.models import (
     VerificationStatus,
     utcnow,
 )
-from tawasul.notifications import SmsStage, forward, notify
+from tawasul.notifications import SmsStage, SmsTemplates, forward, notify
 from tawasul.permissions import Action, require, require_transition, visible_branches
 from tawasul.ports import IdentityVerifier, VerificationOutcome
 from tawasul.workflow import RequestStatus, allowed_transitions, check_transition
@@ -90,9 +90,11 @@ class Casework:
         book: AppointmentBook,
         verifier: IdentityVerifier,
         clock: Callable[[], datetime] = utcnow,
+        templates: SmsTemplates | None = None,
     ) -> None:
         self._book = book
         self._verifier = verifier
+        self._templates = templates or SmsTemplates.load()
         self._clock = clock
 
     # -- reading -------------------------------------------------------------------------
@@ -344,19 +346,18 @@ class Casework:
         """Reject a verified request with a reason the requester is sent (supervisors).
 
         Raises:
-            ValidationError: no reason, or a reason over 500 characters.
+            ValidationError: no reason, a reason over 500 characters, or one that makes the
+                requester's SMS longer than its part budget (``notifications.PART_BUDGETS``).
         """
         request = load_request(session, user, request_id)
         reason = scrub(reason.strip())
         if not 1 <= len(reason) <= MAX_REASON:
             raise ValidationError("reason", f"1-{MAX_REASON} characters")
+        params = {"reference": request.reference_number, "reason": reason}
+        if request.callback_number:
+            self._templates.check_budget(SmsStage.REJECTED, request.language, params, "reason")
         self._move(session, user, request, S.REJECTED, "rejected", {"reason": reason})
-        notify(
-            session,
-            request,
-            SmsStage.REJECTED,
-            {"reference": request.reference_number, "reason": reason},
-        )
+        notify(session, request, SmsStage.REJECTED, params)
         session.commit()
         return request
 
@@ -384,10 +385,12 @@ class Casework:
             kind,
             {"appointment_id": appointment.id, "slot_id": slot_id},
         )
+        # Codes, not names: the SMS names the branch in the requester's language when sent.
         params = {
             "reference": request.reference_number,
             "appointment": local_text(appointment.slot.starts_at),
-            "place": self._book.place(appointment),
+            "branch": appointment.slot.branch,
+            "meeting_link": appointment.meeting_link,
         }
         notify(session, request, SmsStage.APPROVED, params)
         due = self._book.reminder_time(appointment)
