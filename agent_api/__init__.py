@@ -26,6 +26,7 @@ from agent_api import (
     slots,
     users,
 )
+from agent_api.display_names import bp as display_names_bp
 from agent_api.national_identity import NationalIdentityVerifier
 from agent_api.services import EXTENSION, Services
 from tawasul import security_log
@@ -147,6 +148,7 @@ def create_app(
         intake.bp,
         portal.bp,
         slots.bp,
+        display_names_bp,
         metrics.bp,
         security.bp,
     ):

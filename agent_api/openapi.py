@@ -271,6 +271,13 @@ def build_spec() -> dict[str, Any]:
                 public=True,
             )
         },
+        "/display-names": {
+            "get": _op(
+                "Display names by kind (branch, official, category, meeting_mode, status), "
+                "code and language",
+                _ok("200", "the names", {"type": "object"}),
+            )
+        },
         "/auth/me": {
             "get": _op("The signed-in user", _ok("200", "the user")),
             "patch": _op(
@@ -450,6 +457,28 @@ def build_spec() -> dict[str, Any]:
             "identity_verified -> rejected, with a reason (supervisors)",
             _body({"reason": {"type": "string", "maxLength": 500}}, ("reason",)),
         ),
+        "/requests/{request_id}/reject/preview": {
+            "post": _op(
+                "The rejection SMS a reason would send, with its SMS part count",
+                _ok(
+                    "200",
+                    "the message, its encoding, length in units, parts and part budget",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "language": {"type": "string"},
+                            "body": {"type": "string"},
+                            "encoding": {"type": "string", "enum": ["gsm7", "ucs2"]},
+                            "units": {"type": "integer"},
+                            "parts": {"type": "integer"},
+                            "budget": {"type": "integer"},
+                        },
+                    },
+                ),
+                body=_body({"reason": {"type": "string", "maxLength": 500}}),
+                params=[REQUEST_ID],
+            )
+        },
         "/requests/{request_id}/schedule": _action(
             "approved|scheduled -> scheduled in a slot",
             _body({"slot_id": {"type": "integer"}}, ("slot_id",)),

@@ -175,6 +175,24 @@ def reject(request_id: int) -> ResponseReturnValue:
     return jsonify(_dump(services().casework.reject(db(), user(), request_id, reason)))
 
 
+@bp.post("/<int:request_id>/reject/preview")
+def reject_preview(request_id: int) -> ResponseReturnValue:
+    """The rejection SMS this reason would send, with its SMS part count (nothing changes)."""
+    data = parsing.body({"reason"})
+    reason = parsing.text(data, "reason", max_len=500) or ""
+    preview = services().casework.rejection_sms(db(), user(), request_id, reason)
+    return jsonify(
+        {
+            "language": preview.language.value,
+            "body": preview.body,
+            "encoding": preview.length.encoding.value,
+            "units": preview.length.units,
+            "parts": preview.length.parts,
+            "budget": preview.budget,
+        }
+    )
+
+
 @bp.post("/<int:request_id>/schedule")
 def schedule(request_id: int) -> ResponseReturnValue:
     """Book (or move) the meeting into a slot of the request's branch."""

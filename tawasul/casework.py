@@ -41,7 +41,7 @@ from tawasul.models import (
     VerificationStatus,
     utcnow,
 )
-from tawasul.notifications import SmsStage, SmsTemplates, forward, notify
+from tawasul.notifications import SmsPreview, SmsStage, SmsTemplates, forward, notify
 from tawasul.permissions import Action, require, require_transition, visible_branches
 from tawasul.ports import IdentityVerifier, VerificationOutcome
 from tawasul.workflow import RequestStatus, allowed_transitions, check_transition
@@ -360,6 +360,19 @@ class Casework:
         notify(session, request, SmsStage.REJECTED, params)
         session.commit()
         return request
+
+    def rejection_sms(
+        self, session: Session, user: User, request_id: int, reason: str
+    ) -> SmsPreview:
+        """The SMS a rejection with ``reason`` would send the requester, with its part count
+        and budget (what :meth:`reject` enforces), for the agent writing the reason.
+
+        Raises:
+            NotFound: no such request, or one the user may not see.
+        """
+        request = load_request(session, user, request_id)
+        params = {"reference": request.reference_number, "reason": scrub(reason.strip())}
+        return self._templates.preview(SmsStage.REJECTED, request.language, params)
 
     def schedule(self, session: Session, user: User, request_id: int, slot_id: int) -> Appointment:
         """Book (or move) the meeting of an approved request into a slot of its branch.

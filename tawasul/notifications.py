@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -39,6 +40,17 @@ PART_BUDGETS[SmsStage.REJECTED] = 3
 words: three parts leave about 145 Arabic or 400 English characters for them, and a longer
 reason is refused (:meth:`SmsTemplates.check_budget`), never cut: a cut reason could say the
 opposite of what was meant."""
+
+
+@dataclass(frozen=True)
+class SmsPreview:
+    """A message as the requester would get it: text, length and its part budget."""
+
+    stage: SmsStage
+    language: Language
+    body: str
+    length: SmsLength
+    budget: int
 
 
 class SmsTemplates:
@@ -85,6 +97,11 @@ class SmsTemplates:
             # then (an SMS owed before a language change goes out in the new one).
             link = params.get("meeting_link")
             values["place"] = link or self._names.place(str(branch), language)
+        elif str(values.get("place", "")).endswith(" branch"):
+            # Owed before display names (the place was stored as "<code> branch").
+            code = str(values["place"]).removesuffix(" branch")
+            if code in self._names.branches:
+                values["place"] = self._names.place(code, language)
         if branch:
             values["branch"] = self._names.branch(str(branch), language)
         if params.get("official"):
@@ -94,6 +111,11 @@ class SmsTemplates:
     def length(self, stage: SmsStage, language: Language, params: dict[str, Any]) -> SmsLength:
         """The rendered message's encoding, length and SMS part count."""
         return sms_length(self.render(stage, language, params))
+
+    def preview(self, stage: SmsStage, language: Language, params: dict[str, Any]) -> SmsPreview:
+        """The rendered message with its length and budget (the console's live counter)."""
+        body = self.render(stage, language, params)
+        return SmsPreview(stage, language, body, sms_length(body), PART_BUDGETS[stage])
 
     def check_budget(
         self, stage: SmsStage, language: Language, params: dict[str, Any], field: str
