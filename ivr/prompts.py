@@ -39,8 +39,10 @@ class Prompt:
     key: str
     language: str
     text: str
+    """What people read (plain Arabic, without vowel marks)."""
     parts: tuple[tuple[str, str], ...]
-    """(language, text) pieces: one for a plain prompt, two for a bilingual one."""
+    """(language, text) pieces the engine speaks: one for a plain prompt, two for a bilingual
+    one; Arabic vocalised (``ar_speech`` in the catalogue)."""
 
     @property
     def relative_path(self) -> Path:
@@ -71,8 +73,10 @@ def load_catalogue(path: Path = CATALOGUE, generated: bool = True) -> list[Promp
         table = tomllib.load(handle)
     prompts = []
     if generated:
+        speech = generated_prompts(speech=True)
         prompts.extend(
-            Prompt(key, "ar", text, (("ar", text),)) for key, text in generated_prompts().items()
+            Prompt(key, "ar", text, (("ar", speech[key]),))
+            for key, text in generated_prompts().items()
         )
     for key, entry in _flatten(table):
         if "tone_hz" in entry:
@@ -81,12 +85,16 @@ def load_catalogue(path: Path = CATALOGUE, generated: bool = True) -> list[Promp
             prompts.append(Prompt(key, "ar", f"({key})", ((TONE, tone),)))
             continue
         texts = {lang: str(entry[lang]) for lang in LANGUAGES if lang in entry}
+        # What the engine is given: the vocalised text where the catalogue has one (Arabic).
+        spoken = {lang: str(entry.get(f"{lang}_speech", texts[lang])) for lang in texts}
         if entry.get("bilingual"):
-            parts = tuple((lang, texts[lang]) for lang in LANGUAGES)
-            joined = " / ".join(text for _, text in parts)
+            parts = tuple((lang, spoken[lang]) for lang in LANGUAGES)
+            joined = " / ".join(texts[lang] for lang in LANGUAGES)
             prompts.extend(Prompt(key, lang, joined, parts) for lang in LANGUAGES)
         else:
-            prompts.extend(Prompt(key, lang, text, ((lang, text),)) for lang, text in texts.items())
+            prompts.extend(
+                Prompt(key, lang, text, ((lang, spoken[lang]),)) for lang, text in texts.items()
+            )
     return prompts
 
 
