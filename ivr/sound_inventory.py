@@ -23,6 +23,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tawasul.config import Settings
+
 REPO = Path(__file__).resolve().parent.parent
 DIALPLAN_DIR = REPO / "dialplans"
 IVR_DIR = REPO / "ivr"
@@ -300,8 +302,21 @@ def add_agi(reach: Reach, catalogue_keys: Iterable[str], ivr_dir: Path = IVR_DIR
             reach.add(sound(key), "the prompt catalogue")
 
 
+def add_configured(reach: Reach, settings: Settings) -> None:
+    """Add the prompts the menu builds from the settings: each branch and official it offers."""
+    from ivr.prompts import sound
+
+    for branch in settings.branches:
+        reach.add(sound(f"branch.{branch}"), "setting branches (the branch menu)")
+    for official in settings.officials:
+        reach.add(sound(f"official.{official}"), "setting officials (the official menu)")
+
+
 def reachable(
-    catalogue_keys: Iterable[str], dialplan_dir: Path = DIALPLAN_DIR, ivr_dir: Path = IVR_DIR
+    catalogue_keys: Iterable[str],
+    dialplan_dir: Path = DIALPLAN_DIR,
+    ivr_dir: Path = IVR_DIR,
+    settings: Settings | None = None,
 ) -> Reach:
     """Every sound Asterisk can play to a caller of the dialplan (and its queues' agents)."""
     reach = Reach()
@@ -310,6 +325,7 @@ def reachable(
     for queue in read_queues(dialplan_dir / "queues.conf"):
         add_queue(reach, queue, max_wait_s)
     add_agi(reach, catalogue_keys, ivr_dir)
+    add_configured(reach, settings or Settings())
     return reach
 
 

@@ -8,6 +8,7 @@ the catalogue and with the built ``audio/build/ar``.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from ivr.sound_inventory import (
     read_queues,
     say_number_files,
 )
+from tawasul.config import Settings
 
 BUILT_AR = AUDIO_DIR / "build" / "ar"
 
@@ -158,3 +160,10 @@ def test_numbers_arabic_cannot_take_in_english_order_are_flagged() -> None:
     assert arabic_order_problem(30) is None
     assert arabic_order_problem(21) is not None
     assert arabic_order_problem(100) is not None
+
+
+def test_a_configured_branch_without_its_prompt_is_reported() -> None:
+    settings = dataclasses.replace(Settings(), branches=("riyadh", "dammam"))
+    reach = reachable({prompt.key for prompt in load_catalogue(generated=False)}, settings=settings)
+    missing = missing_from(_catalogue_ar_sounds(), reach)
+    assert set(missing) == {"tawasul/branch.dammam"}
