@@ -325,6 +325,8 @@ def test_the_rejection_dialog_counts_the_sms_parts_as_the_reason_is_written(
         session.commit()
     supervisor = console_app.page(browser, "en")
     supervisor.sign_in("supervisor")
+    # The branch as configured, in the console's language (not the code "riyadh").
+    expect(supervisor.page.locator("#who")).to_have_text("supervisor · Riyadh")
     supervisor.page.goto(f"{console_app.url}/console/#/request/{filed.id}")
     supervisor.page.click("#action-reject")
     expect(supervisor.page.locator("#sms-parts")).to_have_text("1 SMS parts (at most 3)")
