@@ -126,18 +126,26 @@ class Reach:
             self.add(f"digits/{digit}", why)
 
 
-def _config_lines(path: Path) -> Iterator[str]:
-    for raw in path.read_text(encoding="utf-8").splitlines():
+def _config_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text without its comment) of each line that holds something."""
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         line = raw.split(";", 1)[0].strip()
         if line:
-            yield line
+            yield number, line
+
+
+def _applications(text: str) -> Iterator[tuple[str, str]]:
+    """(application, arguments) of every call in ``text``, nested ones too (ExecIf(...?X(...)))."""
+    for app, raw_args in _APP_CALL.findall(text):
+        yield app, raw_args
+        yield from _applications(raw_args)
 
 
 def dialplan_globals(dialplan_dir: Path = DIALPLAN_DIR) -> dict[str, str]:
     """The ``[globals]`` of extensions.conf."""
     values: dict[str, str] = {}
     section = ""
-    for line in _config_lines(dialplan_dir / "extensions.conf"):
+    for _, line in _config_lines(dialplan_dir / "extensions.conf"):
         if line.startswith("["):
             section = line.strip("[]")
         elif section == "globals" and "=" in line:
@@ -153,9 +161,9 @@ def _split_args(text: str) -> list[str]:
 def add_dialplan(reach: Reach, dialplan_dir: Path = DIALPLAN_DIR) -> None:
     """Add what the dialplan's applications play."""
     for path in sorted(dialplan_dir.glob("*.conf")):
-        for number, line in enumerate(_config_lines(path), 1):
+        for number, line in _config_lines(path):
             why = f"{path.name}:{number}"
-            for app, raw_args in _APP_CALL.findall(line):
+            for app, raw_args in _applications(line):
                 name = app.lower()
                 args = _split_args(raw_args)
                 if name in _SOUND_APPS:
@@ -197,7 +205,7 @@ def read_queues(path: Path = DIALPLAN_DIR / "queues.conf") -> list[QueueOptions]
     templates: set[str] = set()
     order: list[str] = []
     current: dict[str, str] | None = None
-    for line in _config_lines(path):
+    for _, line in _config_lines(path):
         header = re.fullmatch(r"\[([^\]]+)\](?:\(([^)]*)\))?", line)
         if header:
             name, parents = header.group(1), header.group(2) or ""

@@ -133,12 +133,15 @@ def test_dialplan_applications(tmp_path: Path) -> None:
         " same => n,Record(/tmp/x.wav,3,10)\n"
         " same => n,Read(DIGITS,a/enter,4) ; comment Playback(not/this)\n"
         " same => n,Queue(q,r,,a/override,300)\n"
-        " same => n,Playback(/var/spool/recording)\n",
+        " same => n,Playback(/var/spool/recording)\n"
+        "\n"
+        " same => n,ExecIf($[${X} = 1]?Playback(a/nested))\n",
         encoding="utf-8",
     )
     reach = Reach()
     add_dialplan(reach, tmp_path)
-    assert set(reach.sounds) == {"a/one", "a/two", "beep", "a/enter", "a/override"}
+    assert set(reach.sounds) == {"a/one", "a/two", "beep", "a/enter", "a/override", "a/nested"}
+    assert reach.sounds["a/nested"] == {"extensions.conf:10"}
 
 
 @pytest.mark.parametrize(
