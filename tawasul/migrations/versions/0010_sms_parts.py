@@ -1,6 +1,6 @@
 """SMS part count per message
 
-Revision ID: 0009
+Revision ID: 0010
 Revises: 0008
 Create Date: 2026-11-30 08:10:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from tawasul.sms_parts import sms_parts
 
-revision = "0009"
+revision = "0010"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
