@@ -532,7 +532,7 @@ async function showRequest(id) {
     request.appointment
       ? detail(
           "appointment",
-          `${bothCalendars(request.appointment.starts_at)} · ${request.appointment.place || ""}`,
+          `${bothCalendars(request.appointment.starts_at)} · ${request.appointment.meeting_link || displayName("branch", request.branch)}`,
         )
       : null,
   );
