@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
@@ -17,3 +19,41 @@ def display_names() -> ResponseReturnValue:
     """Every display name by kind, code and language (the console shows these, not codes)."""
     parsing.query(set())
     return jsonify(DisplayNames.configured(services().settings).as_json())
+
+
+_NAMES = {"type": "object", "additionalProperties": {"type": "string"}}
+"""One code's names: {"ar": ..., "en": ...}."""
+_KIND = {"type": "object", "additionalProperties": _NAMES}
+_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/display-names": {
+        "get": {
+            "summary": "Display names by kind, code and language",
+            "responses": {
+                "200": {
+                    "description": "branch, official, category, meeting_mode and status names",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    kind: _KIND
+                                    for kind in (
+                                        "branch",
+                                        "official",
+                                        "category",
+                                        "meeting_mode",
+                                        "status",
+                                    )
+                                },
+                            }
+                        }
+                    },
+                },
+                "401": {"description": "no valid credentials", **_ERROR},
+                "422": {"description": "an unknown parameter", **_ERROR},
+            },
+        }
+    }
+}

@@ -12,6 +12,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from agent_api.console import openapi_paths as console_paths
+from agent_api.display_names import OPENAPI_PATHS as DISPLAY_NAMES_PATHS
 from agent_api.metrics import OPENAPI_PATHS as METRICS_PATHS
 from agent_api.security import OPENAPI_PATHS as SECURITY_PATHS
 from tawasul.models import Channel, Language, MeetingMode, RequesterCategory, Role
@@ -271,13 +272,6 @@ def build_spec() -> dict[str, Any]:
                 public=True,
             )
         },
-        "/display-names": {
-            "get": _op(
-                "Display names by kind (branch, official, category, meeting_mode, status), "
-                "code and language",
-                _ok("200", "the names", {"type": "object"}),
-            )
-        },
         "/auth/me": {
             "get": _op("The signed-in user", _ok("200", "the user")),
             "patch": _op(
@@ -534,6 +528,7 @@ def build_spec() -> dict[str, Any]:
     }
     paths.update(METRICS_PATHS)
     paths.update(SECURITY_PATHS)
+    paths.update(DISPLAY_NAMES_PATHS)
     paths.update(console_paths())
     return {
         "openapi": "3.1.0",
