@@ -345,3 +345,26 @@ def missing_sounds(reach: Reach, sounds_dir: Path) -> dict[str, set[str]]:
         if not any(target.parent.glob(f"{target.name}.*")):
             missing[name] = why
     return missing
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ivr.sound_inventory [sounds_dir]``: list every reachable sound, where it is
+    played from, and whether ``sounds_dir`` (default: the built ``ar/``) has it; 1 if one is
+    missing."""
+    import sys
+
+    from ivr.prompts import AUDIO_DIR, load_catalogue
+
+    args = sys.argv[1:] if argv is None else argv
+    sounds_dir = Path(args[0]) if args else AUDIO_DIR / "build" / "ar"
+    reach = reachable({prompt.key for prompt in load_catalogue(generated=False)})
+    missing = missing_sounds(reach, sounds_dir)
+    for name, why in sorted(reach.sounds.items()):
+        mark = "MISSING" if name in missing else "ok"
+        print(f"{mark:8} {name:40} {'; '.join(sorted(why))}")
+    print(f"{len(reach.sounds)} sounds, {len(missing)} missing from {sounds_dir}")
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

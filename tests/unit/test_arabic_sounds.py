@@ -170,3 +170,14 @@ def test_a_configured_branch_without_its_prompt_is_reported() -> None:
     reach = reachable({prompt.key for prompt in load_catalogue(generated=False)}, settings=settings)
     missing = missing_from(_catalogue_ar_sounds(), reach)
     assert set(missing) == {"tawasul/branch.dammam"}
+
+
+def test_the_listing_names_each_sound_and_fails_on_a_missing_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ivr.sound_inventory import main
+
+    assert main([str(tmp_path)]) == 1
+    listing = capsys.readouterr().out
+    assert "MISSING  queue-minute" in listing
+    assert "queue tawasul-riyadh" in listing
