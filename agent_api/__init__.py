@@ -18,6 +18,7 @@ from agent_api import (
     auth,
     casefile,
     console_page,
+    display_names,
     errors,
     health,
     intake,
@@ -40,6 +41,7 @@ from tawasul.click_to_call import ClickToCall
 from tawasul.config import Settings
 from tawasul.errors import ConfigError
 from tawasul.identity import SmsCodeVerifier
+from tawasul.notifications import sms_templates
 from tawasul.pii import PiiProtector, decode_key
 from tawasul.ports import CallControl, IdentityVerifier
 from tawasul.presence import QueueMembership
@@ -114,7 +116,7 @@ def create_app(
         settings=settings,
         sessions=sessions,
         accounts=AccountService(settings.branches),
-        casework=Casework(book, verifier),
+        casework=Casework(book, verifier, templates=sms_templates(settings)),
         book=book,
         attachments=AttachmentStore(settings.var_dir, vault_for(settings)),
         click_to_call=(
@@ -143,6 +145,7 @@ def create_app(
         intake.bp,
         portal.bp,
         slots.bp,
+        display_names.bp,
         metrics.bp,
         security.bp,
         console_page.bp,

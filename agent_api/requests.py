@@ -230,6 +230,24 @@ def reject(request_id: int) -> ResponseReturnValue:
     return jsonify(_dump(services().casework.reject(db(), user(), request_id, reason)))
 
 
+@bp.post("/<int:request_id>/reject/preview")
+def reject_preview(request_id: int) -> ResponseReturnValue:
+    """The rejection SMS this reason would send, with its SMS part count (nothing changes)."""
+    data = parsing.body({"reason"})
+    reason = parsing.text(data, "reason", max_len=500) or ""
+    preview = services().casework.rejection_sms(db(), user(), request_id, reason)
+    return jsonify(
+        {
+            "language": preview.language.value,
+            "body": preview.body,
+            "encoding": preview.length.encoding.value,
+            "units": preview.length.units,
+            "parts": preview.length.parts,
+            "budget": preview.budget,
+        }
+    )
+
+
 @bp.post("/<int:request_id>/schedule")
 def schedule(request_id: int) -> ResponseReturnValue:
     """Book (or move) the meeting into a slot of the request's branch."""
@@ -414,6 +432,28 @@ OPENAPI_PATHS: dict[str, Any] = {
         "identity_verified -> rejected, with a reason (supervisors)",
         request_body({"reason": {"type": "string", "maxLength": 500}}, ("reason",)),
     ),
+    "/requests/{request_id}/reject/preview": {
+        "post": operation(
+            "The rejection SMS a reason would send, with its SMS part count",
+            answer(
+                "200",
+                "the message, its encoding, length in units, parts and part budget",
+                {
+                    "type": "object",
+                    "properties": {
+                        "language": {"type": "string"},
+                        "body": {"type": "string"},
+                        "encoding": {"type": "string", "enum": ["gsm7", "ucs2"]},
+                        "units": {"type": "integer"},
+                        "parts": {"type": "integer"},
+                        "budget": {"type": "integer"},
+                    },
+                },
+            ),
+            body=request_body({"reason": {"type": "string", "maxLength": 500}}),
+            params=[REQUEST_ID],
+        )
+    },
     "/requests/{request_id}/schedule": action(
         "approved|scheduled -> scheduled in a slot",
         request_body({"slot_id": {"type": "integer"}}, ("slot_id",)),

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 AUDIO_DIR = Path(__file__).resolve().parent.parent / "audio"
 CATALOGUE = AUDIO_DIR / "prompts.toml"
 LANGUAGES = ("ar", "en")
+TONE = "tone"
+"""The "language" of a part that is a sine tone ("<hz> <seconds>"), made with sox, not spoken."""
 SOUND_PREFIX = "tawasul"
 """Prompts are installed under sounds/<lang>/tawasul/, so flows play ``tawasul/<key>``."""
 
@@ -37,8 +39,10 @@ class Prompt:
     key: str
     language: str
     text: str
+    """What people read (plain Arabic, without vowel marks)."""
     parts: tuple[tuple[str, str], ...]
-    """(language, text) pieces: one for a plain prompt, two for a bilingual one."""
+    """(language, text) pieces the engine speaks: one for a plain prompt, two for a bilingual
+    one; Arabic vocalised (``ar_speech`` in the catalogue)."""
 
     @property
     def relative_path(self) -> Path:
@@ -56,7 +60,7 @@ def _flatten(table: dict[str, object], prefix: str = "") -> Iterator[tuple[str, 
         if not isinstance(value, dict):
             continue
         key = f"{prefix}{name}"
-        if any(lang in value for lang in LANGUAGES):
+        if any(lang in value for lang in LANGUAGES) or "tone_hz" in value:
             yield key, value
         else:
             yield from _flatten(value, key + ".")
@@ -69,17 +73,28 @@ def load_catalogue(path: Path = CATALOGUE, generated: bool = True) -> list[Promp
         table = tomllib.load(handle)
     prompts = []
     if generated:
+        speech = generated_prompts(speech=True)
         prompts.extend(
-            Prompt(key, "ar", text, (("ar", text),)) for key, text in generated_prompts().items()
+            Prompt(key, "ar", text, (("ar", speech[key]),))
+            for key, text in generated_prompts().items()
         )
     for key, entry in _flatten(table):
+        if "tone_hz" in entry:
+            # A tone (Record's beep): made for Arabic; Asterisk's own English sounds have it.
+            tone = f"{entry['tone_hz']} {entry['tone_s']}"
+            prompts.append(Prompt(key, "ar", f"({key})", ((TONE, tone),)))
+            continue
         texts = {lang: str(entry[lang]) for lang in LANGUAGES if lang in entry}
+        # What the engine is given: the vocalised text where the catalogue has one (Arabic).
+        spoken = {lang: str(entry.get(f"{lang}_speech", texts[lang])) for lang in texts}
         if entry.get("bilingual"):
-            parts = tuple((lang, texts[lang]) for lang in LANGUAGES)
-            joined = " / ".join(text for _, text in parts)
+            parts = tuple((lang, spoken[lang]) for lang in LANGUAGES)
+            joined = " / ".join(texts[lang] for lang in LANGUAGES)
             prompts.extend(Prompt(key, lang, joined, parts) for lang in LANGUAGES)
         else:
-            prompts.extend(Prompt(key, lang, text, ((lang, text),)) for lang, text in texts.items())
+            prompts.extend(
+                Prompt(key, lang, text, ((lang, spoken[lang]),)) for lang, text in texts.items()
+            )
     return prompts
 
 
@@ -266,7 +281,16 @@ class PromptBuilder:
             pieces = []
             for number, (language, text) in enumerate(prompt.parts):
                 piece = Path(tmp) / f"{number}.wav"
-                self.engine.render(language, text, piece)
+                if language == TONE:
+                    hertz, seconds = text.split()
+                    command = ["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(piece)]
+                    subprocess.run(
+                        [*command, "synth", seconds, "sine", hertz, "vol", "0.5"],
+                        check=True,
+                        capture_output=True,
+                    )
+                else:
+                    self.engine.render(language, text, piece)
                 pieces.append(piece)
             _to_asterisk_wav(pieces, target)
 

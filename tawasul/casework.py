@@ -42,7 +42,7 @@ from tawasul.models import (
     VerificationStatus,
     utcnow,
 )
-from tawasul.notifications import SmsStage, forward, notify
+from tawasul.notifications import SmsPreview, SmsStage, SmsTemplates, forward, notify
 from tawasul.permissions import Action, require, require_transition, visible_branches
 from tawasul.ports import IdentityVerifier, VerificationOutcome
 from tawasul.workflow import RequestStatus, allowed_transitions, check_transition
@@ -99,9 +99,11 @@ class Casework:
         book: AppointmentBook,
         verifier: IdentityVerifier,
         clock: Callable[[], datetime] = utcnow,
+        templates: SmsTemplates | None = None,
     ) -> None:
         self._book = book
         self._verifier = verifier
+        self._templates = templates or SmsTemplates.load()
         self._clock = clock
 
     # -- reading -------------------------------------------------------------------------
@@ -517,21 +519,33 @@ class Casework:
             NotFound: no such request, or one of a branch the user does not see.
             IllegalTransition: the request is not identity-verified (or another user moved it
                 first).
-            ValidationError: no reason, or a reason over 500 characters.
+            ValidationError: no reason, a reason over 500 characters, or one that makes the
+                requester's SMS longer than its part budget (``notifications.PART_BUDGETS``).
         """
         request = load_request(session, user, request_id)
         reason = scrub(reason.strip())
         if not 1 <= len(reason) <= MAX_REASON:
             raise ValidationError("reason", f"1-{MAX_REASON} characters")
+        params = {"reference": request.reference_number, "reason": reason}
+        if request.callback_number:
+            self._templates.check_budget(SmsStage.REJECTED, request.language, params, "reason")
         self._move(session, user, request, S.REJECTED, "rejected", {"reason": reason})
-        notify(
-            session,
-            request,
-            SmsStage.REJECTED,
-            {"reference": request.reference_number, "reason": reason},
-        )
+        notify(session, request, SmsStage.REJECTED, params)
         session.commit()
         return request
+
+    def rejection_sms(
+        self, session: Session, user: User, request_id: int, reason: str
+    ) -> SmsPreview:
+        """The SMS a rejection with ``reason`` would send the requester, with its part count
+        and budget (what :meth:`reject` enforces), for the agent writing the reason.
+
+        Raises:
+            NotFound: no such request, or one the user may not see.
+        """
+        request = load_request(session, user, request_id)
+        params = {"reference": request.reference_number, "reason": scrub(reason.strip())}
+        return self._templates.preview(SmsStage.REJECTED, request.language, params)
 
     def schedule(self, session: Session, user: User, request_id: int, slot_id: int) -> Appointment:
         """Book (or move) the meeting of an approved request into a slot of its branch.
@@ -569,10 +583,12 @@ class Casework:
             kind,
             {"appointment_id": appointment.id, "slot_id": slot_id},
         )
+        # Codes, not names: the SMS names the branch in the requester's language when sent.
         params = {
             "reference": request.reference_number,
             "appointment": self._book.local_text(appointment.slot.starts_at),
-            "place": self._book.place(appointment),
+            "branch": appointment.slot.branch,
+            "meeting_link": appointment.meeting_link,
         }
         notify(session, request, SmsStage.APPROVED, params)
         due = self._book.reminder_time(appointment)

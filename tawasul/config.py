@@ -80,6 +80,19 @@ class Settings:
     """Per-branch overrides, e.g. "jeddah=09:00-17:00" or "medina=sat,sun,mon 08:00-14:00"."""
     officials: tuple[str, ...] = ("minister", "deputy_minister", "undersecretary")
     """Whom a caller may ask to meet, in menu order; each needs an ``official.<name>`` prompt."""
+    branch_names: tuple[str, ...] = (
+        "riyadh=الرياض|Riyadh",
+        "jeddah=جدة|Jeddah",
+        "medina=المدينة المنورة|Medina",
+    )
+    """Each branch's display name, "<code>=<Arabic>|<English>": what SMS, prompts, the console
+    and exports say (``tawasul.display_names``); every branch in ``branches`` needs one."""
+    official_names: tuple[str, ...] = (
+        "minister=معالي الوزير|The Minister",
+        "deputy_minister=نائب الوزير|The Deputy Minister",
+        "undersecretary=وكيل الوزارة|The Undersecretary",
+    )
+    """Each official's display title, "<code>=<Arabic>|<English>", like ``branch_names``."""
     voice_message_max_s: int = 120
     """Longest voice message the phone menu records."""
     prompt_engine: str = "auto"

@@ -15,6 +15,7 @@ from tawasul.masking import mask_phone
 from tawasul.models import OutboxMessage, Request, SmsMessage, SmsStatus, utcnow
 from tawasul.notifications import SmsStage, SmsTemplates
 from tawasul.ports import DeliveryError, SmsSender
+from tawasul.sms_parts import sms_parts
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +62,21 @@ class SmsDelivery:
         now = self._clock()
         lock_for_update(session, "sms:" + number)
         held_until = self._over_limit(session, number, now)
-        message = existing or SmsMessage(
-            outbox_id=row.id,
-            request_id=request.id,
-            to_number=number,
-            template=stage.value,
-            language=request.language,
-            body=self._templates.render(stage, request.language, row.payload.get("params", {})),
-            provider=self._sender.name,
-            created_at=now,
-        )
+        message = existing
+        if message is None:
+            params = row.payload.get("params", {})
+            body = self._templates.render(stage, request.language, params)
+            message = SmsMessage(
+                outbox_id=row.id,
+                request_id=request.id,
+                to_number=number,
+                template=stage.value,
+                language=request.language,
+                body=body,
+                parts=sms_parts(body),
+                provider=self._sender.name,
+                created_at=now,
+            )
         session.add(message)
         if held_until is not None:
             message.status = SmsStatus.HELD

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 from jobqueue.connection import check_durability, connect
 from jobqueue.context import JobContext, install
@@ -16,7 +15,7 @@ from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
 from tawasul.forwarding import ForwardingDelivery
 from tawasul.hours import WorkingHours
-from tawasul.notifications import SmsTemplates
+from tawasul.notifications import sms_templates
 from tawasul.pii import PiiProtector
 from tawasul.sms import SmsDelivery
 
@@ -26,10 +25,9 @@ def build_context(settings: Settings, ami: AMIClient | None) -> JobContext:
     sessions = make_session_factory(make_engine(settings.resolved_database_url()))
     security_log.install(sessions)
     pii = PiiProtector.from_master_key(settings.resolved_secret_key())
-    templates_path = Path(settings.sms_templates_file) if settings.sms_templates_file else None
     sms = SmsDelivery(
         build.sms_sender(settings),
-        SmsTemplates.load(templates_path),
+        sms_templates(settings),
         settings.sms_allowed_prefixes,
         settings.sms_rate_limit,
         timedelta(seconds=settings.sms_rate_window_s),

@@ -84,6 +84,8 @@ class SmsMessage(Base):
     template: Mapped[str] = mapped_column(String(32))
     language: Mapped[Language] = mapped_column(_enum(Language, 2))
     body: Mapped[str] = mapped_column(Text)
+    parts: Mapped[int | None] = mapped_column(Integer)
+    """SMS parts the body is sent in (``tawasul.sms_parts``); operators bill per part."""
     provider: Mapped[str] = mapped_column(String(32))
     provider_message_id: Mapped[str | None] = mapped_column(String(64), index=True)
     status: Mapped[SmsStatus] = mapped_column(_enum(SmsStatus), default=SmsStatus.QUEUED)

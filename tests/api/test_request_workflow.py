@@ -81,7 +81,9 @@ def test_an_agent_takes_a_request_from_received_to_completed(client, auth, reque
     assert approved_sms.payload["params"] == {
         "reference": request.reference_number,
         "appointment": local.strftime("%Y-%m-%d %H:%M"),
-        "place": "riyadh branch",
+        # Codes: the SMS names the branch in the requester's language when it is sent.
+        "branch": "riyadh",
+        "meeting_link": None,
     }
     assert abs(reminder.available_at - (SLOT_START - timedelta(days=1))) < timedelta(seconds=1)
 
@@ -240,7 +242,7 @@ def test_video_slots_get_a_meeting_link_in_the_sms(client, auth, requests):
         and len(link) > len("https://meet.test/room/") + 16
     )
     assert answer.json["meeting_mode"] == "video"
-    assert requests.outbox(rid, OutboxKind.SMS)[-2].payload["params"]["place"] == link
+    assert requests.outbox(rid, OutboxKind.SMS)[-2].payload["params"]["meeting_link"] == link
 
 
 def schedule_ready(client, auth, requests) -> int:

@@ -311,3 +311,31 @@ def _arabic():
     from tawasul.models import Language
 
     return Language.AR
+
+
+def test_the_rejection_dialog_counts_the_sms_parts_as_the_reason_is_written(
+    console_app: Console, browser, pii: PiiProtector
+) -> None:
+    with console_app.database.sessions() as session:
+        filed = IntakeService(pii).file_request(
+            session,
+            NewRequest(NATIONAL_ID, _arabic(), "riyadh", callback_number="+966501234567"),
+        )
+        filed.status = RequestStatus.IDENTITY_VERIFIED
+        session.commit()
+    supervisor = console_app.page(browser, "en")
+    supervisor.sign_in("supervisor")
+    # The branch as configured, in the console's language (not the code "riyadh").
+    expect(supervisor.page.locator("#who")).to_have_text("supervisor · Riyadh")
+    supervisor.page.goto(f"{console_app.url}/console/#/request/{filed.id}")
+    supervisor.page.click("#action-reject")
+    expect(supervisor.page.locator("#sms-parts")).to_have_text("1 SMS parts (at most 3)")
+    supervisor.page.fill("#reason", "لا يدخل الطلب في اختصاص الجهة")
+    expect(supervisor.page.locator("#sms-parts")).to_have_text("2 SMS parts (at most 3)")
+    supervisor.page.fill("#reason", "ب" * 500)
+    expect(supervisor.page.locator("#sms-parts")).to_have_text("9 SMS parts (at most 3)")
+    expect(supervisor.page.locator("#sms-parts")).to_have_class(re.compile("over"))
+    supervisor.page.click("#reject-form button[type=submit]")
+    supervisor.page.wait_for_timeout(500)
+    assert _status(console_app, filed.id) == RequestStatus.IDENTITY_VERIFIED
+    supervisor.close()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from tawasul.migrate import alembic_config, upgrade
 from tawasul.models import Base
 from tests.helpers import Database
 
@@ -14,3 +19,61 @@ def test_migrations_match_the_models(database: Database) -> None:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
+
+
+def test_the_sms_parts_migration_counts_the_messages_already_sent(database: Database) -> None:
+    engine = database.engine
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0009")  # before sms_message.parts
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    outbox = sa.table(
+        "outbox",
+        sa.column("id", sa.Integer),
+        sa.column("kind", sa.String),
+        sa.column("payload", sa.JSON),
+        sa.column("status", sa.String),
+        sa.column("available_at", sa.DateTime(timezone=True)),
+        sa.column("attempts", sa.Integer),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+    )
+    sms = sa.table(
+        "sms_message",
+        *(sa.column(name, sa.String) for name in ("to_number", "template", "language", "body")),
+        *(sa.column(name, sa.String) for name in ("provider", "status")),
+        sa.column("id", sa.Integer),
+        sa.column("outbox_id", sa.Integer),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+    )
+    bodies = {1: "ب" * 71, 2: "a" * 160}  # UCS-2 past 70: two parts; GSM-7 160: one
+    with engine.begin() as connection:
+        for number, body in bodies.items():
+            connection.execute(
+                outbox.insert().values(
+                    id=number,
+                    kind="sms",
+                    payload={},
+                    status="done",
+                    available_at=now,
+                    attempts=1,
+                    created_at=now,
+                )
+            )
+            connection.execute(
+                sms.insert().values(
+                    id=number,
+                    outbox_id=number,
+                    to_number="+966501234567",
+                    template="rejected",
+                    language="ar",
+                    body=body,
+                    provider="local",
+                    status="sent",
+                    created_at=now,
+                )
+            )
+    upgrade(engine)
+    with engine.connect() as connection:
+        parts = dict(connection.execute(sa.text("SELECT id, parts FROM sms_message")).all())
+    assert parts == {1: 2, 2: 1}

@@ -44,6 +44,8 @@ const state = {
   drawing: 0,
   // What the agent revealed on the request page stays revealed for the visit.
   revealed: null,
+  // Display names of branches and officials in both languages (GET /display-names).
+  names: { branch: {}, official: {} },
 };
 
 // -- helpers ----------------------------------------------------------------------------------
@@ -148,10 +150,18 @@ function showSignIn(message = "") {
   form.username.focus();
 }
 
+// A branch's or an official's configured name in the console's language (the code if unknown).
+function displayName(kind, code) {
+  if (!code) return "—";
+  const names = state.names[kind][code];
+  return names ? names[language()] : code;
+}
+
 async function start(user) {
   state.me = user;
   document.getElementById("bar").hidden = false;
-  document.getElementById("who").textContent = `${user.username} · ${user.branch}`;
+  state.names = await api("GET", "/display-names").catch(() => state.names);
+  document.getElementById("who").textContent = `${user.username} · ${displayName("branch", user.branch)}`;
   document.getElementById("nav-supervisor").hidden = user.role === "agent";
   openStream();
   loadPresence();
@@ -429,7 +439,7 @@ function requestRow(item) {
       h("br"),
       h("small", {}, item.created_at.hijri ? item.created_at.hijri[language()] : ""),
     ),
-    h("td", {}, item.target_official || "—"),
+    h("td", {}, displayName("official", item.target_official)),
     h("td", { class: "number", dir: "ltr" }, item.callback_number || "—"),
   );
 }
@@ -508,7 +518,7 @@ async function showRequest(id) {
     detail("national_id", [nationalId, " ", reveal]),
     detail("callback_number", h("span", { dir: "ltr" }, request.callback_number || "—")),
     detail("category", t(`category_${request.category || "unknown"}`)),
-    detail("official", request.target_official || "—"),
+    detail("official", displayName("official", request.target_official)),
     detail("meeting_mode", request.meeting_mode ? t(`mode_${request.meeting_mode}`) : "—"),
     detail("language", t(`lang_${request.language}`)),
     detail(
@@ -522,7 +532,7 @@ async function showRequest(id) {
     request.appointment
       ? detail(
           "appointment",
-          `${bothCalendars(request.appointment.starts_at)} · ${request.appointment.place || ""}`,
+          `${bothCalendars(request.appointment.starts_at)} · ${request.appointment.meeting_link || displayName("branch", request.branch)}`,
         )
       : null,
   );
@@ -801,18 +811,40 @@ function verifyDialog(request) {
 }
 
 function reasonDialog(request, action, move) {
+  // A rejection's reason is sent to the requester: a live count of the SMS parts it makes.
+  const parts = action === "reject" ? h("p", { id: "sms-parts", "aria-live": "polite" }) : null;
   const form = h(
     "form",
     { id: `${action}-form` },
     h("label", { for: "reason" }, t("reason")),
     h("textarea", { id: "reason", rows: 3, maxlength: 500, required: move.required }),
+    parts,
     h("button", { type: "submit", class: "danger" }, t("confirm")),
   );
+  if (parts) watchSmsParts(request, form.reason, parts);
   form.addEventListener(
     "submit",
     guarded(() => post(request, move.path, { reason: form.reason.value })),
   );
   openDialog(t(`action_${action}`), form);
+}
+
+function watchSmsParts(request, field, output) {
+  let timer = null;
+  let asked = 0;
+  const update = async () => {
+    const mine = ++asked;
+    const body = { reason: field.value };
+    const preview = await api("POST", `/requests/${request.id}/reject/preview`, body);
+    if (mine !== asked) return; // a newer keystroke's answer wins
+    output.textContent = `${number(preview.parts)} ${t("sms_parts")} (${t("sms_parts_budget")} ${number(preview.budget)})`;
+    output.classList.toggle("over", preview.parts > preview.budget);
+  };
+  field.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => update().catch(() => {}), 250);
+  });
+  update().catch(() => {});
 }
 
 async function slotDialog(request) {
@@ -1037,7 +1069,7 @@ function renderLive(section, queues) {
     return h(
       "tr",
       { dataset: { branch: item.branch } },
-      h("th", { scope: "row" }, item.branch),
+      h("th", { scope: "row" }, displayName("branch", item.branch)),
       h("td", { dataset: { figure: "waiting" } }, item.live ? number(item.live.waiting) : "—"),
       h("td", {}, item.live ? `${duration(item.live.longest_wait_s)}` : "—"),
       h("td", {}, item.live ? number(agents.ready || 0) : "—"),
