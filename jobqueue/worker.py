@@ -19,6 +19,7 @@ from pathlib import Path
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
+from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.ami import AMIClient
 from ivr.call_control import AmiCallControl
@@ -37,13 +38,16 @@ from tawasul.metrics.report import daily_report
 from tawasul.models import utcnow
 from tawasul.notifications import SmsTemplates
 from tawasul.pii import PiiProtector
-from tawasul.ports import Forwarder, SmsSender
+from tawasul.ports import DeliveryError, Forwarder, SmsSender
 from tawasul.retention import purge
 from tawasul.sms import SmsDelivery
+from tawasul.stale_calls import close_calls_without_channel
 
 log = logging.getLogger(__name__)
 
 RECONCILE_EVERY_S = 15.0
+ORPHANED_CALLS_EVERY_S = 30.0
+"""How often the worker looks for calls whose FastAGI server died (their rows stay open)."""
 
 
 def sms_sender(settings: Settings) -> SmsSender:
@@ -98,6 +102,14 @@ def build_context(settings: Settings, ami: AMIClient | None) -> JobContext:
     return JobContext(
         settings, sessions, sms, ForwardingDelivery(forwarder(settings), pii), callbacks
     )
+
+
+def _close_orphaned_calls(sessions: sessionmaker[Session], calls: AmiCallControl) -> None:
+    try:
+        with sessions() as session:
+            close_calls_without_channel(session, calls)
+    except DeliveryError as exc:
+        log.warning("orphaned calls: Asterisk cannot say which channels are live: %s", exc)
 
 
 def _late_report_step(context: JobContext, redis: Redis) -> None:
@@ -156,6 +168,16 @@ def run_worker(settings: Settings, burst: bool = False, with_ami: bool = True) -
         Background("reconciler", lambda: reconcile(context.sessions, redis), RECONCILE_EVERY_S),
         Background("reports", lambda: _late_report_step(context, redis), 60.0),
     ]
+    if ami is not None:
+        # Calls whose FastAGI server died are closed once Asterisk no longer carries them.
+        calls = AmiCallControl(ami)
+        threads.append(
+            Background(
+                "orphaned-calls",
+                lambda: _close_orphaned_calls(context.sessions, calls),
+                ORPHANED_CALLS_EVERY_S,
+            )
+        )
     redis.set(heartbeat_key, "1", ex=ttl)
     for thread in threads:
         thread.start()

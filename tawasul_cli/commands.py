@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import threading
 
 from sqlalchemy import select
 
@@ -71,10 +72,40 @@ def serve_agi(settings: Settings) -> int:
     server = build_server(settings)
     server.start_in_thread()
     log.info("FastAGI listening on %s:%s", settings.agi_host, server.port)
+    # After the server listens: callers are served while a dead predecessor's calls are closed.
+    threading.Thread(
+        target=close_orphaned_calls, args=(settings,), name="orphaned-calls", daemon=True
+    ).start()
     wait_for_termination()
     server.shutdown()
     server.server_close()
     return 0
+
+
+def close_orphaned_calls(settings: Settings) -> int:
+    """Close the calls a dead FastAGI server left open (their channels are gone); say how many."""
+    from ivr.ami import AMIClient
+    from ivr.call_control import AmiCallControl
+    from tawasul.ports import DeliveryError
+    from tawasul.stale_calls import close_calls_without_channel
+
+    sessions = make_session_factory(make_engine(settings.resolved_database_url()))
+    ami = AMIClient(
+        settings.ami_host,
+        settings.ami_port,
+        settings.ami_username,
+        settings.resolved_ami_secret(),
+        name="orphaned-calls",
+    ).start(wait_s=5, require=False)
+    try:
+        with sessions() as session:
+            closed = close_calls_without_channel(session, AmiCallControl(ami))
+    except DeliveryError as exc:
+        log.warning("could not close the calls of a dead server: %s", exc)
+        return 0
+    finally:
+        ami.close()
+    return len(closed)
 
 
 def list_requests(settings: Settings, limit: int) -> int:
