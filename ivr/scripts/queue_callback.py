@@ -105,14 +105,15 @@ def refused(channel: Channel, ctx: CallContext) -> None:
     menu.hours = WorkingHours.for_branch(ctx.settings, menu.branch)
     now = utcnow()
     menu.open_now = menu.hours.is_open(now)
+    # Asked for a number earlier on this call (out of hours) and none came: not again.
+    asked = any(str(entry.get("step", "")).startswith("callback_number") for entry in call.journey)
     menu.step("queue_refused", status)
     # The queue did not take the call: it was not sent to an agent, whatever the menu said.
     if call.outcome in (CallOutcome.IN_PROGRESS, CallOutcome.SENT_TO_AGENT):
         call.outcome = CallOutcome.NO_AGENT
     ctx.session.commit()
     log.info("call %s: the %s queue refused it (%s)", call.uniqueid, menu.branch, status)
-    if any(str(entry.get("step", "")).startswith("callback_number") for entry in call.journey):
-        # Asked for a number earlier on this call (out of hours) and none came: not again.
+    if asked:
         channel.set_variable(var.NEXT, var.NEXT_AGENT)
         return
     menu.play("no_agent_callback")

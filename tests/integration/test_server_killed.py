@@ -1,4 +1,4 @@
-"""A FastAGI server killed mid-call: the calls it served are closed by the next one."""
+"""A FastAGI server killed mid-call: the calls it served are closed by the next one, or a worker."""
 
 from __future__ import annotations
 
@@ -21,7 +21,14 @@ from tawasul.models import Call, CallOutcome, Request
 from tawasul.stale_calls import close_calls_without_channel
 from tawasul_cli.asterisk import Harness
 from tests.helpers import REPO, Database
-from tests.integration.support import TEST_AGI_PORT, TEST_AMI_PORT, Phone, wait_until
+from tests.integration.support import (
+    TEST_AGI_PORT,
+    TEST_AMI_PORT,
+    Phone,
+    WorkerProcess,
+    wait_until,
+    worker_env,
+)
 
 pytestmark = pytest.mark.asterisk
 
@@ -104,16 +111,21 @@ def calls(database: Database, uniqueids: list[str]) -> list[Call]:
         return sorted(rows, key=lambda call: uniqueids.index(call.uniqueid))
 
 
-def test_calls_of_a_killed_server_are_closed_by_the_next(
+@pytest.mark.parametrize("closer", ["next_server", "worker"])
+def test_calls_of_a_killed_server_are_closed(
+    closer: str,
     agi_env: dict[str, str],
+    asterisk: Harness,
     settings: Settings,
     database: Database,
     phone: Phone,
     ami: AMIClient,
+    request: pytest.FixtureRequest,
 ) -> None:
     logs = settings.var_dir / "agi-server.log"
     first = AgiServerProcess(agi_env, logs).start()
     second: AgiServerProcess | None = None
+    worker: WorkerProcess | None = None
     try:
         placed = [phone.call(MID_MENU) for _ in range(4)] + [phone.call(PARTIAL)]
         ids = [p.ivr_uniqueid for p in placed]
@@ -130,11 +142,23 @@ def test_calls_of_a_killed_server_are_closed_by_the_next(
         rows = calls(database, ids)
         assert [(c.outcome, c.ended_at) for c in rows] == [(CallOutcome.IN_PROGRESS, None)] * 5
 
-        second = AgiServerProcess(agi_env, logs).start()
+        if closer == "next_server":
+            second = AgiServerProcess(agi_env, logs).start()
+        else:
+            # No server restarted: a worker's periodic pass closes them.
+            redis_server = request.getfixturevalue("redis_server")
+            env = worker_env(
+                settings,
+                redis_server.url,
+                database_url=database.url,
+                ami_port=str(TEST_AMI_PORT),
+                ami_secret=asterisk.ami_secret(),
+            )
+            worker = WorkerProcess(env, logs, ami=True).start()
         wait_until(
             lambda: all(c.ended_at is not None for c in calls(database, ids)),
             60,
-            "the next server to close the dead server's calls",
+            f"the {closer} to close the dead server's calls",
         )
         rows = calls(database, ids)
         assert [c.outcome for c in rows] == [CallOutcome.FAILED] * 5
@@ -147,6 +171,8 @@ def test_calls_of_a_killed_server_are_closed_by_the_next(
             partial = session.get(Request, rows[4].request_id)
             assert partial is not None and partial.is_partial
 
+        if second is None:
+            return
         # A call the new server is serving now is not closed: its channel is live.
         live = phone.call(MID_MENU)
         wait_until(lambda: len(calls(database, [live.ivr_uniqueid])) == 1, 60, "a live call")
@@ -160,3 +186,5 @@ def test_calls_of_a_killed_server_are_closed_by_the_next(
         first.stop()
         if second is not None:
             second.stop()
+        if worker is not None:
+            worker.stop()
