@@ -174,14 +174,14 @@ def test_calls_of_a_killed_server_are_closed(
         if second is None:
             return
         # A call the new server is serving now is not closed: its channel is live.
-        live = phone.call(MID_MENU)
+        live = phone.call("w1/1/w20/h")  # in the menu for 20 s, then hangs up
         wait_until(lambda: len(calls(database, [live.ivr_uniqueid])) == 1, 60, "a live call")
         with database.sessions() as session:
             closed = close_calls_without_channel(session, AmiCallControl(ami), grace=timedelta(0))
         assert live.ivr_uniqueid not in closed
         (still,) = calls(database, [live.ivr_uniqueid])
         assert (still.outcome, still.ended_at) == (CallOutcome.IN_PROGRESS, None)
-        phone.wait_hangup(live, timeout_s=90)
+        phone.wait_hangup(live, timeout_s=60)
     finally:
         first.stop()
         if second is not None:
