@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
+from tawasul.errors import ConfigError
 from tawasul.lifecycle import wait_for_termination
 from tawasul.masking import mask_phone
 from tawasul.migrate import upgrade
@@ -89,22 +90,24 @@ def close_orphaned_calls(settings: Settings) -> int:
     from tawasul.ports import DeliveryError
     from tawasul.stale_calls import close_calls_without_channel
 
-    sessions = make_session_factory(make_engine(settings.resolved_database_url()))
+    try:
+        secret = settings.resolved_ami_secret()
+    except ConfigError as exc:
+        log.warning("calls of a dead server not closed here (no AMI): %s", exc)
+        return 0
+    engine = make_engine(settings.resolved_database_url())
     ami = AMIClient(
-        settings.ami_host,
-        settings.ami_port,
-        settings.ami_username,
-        settings.resolved_ami_secret(),
-        name="orphaned-calls",
+        settings.ami_host, settings.ami_port, settings.ami_username, secret, name="orphaned-calls"
     ).start(wait_s=5, require=False)
     try:
-        with sessions() as session:
+        with make_session_factory(engine)() as session:
             closed = close_calls_without_channel(session, AmiCallControl(ami))
     except DeliveryError as exc:
         log.warning("could not close the calls of a dead server: %s", exc)
         return 0
     finally:
         ami.close()
+        engine.dispose()
     return len(closed)
 
 
