@@ -29,6 +29,9 @@ FAX_REMOTE_STATION = "FAXOPT(remotestationid)"
 QUEUE_JOINED = "TAWASUL_QUEUE_JOINED"
 """When the caller first joined the agent queue (epoch seconds with milliseconds), inherited by
 the callback place-holder so that callbacks keep their place."""
+QUEUE_STATUS = "QUEUESTATUS"
+"""Set by app_queue when Queue() returns without an agent: TIMEOUT, FULL, JOINEMPTY,
+LEAVEEMPTY, JOINUNAVAIL, LEAVEUNAVAIL, CONTINUE or WITHDRAW."""
 QUEUE_POSITION = "QUEUEPOSITION"
 """Set by app_queue: the caller's position when leaving the queue with a key."""
 CALLBACK_ID = "TAWASUL_CALLBACK_ID"

@@ -66,9 +66,13 @@ def _apply(row: OutboxMessage, outcome: Outcome) -> None:
         row.done_at = utcnow()
         row.last_error = None
     elif isinstance(outcome, Held):
-        # Back to the relay, which hands it to RQ again when it is due.
+        # Back to the relay, which hands it to RQ again when it is due. Held (a rate limit,
+        # closed hours, a callback's next try) is an answer, not a failed hand-over: the
+        # attempt is given back, or a message waiting its turn would run out of attempts.
+        # The next job id still differs: it carries the new due time.
         row.status = OutboxStatus.PENDING
         row.available_at = outcome.until
+        row.attempts = max(0, row.attempts - 1)
     elif isinstance(outcome, Failed):
         row.status = OutboxStatus.FAILED
         row.last_error = outcome.reason

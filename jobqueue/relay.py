@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -42,8 +42,13 @@ GENERATION = ".g"
 
 
 def job_id(row: OutboxMessage) -> str:
-    """Each hand-over gets its own job id, so a re-enqueued row never collides with its past."""
-    return f"outbox-{row.id}-{row.attempts}"
+    """Each hand-over gets its own job id, so a re-enqueued row never collides with its past.
+
+    The attempt count alone does not tell hand-overs apart (a held row gives its attempt
+    back); the time the row became due does, as a held row is due again later.
+    """
+    due = row.available_at.astimezone(UTC).strftime("%Y%m%d%H%M%S%f")
+    return f"outbox-{row.id}-{row.attempts}-{due}"
 
 
 def relay_once(

@@ -19,6 +19,7 @@ from datetime import datetime
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
+from sqlalchemy.orm import Session, sessionmaker
 
 from jobqueue.connection import QUEUE_NAME
 from jobqueue.context import JobContext
@@ -27,11 +28,23 @@ from tawasul.forwarding import write_late_report
 from tawasul.hours import WorkingHours
 from tawasul.metrics.report import daily_report
 from tawasul.models import utcnow
+from tawasul.ports import CallControl, DeliveryError
 from tawasul.retention import purge
+from tawasul.stale_calls import close_calls_without_channel
 
 log = logging.getLogger(__name__)
 
 RECONCILE_EVERY_S = 15.0
+ORPHANED_CALLS_EVERY_S = 30.0
+"""How often the worker looks for calls whose FastAGI server died (their rows stay open)."""
+
+
+def _close_orphaned_calls(sessions: sessionmaker[Session], calls: CallControl) -> None:
+    try:
+        with sessions() as session:
+            close_calls_without_channel(session, calls)
+    except DeliveryError as exc:
+        log.warning("orphaned calls: Asterisk cannot say which channels are live: %s", exc)
 
 
 def _late_report_step(context: JobContext, redis: Redis) -> None:
@@ -59,13 +72,17 @@ def wait_for_redis(redis: Redis) -> None:
             time.sleep(2)
 
 
-def run_worker(context: JobContext, redis: Redis, burst: bool = False) -> int:
+def run_worker(
+    context: JobContext, redis: Redis, burst: bool = False, calls: CallControl | None = None
+) -> int:
     """Run until stopped (or, with ``burst``, until the queue is empty).
 
     Args:
         context: the job services, already installed for the jobs of this process.
         redis: the queue's Redis, checked for durability by the caller.
         burst: exit once the queue is empty.
+        calls: Asterisk's channels, to close the calls of a FastAGI server that died
+            (``tawasul.stale_calls``) every ``ORPHANED_CALLS_EVERY_S``; None skips that.
 
     Returns:
         The process's exit status.
@@ -86,6 +103,15 @@ def run_worker(context: JobContext, redis: Redis, burst: bool = False) -> int:
         Background("reconciler", lambda: reconcile(context.sessions, redis), RECONCILE_EVERY_S),
         Background("reports", lambda: _late_report_step(context, redis), 60.0),
     ]
+    if calls is not None:
+        # Calls whose FastAGI server died are closed once Asterisk no longer carries them.
+        threads.append(
+            Background(
+                "orphaned-calls",
+                lambda: _close_orphaned_calls(context.sessions, calls),
+                ORPHANED_CALLS_EVERY_S,
+            )
+        )
     redis.set(heartbeat_key, "1", ex=ttl)
     for thread in threads:
         thread.start()

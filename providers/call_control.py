@@ -117,6 +117,20 @@ class AmiCallControl:
         finally:
             remove()
 
+    def live_channels(self) -> set[str]:
+        """The uniqueids of every channel Asterisk has now (AMI ``CoreShowChannels``).
+
+        Raises:
+            DeliveryError: (not permanent) when AMI is unreachable or the list does not end.
+        """
+        try:
+            events = self._ami.collect(
+                "CoreShowChannels", complete="CoreShowChannelsComplete", timeout_s=10.0
+            )
+        except AMIError as exc:
+            raise DeliveryError(f"AMI: {exc}", permanent=False) from exc
+        return {event["Uniqueid"] for event in events if event.get("Uniqueid")}
+
     def _outcome(
         self, events: queue.Queue[Message], tag: str, first_timeout_s: float, timeout_s: float
     ) -> CallLeg:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 
 def mask_national_id(value: str | None) -> str:
@@ -39,11 +40,54 @@ _AFTER = r"(?!\d)(?!\.\d)"
 _NATIONAL_ID = re.compile(_BEFORE + r"[12]\d{9}" + _AFTER)
 _PHONE = re.compile(_BEFORE + r"(?:(?:\+|00)?966[ -]?|0)5(?:[ -]?\d){8}" + _AFTER)
 
+# Identifiers that merely contain digit runs: a hex uniqueid or linkedid (``5c8e...0f.2``, with a
+# ``.N`` tail), a UUID (RQ job ids), a long hex digest. They name a call or a job, not a person,
+# and a log line is useless once they are masked. A hex token is one only when it has a letter
+# and is long (16 characters or more): a short word with digits stays under the masks above.
+_IDENTIFIER = re.compile(
+    r"(?<![0-9A-Za-z])"
+    r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|(?=[0-9a-f]*[a-f])[0-9a-f]{16,}(?:\.\d+)?)"
+    r"(?![0-9A-Za-z])",
+    re.IGNORECASE,
+)
+
+# Callers and agents also write digits in Arabic-Indic (٠-٩) and Eastern Arabic-Indic (۰-۹)
+# forms; the patterns above see every decimal digit as its ASCII twin (one character for one).
+_ASCII_DIGITS = {ord(ch): str(int(ch)) for ch in "٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹"}
+
+
+def _scrub_part(text: str) -> str:
+    """Mask national IDs and phone numbers in text that holds no identifier."""
+    ascii_text = text.translate(_ASCII_DIGITS)
+    spans = [m.span() for m in _NATIONAL_ID.finditer(ascii_text)]
+    masked = _mask_spans(text, spans, mask_national_id)
+    ascii_masked = masked.translate(_ASCII_DIGITS)
+    spans = [m.span() for m in _PHONE.finditer(ascii_masked)]
+    return _mask_spans(masked, spans, mask_phone)
+
+
+def _mask_spans(text: str, spans: list[tuple[int, int]], mask: Callable[[str], str]) -> str:
+    # Masks keep the length, so spans found in the ASCII twin apply to the original text.
+    for start, end in reversed(spans):
+        text = text[:start] + mask(text[start:end]) + text[end:]
+    return text
+
 
 def scrub(text: str) -> str:
-    """Mask every national ID and Saudi phone number found in free text."""
-    text = _NATIONAL_ID.sub(lambda m: mask_national_id(m.group(0)), text)
-    return _PHONE.sub(lambda m: mask_phone(m.group(0)), text)
+    """Mask every national ID and Saudi phone number found in free text.
+
+    Identifiers (Asterisk uniqueids and linkedids, job ids, references) are left as they are, so
+    a log line can still be matched to its call or its job.
+    """
+    parts: list[str] = []
+    last = 0
+    for match in _IDENTIFIER.finditer(text):
+        parts.append(_scrub_part(text[last : match.start()]))
+        parts.append(match.group(0))
+        last = match.end()
+    parts.append(_scrub_part(text[last:]))
+    return "".join(parts)
 
 
 class ScrubbingFilter(logging.Filter):

@@ -86,6 +86,18 @@ class CallControl(Protocol):
         """
         ...
 
+    def live_channels(self) -> set[str]:
+        """The uniqueids of every channel the telephony system carries right now.
+
+        Returns:
+            Asterisk's ``UNIQUEID`` of each live channel (a call whose channel is not among
+            them has ended, whatever any server last wrote about it).
+
+        Raises:
+            DeliveryError: ``permanent=False`` when the telephony system is unreachable.
+        """
+        ...
+
 
 class VerificationOutcome(StrEnum):
     """What an identity provider said about one check."""

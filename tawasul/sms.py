@@ -6,13 +6,20 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tawasul.delivery import Done, Failed, Held, Outcome
 from tawasul.locks import lock_for_update
 from tawasul.masking import mask_phone
-from tawasul.models import OutboxMessage, Request, SmsMessage, SmsStatus, utcnow
+from tawasul.models import (
+    OutboxMessage,
+    OutboxStatus,
+    Request,
+    SmsMessage,
+    SmsStatus,
+    utcnow,
+)
 from tawasul.notifications import SmsStage, SmsTemplates
 from tawasul.ports import DeliveryError, SmsSender
 from tawasul.sms_parts import sms_parts
@@ -61,7 +68,7 @@ class SmsDelivery:
         stage = SmsStage(row.payload["stage"])
         now = self._clock()
         lock_for_update(session, "sms:" + number)
-        held_until = self._over_limit(session, number, now)
+        held_until = self._slot(session, number, row.id, now)
         message = existing
         if message is None:
             params = row.payload.get("params", {})
@@ -106,16 +113,44 @@ class SmsDelivery:
         log.info("SMS %s sent to %s", row.id, mask_phone(number))
         return Done()
 
-    def _over_limit(self, session: Session, number: str, now: datetime) -> datetime | None:
+    def _slot(
+        self, session: Session, number: str, outbox_id: int, now: datetime
+    ) -> datetime | None:
+        """When this message may go: None for now, else the time of its own free slot.
+
+        The messages held for one number wait in the order they were owed (outbox id): each
+        gets the slot the limit gives it after the ones ahead, instead of all waking when one
+        slot frees and all but one going back to wait.
+        """
         since = now - self._window
-        sent = session.scalars(
-            select(SmsMessage.sent_at)
-            .where(SmsMessage.to_number == number)
-            .where(SmsMessage.status.in_((SmsStatus.SENT, SmsStatus.DELIVERED)))
-            .where(SmsMessage.sent_at > since)
-            .order_by(SmsMessage.sent_at)
-        ).all()
-        if len(sent) < self._limit:
-            return None
-        oldest = sent[len(sent) - self._limit]
-        return (oldest or now) + self._window
+        times: list[datetime] = [
+            sent_at
+            for sent_at in session.scalars(
+                select(SmsMessage.sent_at)
+                .where(SmsMessage.to_number == number)
+                .where(SmsMessage.status.in_((SmsStatus.SENT, SmsStatus.DELIVERED)))
+                .where(SmsMessage.sent_at > since)
+                .order_by(SmsMessage.sent_at)
+            )
+            if sent_at is not None
+        ]
+        # Held messages whose rows are still owed; one whose row failed for another reason
+        # waits for nothing and must not keep the others waiting.
+        ahead = int(
+            session.scalar(
+                select(func.count(SmsMessage.id))
+                .join(OutboxMessage, OutboxMessage.id == SmsMessage.outbox_id)
+                .where(SmsMessage.to_number == number)
+                .where(SmsMessage.status == SmsStatus.HELD)
+                .where(SmsMessage.outbox_id < outbox_id)
+                .where(OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.ENQUEUED)))
+            )
+            or 0
+        )
+        sent = len(times)
+        for position in range(ahead + 1):
+            # The n-th message may go once the one `limit` places before it left the window.
+            index = sent + position - self._limit
+            times.append(now if index < 0 else max(now, times[index] + self._window))
+        due = times[-1]
+        return None if due <= now else due

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import threading
 from datetime import UTC, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
+from tawasul.errors import ConfigError
 from tawasul.hours import WorkingHours
 from tawasul.masking import mask_phone
 from tawasul.migrate import upgrade
@@ -75,10 +77,39 @@ def serve_agi(settings: Settings) -> int:
     server = build_server(settings)
     server.start_in_thread()
     log.info("FastAGI listening on %s:%s", settings.agi_host, server.port)
+    # After the server listens: callers are served while a dead predecessor's calls are closed.
+    threading.Thread(
+        target=close_orphaned_calls, args=(settings,), name="orphaned-calls", daemon=True
+    ).start()
     wait_for_termination()
     server.shutdown()
     server.server_close()
     return 0
+
+
+def close_orphaned_calls(settings: Settings) -> int:
+    """Close the calls a dead FastAGI server left open (their channels are gone); say how many."""
+    from providers import build
+    from tawasul.ports import DeliveryError
+    from tawasul.stale_calls import close_calls_without_channel
+
+    try:
+        ami = build.ami_client(settings, "orphaned-calls")
+    except ConfigError as exc:
+        log.warning("calls of a dead server not closed here (no AMI): %s", exc)
+        return 0
+    engine = make_engine(settings.resolved_database_url())
+    ami.start(wait_s=5, require=False)
+    try:
+        with make_session_factory(engine)() as session:
+            closed = close_calls_without_channel(session, build.call_control(settings, ami))
+    except DeliveryError as exc:
+        log.warning("could not close the calls of a dead server: %s", exc)
+        return 0
+    finally:
+        ami.close()
+        engine.dispose()
+    return len(closed)
 
 
 def list_requests(settings: Settings, limit: int) -> int:

@@ -59,7 +59,8 @@ def serve_worker(settings: Settings, burst: bool = False, with_ami: bool = True)
     try:
         context = build_context(settings, ami)
         install(context)
-        return run_worker(context, redis, burst)
+        calls = build.call_control(settings, ami) if ami is not None else None
+        return run_worker(context, redis, burst, calls)
     finally:
         if ami is not None:
             ami.close()

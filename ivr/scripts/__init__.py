@@ -9,5 +9,6 @@ SCRIPTS: dict[str, Script] = {
     "intake": intake.run,
     "fax": fax.run,
     "queue_callback": queue_callback.request,
+    "queue_refused": queue_callback.refused,
     "callback_place": queue_callback.place,
 }

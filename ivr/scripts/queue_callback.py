@@ -21,7 +21,8 @@ from ivr.flows.callback_number import CallbackNumber
 from ivr.flows.menu import CallerGaveUp, Menu
 from ivr.scripts.base import CallContext
 from tawasul.callbacks import schedule_callback
-from tawasul.models import Callback, Language, utcnow
+from tawasul.hours import WorkingHours
+from tawasul.models import Callback, CallOutcome, Language, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,66 @@ def request(channel: Channel, ctx: CallContext) -> None:
     ctx.session.commit()
     log.info("call %s: callback %s keeps position %s", call.uniqueid, callback.id, position)
     menu.play("callback_recorded", "goodbye")
+    channel.set_variable(var.NEXT, var.NEXT_HANGUP)
+
+
+def refused(channel: Channel, ctx: CallContext) -> None:
+    """Queue() came back without an agent: record why, and offer a callback instead.
+
+    In open hours the callback is a queued one (it keeps the caller's place and is placed as
+    soon as an agent takes it); when the branch has closed meanwhile, it is booked for the
+    next opening, as the closed-hours menu does. A caller who gives no number hears the
+    apology (the dialplan plays it when ``TAWASUL_NEXT`` is not ``hangup``).
+    """
+    call = ctx.intake.open_call(ctx.session, channel.uniqueid, channel.caller_id)
+    ctx.call = call
+    status = channel.get_variable(var.QUEUE_STATUS) or "UNKNOWN"
+    menu = Menu(channel, ctx, call)
+    menu.language = Language.EN if channel.get_variable(var.LANGUAGE) == "en" else Language.AR
+    branch = channel.get_variable(var.BRANCH) or ctx.settings.default_branch
+    menu.branch = branch if branch in ctx.settings.branches else ctx.settings.default_branch
+    menu.hours = WorkingHours.for_branch(ctx.settings, menu.branch)
+    now = utcnow()
+    menu.open_now = menu.hours.is_open(now)
+    # Asked for a number earlier on this call (out of hours) and none came: not again.
+    asked = any(str(entry.get("step", "")).startswith("callback_number") for entry in call.journey)
+    menu.step("queue_refused", status)
+    # The queue did not take the call: it was not sent to an agent, whatever the menu said.
+    if call.outcome in (CallOutcome.IN_PROGRESS, CallOutcome.SENT_TO_AGENT):
+        call.outcome = CallOutcome.NO_AGENT
+    ctx.intake.save_journey(ctx.session, call)
+    log.info("call %s: the %s queue refused it (%s)", call.uniqueid, menu.branch, status)
+    if asked:
+        channel.set_variable(var.NEXT, var.NEXT_AGENT)
+        return
+    menu.play("no_agent_callback")
+    try:
+        number = CallbackNumber(menu).ask()
+    except CallerGaveUp:
+        menu.step("queue_refused_no_number")
+        channel.set_variable(var.NEXT, var.NEXT_AGENT)
+        return
+    joined_text = channel.get_variable(var.QUEUE_JOINED)
+    try:
+        joined = datetime.fromtimestamp(float(joined_text), UTC) if joined_text else now
+    except ValueError:
+        joined = now
+    queued = menu.open_now
+    callback = Callback(
+        request_id=call.request_id,
+        call_id=call.id,
+        number=number,
+        branch=menu.branch,
+        agent_endpoint=placeholder_endpoint(menu.branch) if queued else None,
+        queued_at=joined,
+        due_at=now if queued else menu.hours.next_opening(now),
+        max_attempts=ctx.settings.callback_max_attempts,
+    )
+    schedule_callback(ctx.session, callback)
+    ctx.intake.note_step(call, "queue_callback_booked" if queued else "callback_booked")
+    ctx.session.commit()
+    log.info("call %s: callback %s instead of the queue", call.uniqueid, callback.id)
+    menu.play("callback_booked_closed", "goodbye")
     channel.set_variable(var.NEXT, var.NEXT_HANGUP)
 
 

@@ -20,6 +20,9 @@ class CallOutcome(StrEnum):
     REQUEST_FILED = "request_filed"
     HUNG_UP = "hung_up"
     SENT_TO_AGENT = "sent_to_agent"
+    NO_AGENT = "no_agent"
+    """Sent to the agent queue, which refused it or where no agent answered (QUEUESTATUS is
+    in the journey); the caller was offered a callback."""
     FAILED = "failed"
 
 

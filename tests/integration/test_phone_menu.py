@@ -141,10 +141,12 @@ def test_three_wrong_ids_send_the_caller_to_an_agent(ivr: IVR, phone: Phone) -> 
     placed = phone.call(f"{ENGLISH}/{NEW_REQUEST}/{bad}/w4/{bad}/w4/{bad}/w40")
     phone.wait_hangup(placed, timeout_s=120)
     call = finished_call(ivr.database, placed.ivr_uniqueid)
-    assert call.outcome == CallOutcome.SENT_TO_AGENT
+    # No agent is logged in: the queue refused the caller, who was offered a callback.
+    assert call.outcome == CallOutcome.NO_AGENT
     journey = steps(call)
     assert journey.count("national_id_invalid") == 3
-    assert journey[-2:] == ["too_many_attempts", "to_agent"]
+    sent = journey.index("to_agent")
+    assert journey[sent - 1 : sent + 2] == ["too_many_attempts", "to_agent", "queue_refused"]
 
 
 def _file(ivr: IVR, national_id: str, status: RequestStatus) -> Request:
@@ -198,7 +200,8 @@ def test_follow_up_tells_the_status_only_with_the_id_digits(
     told = [e for e in call.journey if e["step"] == "status_told"]
     assert [e["input"] for e in told] == [status.value]
     assert journey.index("follow_up_no_match") < journey.index("status_told")
-    assert journey[-1] == "to_agent"
+    assert journey[journey.index("status_told") :].count("to_agent") == 1
+    assert journey[journey.index("to_agent") + 1] == "queue_refused"  # no agent logged in
 
 
 def test_out_of_hours_caller_books_a_callback(ivr: IVR, phone: Phone) -> None:

@@ -292,3 +292,62 @@ def test_install_log_scrubbing_adds_one_filter_per_handler():
     finally:
         logger.removeHandler(first)
         logger.removeHandler(second)
+
+
+# -- identifiers stay, personal data in every spelling goes -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Uniqueid: 1700000000.123",
+        "linkedid=5c8ee90dc0d442b78dbab21012345678f.2",  # hex-ish, a national ID's digits inside
+        "uniqueid 5c8ee90dc0d442b78dbab20501234567f.2 hung up",  # and a phone number's
+        "Linkedid: 0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        "job 5c8ee90d-c0d4-42b7-8dba-a10123456789 finished",  # an RQ job id (UUID)
+        "job outbox-1012-3 handed over",
+        "request abcdef0123456789abcdef2012345678 replayed",  # a hex digest
+    ],
+)
+def test_scrub_leaves_call_and_job_identifiers_alone(text):
+    assert scrub(text) == text
+
+
+def test_scrub_masks_personal_data_beside_an_identifier():
+    text = f"uniqueid=5c8ee90dc0d442b78dbab21012345678f.2 nid={NATIONAL_ID} cid=0501234567"
+    assert scrub(text) == (
+        "uniqueid=5c8ee90dc0d442b78dbab21012345678f.2 nid=1********* cid=05*****567"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("١٠١٢٣٤٥٦٧٨", "١*********"),  # a national ID in Arabic-Indic digits
+        ("هوية ٢٢٣٤٥٦٧٨٩٠ هنا", "هوية ٢********* هنا"),
+        ("۱۰۱۲۳۴۵۶۷۸", "۱*********"),  # Eastern Arabic-Indic (Persian) digits
+        ("٠٥٠١٢٣٤٥٦٧", "٠٥*****٥٦٧"),
+        ("+٩٦٦٥٠١٢٣٤٥٦٧", "+٩٦٦******٥٦٧"),
+        ("٩٦٦٥٠١٢٣٤٥٦٧", "٩٦*******٥٦٧"),
+        ("05٠١٢٣٤٥٦٧", "05*****٥٦٧"),  # mixed spellings
+        ("9665٠١٢٣٤٥٦٧", "96*******٥٦٧"),
+    ],
+)
+def test_scrub_masks_arabic_indic_digits(text, expected):
+    assert scrub(text) == expected
+
+
+@pytest.mark.parametrize(
+    "number", ["+966501234567", "00966501234567", "966501234567", "0501234567"]
+)
+@pytest.mark.parametrize("template", ["{}", "to={}", "x {} y", "PJSIP/{}-0000002a", "<{}>"])
+def test_scrub_masks_every_phone_format(number, template):
+    scrubbed = scrub(template.format(number))
+    assert number not in scrubbed
+    assert "01234" not in scrubbed
+
+
+@given(st.text(alphabet="0123456789abcdef", min_size=32, max_size=32), st.integers(0, 99))
+def test_scrub_leaves_any_hex_uniqueid_alone(body, sequence):
+    text = f"uniqueid={body}a.{sequence}"
+    assert scrub(text) == text
