@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from sqlalchemy import select
 
 from ivr.server import CallRunner, FastAGIServer
 from ivr.simulator import PlacedCall, Simulator
+from providers.ami import AMIActionError, AMIClient
 from tawasul.config import Settings
 from tawasul.models import Call
 from tests.helpers import REPO, Database
@@ -47,7 +49,36 @@ class IVR:
 
 
 class Phone(Simulator):
-    """Scripted callers that fail the test when a call does not end in time."""
+    """Scripted callers that fail the test when a call does not end in time, and that end
+    with their test: a caller a test left waiting (in a queue, say) would otherwise be the
+    first in line in the next test of the same Asterisk."""
+
+    def __init__(self, ami: AMIClient) -> None:
+        super().__init__(ami)
+        self._ami = ami
+        self._placed: list[PlacedCall] = []
+
+    def call_into(
+        self,
+        destination: str,
+        script: str,
+        variables: dict[str, str],
+        caller_id: str = "0501234567",
+    ) -> PlacedCall:
+        """Place the call and remember it, to hang it up at the end of the test."""
+        placed = super().call_into(destination, script, variables, caller_id)
+        self._placed.append(placed)
+        return placed
+
+    def close(self) -> None:
+        """Hang up every call of the test still up, wait for them to end, stop listening."""
+        for placed in self._placed:
+            if not self.wait_ended(placed, 0):
+                with contextlib.suppress(AMIActionError):  # ended meanwhile
+                    self._ami.action("Hangup", {"Channel": placed.caller_uniqueid})
+        for placed in self._placed:
+            self.wait_ended(placed, 5)
+        super().close()
 
     def wait_hangup(self, placed: PlacedCall, timeout_s: float = 90) -> None:
         """Wait until the IVR side of the call has hung up."""
