@@ -50,7 +50,7 @@ def test_a_caller_at_the_duplicate_prompt_holds_up_no_other_caller(ivr: IVR, pho
     assert b.journey[0]["step"] == "language" and b.journey[0]["t"] < 10, b.journey
     a = finished_call(ivr.database, waiting.ivr_uniqueid)
     journey = [entry["step"] for entry in a.journey]
-    assert "duplicate_found" in journey and journey[-1] == "to_agent", a.journey
+    assert "duplicate_found" in journey and "to_agent" in journey, a.journey
 
 
 def _spooled(ivr: IVR) -> set[Path]:

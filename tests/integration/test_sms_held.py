@@ -13,7 +13,7 @@ from sqlalchemy import select
 from jobqueue.connection import QUEUE_NAME
 from jobqueue.context import install
 from jobqueue.relay import relay_once
-from jobqueue.worker import build_context
+from tawasul_cli.worker import build_context
 from tawasul.config import Settings
 from tawasul.ids import luhn_valid
 from tawasul.intake import IntakeService, NewRequest
