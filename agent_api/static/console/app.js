@@ -1031,7 +1031,11 @@ async function showSupervisor() {
     { class: "exports" },
     h(
       "a",
-      { href: `/metrics/requests${query({ from, to, format: "csv" })}`, id: "export-requests" },
+      {
+        // In the console's language: the export names branches, categories and statuses.
+        href: `/metrics/requests${query({ from, to, lang: language(), format: "csv" })}`,
+        id: "export-requests",
+      },
       `${t("export_csv")} · ${t("requests_per_day")}`,
     ),
     " ",
