@@ -4,17 +4,26 @@ Stored text is whatever people and systems sent (a username with a vertical tab,
 a formula): an export must open, and must not run it. So every cell goes through
 :func:`csv_cell` or :func:`xlsx_cell`, the CSV starts with a UTF-8 byte order mark (without it
 Excel reads Arabic as Windows-1252), and the header row is written even when no row is.
+
+A CSV or XLSX is read by a person: next to a column of codes (``by_branch``: ``riyadh=3``) it
+has the same figures under their display names (``by_branch_names``: ``الرياض=3``), in the
+language of ``lang`` (``ar`` or ``en``; without it, the browser's ``Accept-Language``, else
+Arabic). The codes keep their own column for the integrations that read them; JSON has codes only.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 from flask.typing import ResponseReturnValue
+
+from agent_api import parsing
+from tawasul.display_names import DisplayNames
+from tawasul.models import Language
 
 FORMATS = ("json", "csv", "xlsx")
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -61,6 +70,72 @@ def columns_of(rows: Iterable[dict[str, Any]], first: Sequence[str] = ()) -> lis
     for row in rows:
         columns += [key for key in row if key not in columns]
     return columns
+
+
+LANG_PARAM = {
+    "name": "lang",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "enum": [language.value for language in Language]},
+    "description": (
+        "The language a person reads: of the daily report, and of the display names in a CSV "
+        "or XLSX (the codes keep their own columns); without it, the browser's "
+        "Accept-Language, else Arabic"
+    ),
+}
+"""The ``lang`` parameter of every export, for the OpenAPI document."""
+
+
+def language(args: Mapping[str, Any]) -> Language:
+    """The language a person reads an export in: ``lang``, else the browser's, else Arabic.
+
+    Raises:
+        ValidationError: naming ``lang`` when it is not a language of the centre.
+    """
+    chosen = parsing.choice(args, "lang", Language)
+    if chosen is not None:
+        return chosen
+    best = request.accept_languages.best_match([language.value for language in Language])
+    return Language(best) if best else Language.AR
+
+
+def with_names(
+    rows: list[dict[str, Any]],
+    columns: Sequence[str],
+    kinds: Mapping[str, str],
+    names: DisplayNames,
+    lang: Language,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows for a person: after each column of ``kinds`` (a mapping of codes to figures), a
+    ``<column>_names`` column with the same figures under their display names.
+
+    Args:
+        rows: the table, its code columns as dicts keyed by code.
+        columns: the table's known columns.
+        kinds: the column of each kind of code (``{"by_branch": "branch"}``).
+        names: the configured display names.
+        lang: the reader's language.
+
+    Returns:
+        The rows and the columns, each named column right after its code column.
+    """
+    named = [
+        {
+            **row,
+            **{
+                f"{column}_names": {
+                    names.name(kind, str(code), lang): value
+                    for code, value in (row.get(column) or {}).items()
+                }
+                for column, kind in kinds.items()
+            },
+        }
+        for row in rows
+    ]
+    header: list[str] = []
+    for column in columns:
+        header += [column, f"{column}_names"] if column in kinds else [column]
+    return named, header
 
 
 def table(

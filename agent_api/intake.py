@@ -12,7 +12,17 @@ from werkzeug.datastructures import FileStorage
 
 from agent_api import parsing
 from agent_api.errors import ApiError
-from agent_api.openapi_parts import JSON, action, answer, enum_of, operation, ref, request_body
+from agent_api.openapi_parts import (
+    JSON,
+    MOBILE,
+    NATIONAL_ID,
+    action,
+    answer,
+    enum_of,
+    operation,
+    ref,
+    request_body,
+)
 from agent_api.schemas import dump_request
 from agent_api.services import db, services, user
 from tawasul.casework import actor_of, load_request
@@ -170,8 +180,8 @@ _MANUAL_ENTRY = {
     "required": ["channel", "national_id"],
     "properties": {
         "channel": {"type": "string", "enum": [Channel.TELEGRAM.value, Channel.MANUAL.value]},
-        "national_id": {"type": "string", "pattern": "^[12][0-9]{9}$"},
-        "mobile": {"type": "string", "maxLength": 32, "description": "05XXXXXXXX"},
+        "national_id": NATIONAL_ID,
+        "mobile": MOBILE,
         "language": enum_of(Language),
         "branch": {"type": "string"},
         "meeting_mode": enum_of(MeetingMode),
@@ -201,8 +211,8 @@ OPENAPI_PATHS: dict[str, Any] = {
         "Give a fax's request the requester transcribed from its document",
         request_body(
             {
-                "national_id": {"type": "string", "pattern": "^[12][0-9]{9}$"},
-                "mobile": {"type": "string", "maxLength": 32},
+                "national_id": NATIONAL_ID,
+                "mobile": MOBILE,
             },
             ("national_id",),
         ),

@@ -16,9 +16,10 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from agent_api import parsing
-from agent_api.exports import FORMATS, table
+from agent_api.exports import FORMATS, LANG_PARAM, language, table, with_names
 from agent_api.openapi_parts import error
 from agent_api.services import db, services, user
+from tawasul.display_names import DisplayNames
 from tawasul.errors import NotFound, ValidationError
 from tawasul.metrics.calls import (
     GRANULARITIES,
@@ -117,18 +118,33 @@ def call_metrics() -> ResponseReturnValue:
 @bp.get("/metrics/requests")
 def request_metrics() -> ResponseReturnValue:
     """Request figures per day: channels, categories, decisions, same-day forwarding."""
-    args = parsing.query({"from", "to", "branch", "format"})
+    args = parsing.query({"from", "to", "branch", "format", "lang"})
     first, last = _period(args)
     fmt = args.get("format", "json")
     if fmt not in FORMATS:
         raise ValidationError("format", f"one of {', '.join(FORMATS)}")
+    lang = language(args)
     settings = services().settings
     rows = [
         figures_.as_dict()
         for figures_ in days(db(), first, last, _zone(), settings.forward_cutoff, _chosen(args))
     ]
     columns = [f.name for f in fields(RequestFigures)]
+    if fmt != "json":  # a person reads it: display names beside the codes
+        rows, columns = with_names(
+            rows, columns, NAMED_COLUMNS, DisplayNames.configured(settings), lang
+        )
     return table(rows, fmt, f"requests-{first}-{last}", columns)
+
+
+NAMED_COLUMNS = {
+    "by_channel": "channel",
+    "by_branch": "branch",
+    "by_category": "category",
+    "by_status": "status",
+    "video_call_hours": "category",
+}
+"""The columns of the request figures keyed by a code that has display names."""
 
 
 @bp.get("/metrics/staffing")
@@ -158,14 +174,17 @@ def daily() -> ResponseReturnValue:
     require(user(), Action.VIEW_FIGURES)
     if visible_branches(user()) is not None:
         require(user(), Action.ALL_BRANCHES)  # the report covers every branch
-    args = parsing.query({"day"})
+    args = parsing.query({"day", "lang"})
     day = parsing.day(args, "day") or utcnow().astimezone(_zone()).date()
+    lang = language(args)
     report = db().scalar(
         select(Report).where(Report.kind == "daily", Report.day == day.isoformat())
     )
-    if report is None:
+    if report is None or lang.value not in report.content.get("html_by_language", {}):
+        # Not generated yet, or stored before the report had a page per language.
         report = daily_report(db(), day, services().settings)
-    return Response(str(report.content.get("html", "")), mimetype="text/html")
+    page = report.content["html_by_language"][lang.value]
+    return Response(str(page), mimetype="text/html")
 
 
 def _param(name: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
@@ -215,6 +234,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             _param("to", _DAY),
             _param("branch", _BRANCH),
             _param("format", _FORMAT),
+            LANG_PARAM,
         ],
         "application/json",
     ),
@@ -229,6 +249,8 @@ OPENAPI_PATHS: dict[str, Any] = {
         "application/json",
     ),
     "/reports/daily": _get(
-        "The daily report for the ministry (admins)", [_param("day", _DAY)], "text/html"
+        "The daily report for the ministry (admins), in lang",
+        [_param("day", _DAY), LANG_PARAM],
+        "text/html",
     ),
 }

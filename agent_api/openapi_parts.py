@@ -102,6 +102,27 @@ def query_param(name: str, schema: dict[str, Any], description: str = "") -> dic
     }
 
 
+NATIONAL_ID = {
+    "type": "string",
+    "maxLength": 64,
+    "description": (
+        "A Saudi national ID (starting 1) or iqama (starting 2): ten digits, the last a Luhn "
+        "check digit. Digits of any script (Arabic-Indic, Persian...) and what is pasted around "
+        "them (spaces, dashes, direction marks) are accepted; stored in ASCII"
+    ),
+}
+"""A national ID as the API reads it (``tawasul.ids.validate_national_id``): no ASCII-only
+pattern, which would document a refusal the server does not make."""
+MOBILE = {
+    "type": "string",
+    "maxLength": 64,
+    "description": (
+        "A Saudi mobile: 05XXXXXXXX, 5XXXXXXXX, 9665XXXXXXXX, 009665XXXXXXXX or +9665XXXXXXXX, in "
+        "any digits, with what is pasted around them; stored in E.164"
+    ),
+}
+"""A mobile number as the API reads it (``tawasul.ids.normalize_saudi_mobile``)."""
+
 ITEMS = {"type": "object", "properties": {"items": {"type": "array"}}}
 """A list answer: ``{"items": [...]}``."""
 CREDENTIALS = {

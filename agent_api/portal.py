@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from agent_api import parsing
-from agent_api.openapi_parts import ERRORS, answer, enum_of, request_body
+from agent_api.openapi_parts import ERRORS, MOBILE, NATIONAL_ID, answer, enum_of, request_body
 from agent_api.services import db, services
 from tawasul.errors import ValidationError
 from tawasul.ids import normalize_saudi_mobile, validate_national_id
@@ -139,8 +139,8 @@ OPENAPI_PATHS: dict[str, Any] = {
             "requestBody": request_body(
                 {
                     "portal_request_id": {"type": "string", "maxLength": 64},
-                    "national_id": {"type": "string", "pattern": "^[12][0-9]{9}$"},
-                    "mobile": {"type": "string", "maxLength": 32},
+                    "national_id": NATIONAL_ID,
+                    "mobile": MOBILE,
                     "language": enum_of(Language),
                     "branch": {"type": "string"},
                     "meeting_mode": enum_of(MeetingMode),

@@ -71,7 +71,10 @@ class Settings:
     working_hours: str = "08:00-16:00"
     """When agents answer and callbacks are placed, local time."""
     holidays: tuple[str, ...] = ()
-    """Dates (YYYY-MM-DD) the centre is closed."""
+    """Days the centre is closed, each Gregorian or (after ``hijri``) Umm al-Qura Hijri, once
+    or every year, one day or a range ``a..b`` (inclusive): "2026-09-23" (once), "09-23" (every
+    23 September), "2026-12-30..2027-01-02", "hijri 1447-10-01" (once), "hijri 10-01..10-04"
+    (Eid al-Fitr, every year); see ``tawasul.hours.DateRule``."""
     hours_overrides: tuple[str, ...] = ()
     """Periods with hours of their own, "[branch:] dates = [days] hours|closed", e.g.
     "hijri 09-01..09-30 = 20:00-02:00" (Ramadan, every year); see ``tawasul.hours``. Holidays

@@ -15,7 +15,7 @@ from typing import Any
 
 from tawasul.config import Settings
 from tawasul.errors import ConfigError
-from tawasul.models import Language, MeetingMode, RequesterCategory
+from tawasul.models import Channel, Language, MeetingMode, RequesterCategory
 from tawasul.workflow import RequestStatus
 
 Names = Mapping[Language, str]
@@ -43,6 +43,19 @@ STATUS_NAMES: dict[RequestStatus, Names] = {
     RequestStatus.NO_SHOW: {Language.AR: "لم يحضر", Language.EN: "No-show"},
     RequestStatus.CANCELLED: {Language.AR: "ملغى", Language.EN: "Cancelled"},
 }
+CHANNEL_NAMES: dict[Channel, Names] = {
+    Channel.PHONE: {Language.AR: "هاتف", Language.EN: "Phone"},
+    Channel.FAX: {Language.AR: "فاكس", Language.EN: "Fax"},
+    Channel.TELEGRAM: {Language.AR: "برقية", Language.EN: "Telegram"},
+    Channel.MANUAL: {Language.AR: "حضوري", Language.EN: "Walk-in"},
+    Channel.PORTAL: {Language.AR: "البوابة الإلكترونية", Language.EN: "E-services portal"},
+}
+"""How a request reached the centre, as reports and exports name it (the console's i18n.js
+has the same texts)."""
+UNCLASSIFIED: Names = {Language.AR: "غير مصنف", Language.EN: "Unclassified"}
+"""The category figures give a requester not yet classified (code ``unknown``)."""
+KINDS = ("branch", "official", "category", "meeting_mode", "status", "channel")
+"""The kinds of code that have display names."""
 BRANCH_PLACE = {Language.AR: "فرع {name}", Language.EN: "{name} branch"}
 """How a branch is named as the place of a meeting."""
 
@@ -133,6 +146,29 @@ class DisplayNames:
     def status(status: RequestStatus, language: Language) -> str:
         """A request status's name."""
         return STATUS_NAMES[status][language]
+
+    def name(self, kind: str, code: str, language: Language) -> str:
+        """The name of a code as stored or counted (``"riyadh"``, ``"woman"``, ``"approved"``).
+
+        Args:
+            kind: one of :data:`KINDS`.
+            code: the code; ``"unknown"`` is the category of a requester not yet classified.
+            language: the reader's language.
+
+        Returns:
+            The display name, or the code itself when it has none (never an empty text).
+        """
+        if kind == "category" and code == "unknown":
+            return UNCLASSIFIED[language]
+        tables: dict[str, Mapping[Any, Names]] = {
+            "branch": self.branches,
+            "official": self.officials,
+            "category": CATEGORY_NAMES,
+            "meeting_mode": MEETING_MODE_NAMES,
+            "status": STATUS_NAMES,
+            "channel": CHANNEL_NAMES,
+        }
+        return tables[kind].get(code, {}).get(language, code)
 
     def as_json(self) -> dict[str, dict[str, dict[str, str]]]:
         """Every name by kind, code and language (the console reads them)."""

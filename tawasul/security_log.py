@@ -19,9 +19,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tawasul.masking import scrub
-from tawasul.models import SecurityEvent
+from tawasul.models import Language, SecurityEvent
 
 LOGGER = logging.getLogger("tawasul.security")
+
+KIND_NAMES: dict[str, dict[Language, str]] = {
+    "login_failed": {Language.AR: "محاولة دخول فاشلة", Language.EN: "Failed sign-in"},
+    "account_locked": {Language.AR: "قفل الحساب", Language.EN: "Account locked"},
+    "ami_refused": {Language.AR: "رفض أمر AMI", Language.EN: "AMI action refused"},
+    "portal_signature_refused": {
+        Language.AR: "رفض توقيع البوابة",
+        Language.EN: "Portal signature refused",
+    },
+    "permission_denied": {Language.AR: "رفض صلاحية", Language.EN: "Permission denied"},
+}
+"""What a person reads for each kind of event (an export's ``kind_name``)."""
+
+
+def kind_name(kind: str, language: Language) -> str:
+    """The name of an event kind in ``language`` (the kind itself when it has none)."""
+    return KIND_NAMES.get(kind, {}).get(language, kind)
 
 
 def record(kind: str, actor: str, **details: Any) -> None:

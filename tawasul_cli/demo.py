@@ -13,11 +13,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ivr.prompts import PromptBuilder, load_catalogue
 from ivr.simulator import Simulator, new_request_script, send_fax
@@ -207,6 +210,31 @@ def _demo_accounts(settings: Settings) -> list[tuple[str, str, str]]:
     return accounts
 
 
+def filed_requests(session: Session, uniqueids: list[str], zone: tzinfo) -> tuple[list[str], int]:
+    """What the demo prints of the requests its calls and the other channels filed, each with
+    its time on the centre's clock (``zone``), and how many calls filed none."""
+    lines = ["", "requests filed by these calls (and the SMS each requester got):"]
+    missing = 0
+    for uniqueid in uniqueids:
+        row = session.scalar(select(Call).where(Call.uniqueid == uniqueid))
+        if row is None or row.request is None:
+            missing += 1
+            outcome = row.outcome.value if row else "never reached the IVR"
+            lines.append(f"  call {uniqueid}: no request ({outcome})")
+            continue
+        lines.append("  " + format_request(row.request, zone))
+        for sms in session.scalars(
+            select(SmsMessage).where(SmsMessage.request_id == row.request.id)
+        ):
+            lines.append(f"      SMS {sms.status.value}: {sms.body}")
+    lines += ["", "and by the other channels:"]
+    for request in session.scalars(
+        select(Request).where(Request.channel != Channel.PHONE).order_by(Request.id)
+    ):
+        lines.append("  " + format_request(request, zone))
+    return lines, missing
+
+
 def _spawn(settings: Settings, name: str, *arguments: str) -> subprocess.Popen[bytes]:
     logs = settings.var_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -287,25 +315,12 @@ def run_demo(settings: Settings, calls: int, stay: bool = True) -> int:
                 break
         time.sleep(0.5)
     time.sleep(3)  # the fax's request is filed when its call ends
-    print("\nrequests filed by these calls (and the SMS each requester got):")
     with sessions() as session:
-        for call in placed:
-            row = session.scalar(select(Call).where(Call.uniqueid == call.ivr_uniqueid))
-            if row is None or row.request is None:
-                failures += 1
-                outcome = row.outcome.value if row else "never reached the IVR"
-                print(f"  call {call.ivr_uniqueid}: no request ({outcome})")
-                continue
-            print("  " + format_request(row.request))
-            for sms in session.scalars(
-                select(SmsMessage).where(SmsMessage.request_id == row.request.id)
-            ):
-                print(f"      SMS {sms.status.value}: {sms.body}")
-        print("\nand by the other channels:")
-        for request in session.scalars(
-            select(Request).where(Request.channel != Channel.PHONE).order_by(Request.id)
-        ):
-            print("  " + format_request(request))
+        lines, missing = filed_requests(
+            session, [call.ivr_uniqueid for call in placed], ZoneInfo(settings.timezone)
+        )
+    failures += missing
+    print("\n".join(lines))
     print(f"\nconsole: http://127.0.0.1:{settings.api_port}/console/ (sign in with:)")
     print(f"agent API: http://127.0.0.1:{settings.api_port}/health")
     for username, password, role in accounts:

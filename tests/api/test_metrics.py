@@ -189,7 +189,7 @@ def test_staffing_is_erlang_c(client: FlaskClient, auth: Auth) -> None:
 def test_daily_report_has_the_headline_figures(
     client: FlaskClient, auth: Auth, queue_day: None
 ) -> None:
-    answer = client.get(f"/reports/daily?day={DAY}", headers=auth["admin"])
+    answer = client.get(f"/reports/daily?day={DAY}&lang=en", headers=auth["admin"])
     assert answer.status_code == 200
     assert answer.mimetype == "text/html"
     page = answer.get_data(as_text=True)

@@ -183,3 +183,44 @@ def test_unicode_digits_and_control_characters_never_make_a_server_error(app, au
         call()
     assert failures == []
     assert 422 in statuses and len(statuses) >= 4 * len(operations)
+
+
+def _properties(node, name):
+    """Every schema given to a property called ``name``, anywhere in the document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "properties" and isinstance(value, dict) and name in value:
+                yield value[name]
+            yield from _properties(value, name)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _properties(item, name)
+
+
+def _allows(schema, value: str) -> bool:
+    pattern = schema.get("pattern")
+    return (
+        schema.get("type") == "string"
+        and len(value) <= schema.get("maxLength", len(value))
+        and (pattern is None or re.search(pattern, value) is not None)
+    )
+
+
+def test_the_documented_national_id_and_mobile_take_what_the_server_takes():
+    """The schemas say what the server reads: any digits, with what is pasted around them."""
+    from tawasul.ids import normalize_saudi_mobile, validate_national_id
+
+    spec = build_spec()
+    national_ids = ["1000000008", "١٠٠٠٠٠٠٠٠٨", "۱۰۰۰۰۰۰۰۰۸", "1000 000 008", "\u200f1000-000-008"]
+    mobiles = ["0551234567", "٠٥٥١٢٣٤٥٦٧", "+966 55 123 4567", "(055) 123-4567", "00966551234567"]
+    for name, values, reads in (
+        ("national_id", national_ids, validate_national_id),
+        ("mobile", mobiles, normalize_saudi_mobile),
+    ):
+        schemas = list(_properties(spec, name))
+        assert len(schemas) >= 3, name  # manual entry (form and JSON), fax requester, portal
+        for value in values:
+            reads(value)  # the server takes it...
+            for schema in schemas:
+                assert _allows(schema, value), (name, value, schema)  # ... and so does the spec
+                assert schema.get("description"), name

@@ -319,3 +319,18 @@ def test_dates_in_arabic_digits_are_dates(client, auth, requests):
     )
     assert listed.status_code == 200, listed.json
     assert [item["id"] for item in listed.json["items"]] == [night.id]
+
+
+def test_the_demo_prints_the_requests_it_filed_on_the_centres_clock(database, requests):
+    from zoneinfo import ZoneInfo
+
+    from tawasul.models import Channel
+    from tawasul_cli.demo import filed_requests
+
+    night = requests.file(created_at=LATE_NIGHT, channel=Channel.PORTAL)
+    with database.sessions() as session:
+        lines, missing = filed_requests(session, ["1700000000.1"], ZoneInfo("Asia/Riyadh"))
+    assert missing == 1
+    assert "  call 1700000000.1: no request (never reached the IVR)" in lines
+    (line,) = [line for line in lines if line.startswith(f"  {night.reference_number}")]
+    assert "2026-03-02 01:30:00" in line

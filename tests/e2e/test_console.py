@@ -183,6 +183,8 @@ def test_a_called_in_request_is_taken_from_claim_to_complete(
     supervisor.page.wait_for_selector("[data-chart=requests_by_channel] .bars")
     supervisor.shot("supervisor-en")
     assert supervisor.page.get_attribute("#export-requests", "href").endswith("format=csv")
+    # The export names branches and categories in the console's language.
+    assert "lang=en" in supervisor.page.get_attribute("#export-requests", "href")
     assert agent.errors == [] and supervisor.errors == []
     agent.close()
     supervisor.close()

@@ -265,3 +265,26 @@ def test_the_readme_example_is_valid(tmp_path):
     assert jeddah.is_open(at("2026-03-07", "22:00"))  # a Saturday night in Ramadan 1447
     assert not WorkingHours.for_branch(settings, "riyadh").is_open(at("2026-12-24", "10:00"))
     assert not jeddah.is_open(at("2026-09-23", "10:00"))
+
+
+def test_the_holidays_setting_documents_every_form_the_hours_read():
+    import ast
+    import inspect
+    import re
+
+    import tawasul.config
+
+    body = ast.parse(inspect.getsource(tawasul.config)).body
+    (settings_class,) = [node for node in body if getattr(node, "name", "") == "Settings"]
+    statements = settings_class.body
+    (index,) = [
+        i
+        for i, node in enumerate(statements)
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "holidays"
+    ]
+    docstring = statements[index + 1].value.value
+    examples = [DateRule.parse(text) for text in re.findall(r'"([^"]+)"', docstring)]
+    # Gregorian and Hijri, once and every year, a day and a range: each written down.
+    forms = {(rule.hijri, rule.first[0] == 0, rule.first != rule.last) for rule in examples}
+    assert {(False, False, False), (False, True, False), (True, False, False)} <= forms
+    assert {(True, True, True), (False, False, True)} <= forms

@@ -265,16 +265,33 @@ function route() {
 
 // -- work list -------------------------------------------------------------------------------
 
+// What is pasted around a number: spaces, dashes, dots, brackets, slashes, direction marks.
+const NUMBER_SEPARATORS = /[\s\p{Pd}\p{Cf}.()\/]/gu;
+
+// The search box routed by what was typed (digits of any script): the last 3 or 4 digits of a
+// number, a whole mobile or national ID (10 digits or more, or international), or else a
+// reference number (9 digits). The server normalises each; this only picks the field.
+function searchTerms(text) {
+  const compact = text.replace(NUMBER_SEPARATORS, "");
+  if (/^\p{Nd}{3,4}$/u.test(compact)) return { phone_last: compact };
+  if (/^\+?\p{Nd}{10,}$/u.test(compact)) return { number: text };
+  return { reference_number: text };
+}
+
 function listFilters() {
   const list = state.list;
   const params = { channel: list.channel };
   if (list.scope === "mine") params.mine = "true";
   if (list.scope === "unclaimed") params.status = "received";
-  if (list.search) {
-    if (/^\d{3,4}$/.test(list.search)) params.phone_last = list.search;
-    else params.reference_number = list.search;
-  }
+  if (list.search) Object.assign(params, searchTerms(list.search));
   return params;
+}
+
+// A whole number never travels in a URL (proxies and access logs keep URLs): it is sent in
+// the body of POST /requests/search, which answers the page and the counts together.
+function searchBody(params) {
+  const given = ([, value]) => value !== undefined && value !== null && value !== "";
+  return Object.fromEntries(Object.entries(params).filter(given));
 }
 
 async function showWorkList() {
@@ -373,7 +390,10 @@ async function showWorkList() {
   async function page(append) {
     const params = { ...listFilters(), limit: PAGE_SIZE, cursor: append ? cursor : null };
     if (list.status && list.scope !== "unclaimed") params.status = list.status;
-    const answer = await api("GET", `/requests${query(params)}`);
+    const answer = params.number
+      ? await api("POST", "/requests/search", searchBody(params))
+      : await api("GET", `/requests${query(params)}`);
+    if (answer.counts) showCounts(answer.counts);
     if (!append) rows.replaceChildren();
     for (const item of answer.items) rows.append(requestRow(item));
     if (!rows.children.length) {
@@ -384,8 +404,12 @@ async function showWorkList() {
   }
   async function loadCounts() {
     const params = listFilters();
+    if (params.number) return; // the search's own answer brings them (see page)
     delete params.status;
     const answer = await api("GET", `/requests/counts${query(params)}`);
+    showCounts(answer.counts);
+  }
+  function showCounts(found) {
     counts.replaceChildren(
       ...STATUSES.map((status) =>
         h(
@@ -402,7 +426,7 @@ async function showWorkList() {
             },
           },
           h("span", { class: "label" }, t(`status_${status}`)),
-          h("span", { class: "value" }, number(answer.counts[status])),
+          h("span", { class: "value" }, number(found[status])),
         ),
       ),
     );
@@ -1007,7 +1031,11 @@ async function showSupervisor() {
     { class: "exports" },
     h(
       "a",
-      { href: `/metrics/requests${query({ from, to, format: "csv" })}`, id: "export-requests" },
+      {
+        // In the console's language: the export names branches, categories and statuses.
+        href: `/metrics/requests${query({ from, to, lang: language(), format: "csv" })}`,
+        id: "export-requests",
+      },
       `${t("export_csv")} · ${t("requests_per_day")}`,
     ),
     " ",
