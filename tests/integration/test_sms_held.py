@@ -13,7 +13,6 @@ from sqlalchemy import select
 from jobqueue.connection import QUEUE_NAME
 from jobqueue.context import install
 from jobqueue.relay import relay_once
-from tawasul_cli.worker import build_context
 from tawasul.config import Settings
 from tawasul.ids import luhn_valid
 from tawasul.intake import IntakeService, NewRequest
@@ -22,6 +21,7 @@ from tawasul.notifications import SmsTemplates
 from tawasul.pii import PiiProtector
 from tawasul.ports import SmsReceipt
 from tawasul.sms import SmsDelivery
+from tawasul_cli.worker import build_context
 from tests.helpers import Database
 
 NUMBER = "+966501234567"
