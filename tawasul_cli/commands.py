@@ -79,13 +79,38 @@ def serve_agi(settings: Settings) -> int:
     server.start_in_thread()
     log.info("FastAGI listening on %s:%s", settings.agi_host, server.port)
     # After the server listens: callers are served while a dead predecessor's calls are closed.
+    stop = threading.Event()
     threading.Thread(
-        target=close_orphaned_calls, args=(settings,), name="orphaned-calls", daemon=True
+        target=sweep_after_dead_servers, args=(settings, stop), name="orphaned-calls", daemon=True
     ).start()
     wait_for_termination()
+    stop.set()
     server.shutdown()
     server.server_close()
     return 0
+
+
+SPOOL_EVERY_S = 30.0
+"""How often the FastAGI server settles the recordings ended calls left in the spool: a dead
+server's caller may still be on the line at start-up (queued by the failover), and its call is
+closed later by a worker, which cannot see the spool."""
+
+
+def sweep_after_dead_servers(settings: Settings, stop: threading.Event) -> None:
+    """Close a dead server's calls and settle the spool now, then the spool every
+    ``SPOOL_EVERY_S`` until ``stop`` is set."""
+    from ivr.paths import SPOOL, host_path
+
+    close_orphaned_calls(settings)
+    if not host_path(settings, SPOOL).is_dir():
+        return
+    engine = make_engine(settings.resolved_database_url())
+    sessions = make_session_factory(engine)
+    try:
+        while not stop.wait(SPOOL_EVERY_S):
+            settle_spool(settings, sessions)
+    finally:
+        engine.dispose()
 
 
 def close_orphaned_calls(settings: Settings) -> int:
@@ -130,6 +155,8 @@ def settle_spool(settings: Settings, sessions: sessionmaker[Session]) -> int:
     spool = host_path(settings, SPOOL)
     if not spool.is_dir():
         log.info("Asterisk's spool is not visible here (%s): left to its FastAGI server", spool)
+        return 0
+    if not any(spool.glob("call-*")):
         return 0
     try:
         vault = vault_for(settings)

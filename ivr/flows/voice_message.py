@@ -4,7 +4,9 @@ Asterisk records into its spool, where the message is in clear; it stays there o
 caller is at this step. Whatever ends the step (saved, three re-records, a hang-up during the
 recording or the menu, an error), the spooled WAV is removed; a message the caller did not get
 to save is still kept, encrypted, when it belongs to a new request (the partial request keeps
-it, as it keeps every other answer), and otherwise removed with the rest.
+it, as it keeps every other answer), and otherwise removed with the rest. A server killed during
+the step does none of this: the next one does it, once the call is over
+(``tawasul.spooled_recordings``).
 """
 
 from __future__ import annotations
