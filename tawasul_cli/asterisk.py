@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ivr.paths import SPOOL
 from tawasul.config import Settings
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ BOOT_TIMEOUT_S = 90
 ASTERISK_UID = 64101
 """The asterisk user's id inside the chroot, chosen so that it is nobody's on the host (Debian
 gives it a low system id, which on the host may belong to postgres or redis)."""
+SPOOL_MODE = 0o770
+"""The project's spool directory: Asterisk and its group only (recordings are in clear there)."""
 
 
 class HarnessError(RuntimeError):
@@ -237,6 +240,11 @@ class Harness:
             directory = self.root / name
             directory.mkdir(parents=True, exist_ok=True)
             os.chown(directory, uid, gid)
+        # Asterisk writes a caller's message here in clear, world-readable (0644) while it
+        # records: no one but Asterisk and its group may look in. The FastAGI server reads
+        # the WAVs and removes them (and the fax TIFFs), so its user (root here; a service
+        # user in the asterisk group elsewhere) needs the group's read and write.
+        (self.root / SPOOL.relative_to("/")).chmod(SPOOL_MODE)
         self._install_sounds()
 
     def _install_sounds(self) -> None:

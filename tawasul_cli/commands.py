@@ -10,6 +10,7 @@ from datetime import UTC, tzinfo
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
@@ -78,38 +79,96 @@ def serve_agi(settings: Settings) -> int:
     server.start_in_thread()
     log.info("FastAGI listening on %s:%s", settings.agi_host, server.port)
     # After the server listens: callers are served while a dead predecessor's calls are closed.
+    stop = threading.Event()
     threading.Thread(
-        target=close_orphaned_calls, args=(settings,), name="orphaned-calls", daemon=True
+        target=sweep_after_dead_servers, args=(settings, stop), name="orphaned-calls", daemon=True
     ).start()
     wait_for_termination()
+    stop.set()
     server.shutdown()
     server.server_close()
     return 0
 
 
+SPOOL_EVERY_S = 30.0
+"""How often the FastAGI server settles the recordings ended calls left in the spool: a dead
+server's caller may still be on the line at start-up (queued by the failover), and its call is
+closed later by a worker, which cannot see the spool."""
+
+
+def sweep_after_dead_servers(settings: Settings, stop: threading.Event) -> None:
+    """Close a dead server's calls and settle the spool now, then the spool every
+    ``SPOOL_EVERY_S`` until ``stop`` is set."""
+    from ivr.paths import SPOOL, host_path
+
+    close_orphaned_calls(settings)
+    if not host_path(settings, SPOOL).is_dir():
+        return
+    engine = make_engine(settings.resolved_database_url())
+    sessions = make_session_factory(engine)
+    try:
+        while not stop.wait(SPOOL_EVERY_S):
+            settle_spool(settings, sessions)
+    finally:
+        engine.dispose()
+
+
 def close_orphaned_calls(settings: Settings) -> int:
-    """Close the calls a dead FastAGI server left open (their channels are gone); say how many."""
+    """Close the calls a dead FastAGI server left open (their channels are gone), then settle
+    the recordings ended calls left in Asterisk's spool; say how many calls were closed."""
     from providers import build
     from tawasul.ports import DeliveryError
     from tawasul.stale_calls import close_calls_without_channel
 
-    try:
-        ami = build.ami_client(settings, "orphaned-calls")
-    except ConfigError as exc:
-        log.warning("calls of a dead server not closed here (no AMI): %s", exc)
-        return 0
     engine = make_engine(settings.resolved_database_url())
-    ami.start(wait_s=5, require=False)
+    sessions = make_session_factory(engine)
+    closed: list[str] = []
     try:
-        with make_session_factory(engine)() as session:
-            closed = close_calls_without_channel(session, build.call_control(settings, ami))
-    except DeliveryError as exc:
-        log.warning("could not close the calls of a dead server: %s", exc)
-        return 0
+        try:
+            ami = build.ami_client(settings, "orphaned-calls")
+        except ConfigError as exc:
+            ami = None
+            log.warning("calls of a dead server not closed here (no AMI): %s", exc)
+        if ami is not None:
+            ami.start(wait_s=5, require=False)
+            try:
+                with sessions() as session:
+                    closed = close_calls_without_channel(session, build.call_control(settings, ami))
+            except DeliveryError as exc:
+                log.warning("could not close the calls of a dead server: %s", exc)
+            finally:
+                ami.close()
+        # Without AMI too: the spool may hold recordings of calls that ended earlier.
+        settle_spool(settings, sessions)
     finally:
-        ami.close()
         engine.dispose()
     return len(closed)
+
+
+def settle_spool(settings: Settings, sessions: sessionmaker[Session]) -> int:
+    """Encrypt or delete what ended calls left in Asterisk's spool, if this process sees it;
+    say how many files were removed."""
+    from ivr.paths import SPOOL, host_path
+    from tawasul.spooled_recordings import settle_spooled_recordings
+    from tawasul.vault import vault_for
+
+    spool = host_path(settings, SPOOL)
+    if not spool.is_dir():
+        log.info("Asterisk's spool is not visible here (%s): left to its FastAGI server", spool)
+        return 0
+    if not any(spool.glob("call-*")):
+        return 0
+    try:
+        vault = vault_for(settings)
+    except ConfigError as exc:
+        vault = None  # fail closed: nothing can be kept, so nothing stays in clear either
+        log.error("no storage key: recordings left in the spool are deleted, not kept: %s", exc)
+    try:
+        with sessions() as session:
+            return len(settle_spooled_recordings(session, spool, vault))
+    except Exception:
+        log.exception("could not settle the recordings left in the spool")
+        return 0
 
 
 def list_requests(settings: Settings, limit: int) -> int:

@@ -12,6 +12,7 @@ from tawasul.errors import ValidationError
 from tawasul.ids import validate_national_id
 from tawasul.intake import NewRequest
 from tawasul.models import MeetingMode, Request, RequesterCategory
+from tawasul.spooled_recordings import NEW_REQUEST
 
 CATEGORIES = (RequesterCategory.MAN, RequesterCategory.WOMAN, RequesterCategory.COMPANY)
 """In the order the category prompt offers them (1, 2, 3)."""
@@ -60,7 +61,7 @@ class NewRequestFlow:
             intake.fill_in(session, request, meeting_mode=mode)
         number = CallbackNumber(menu).ask()
         intake.fill_in(session, request, callback_number=number)
-        path = record_voice_message(menu, "request", partial=request)
+        path = record_voice_message(menu, NEW_REQUEST, partial=request)
         intake.fill_in(session, request, voice_message_path=path)
         intake.complete_request(session, request, menu.call)
         menu.play("request_saved", "your_reference_is")

@@ -4,27 +4,27 @@ Asterisk records into its spool, where the message is in clear; it stays there o
 caller is at this step. Whatever ends the step (saved, three re-records, a hang-up during the
 recording or the menu, an error), the spooled WAV is removed; a message the caller did not get
 to save is still kept, encrypted, when it belongs to a new request (the partial request keeps
-it, as it keeps every other answer), and otherwise removed with the rest.
+it, as it keeps every other answer), and otherwise removed with the rest. A server killed during
+the step does none of this: the next one does it, once the call is over
+(``tawasul.spooled_recordings``).
 """
 
 from __future__ import annotations
 
 import logging
-import struct
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ivr.flows.menu import Menu
 from ivr.paths import SPOOL, host_path
 from tawasul.errors import ConfigError
 from tawasul.models import Request
+from tawasul.spooled_recordings import keep_encrypted, spooled_name
 from tawasul.vault import Vault, vault_for
 
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 8000
 """Samples a second of Asterisk's ``wav`` format (what ``endpos`` counts)."""
-WAV_HEADER = 44
-"""Bytes of the canonical RIFF/WAVE header Asterisk writes in front of the samples."""
 
 
 def record_voice_message(menu: Menu, name: str, partial: Request | None = None) -> str | None:
@@ -49,7 +49,7 @@ def record_voice_message(menu: Menu, name: str, partial: Request | None = None) 
         menu.step("voice_message_refused")
         menu.play("message_not_kept")
         return None
-    spooled = SPOOL / f"call-{menu.call.id}-{name}"
+    spooled = SPOOL / spooled_name(menu.call.id, name)
     recorded = host_path(settings, f"{spooled}.wav")
     take = 0
     try:
@@ -86,9 +86,7 @@ def record_voice_message(menu: Menu, name: str, partial: Request | None = None) 
 
 
 def _encrypt(vault: Vault, recorded: Path, menu: Menu, name: str, take: int) -> str:
-    relative = PurePosixPath("voice") / f"call-{menu.call.id}-{name}-{take}.wav"
-    vault.write(str(relative), finished_wav(recorded.read_bytes()))  # encrypted at rest
-    return str(relative)
+    return keep_encrypted(vault, recorded, menu.call.id, name, str(take))  # encrypted at rest
 
 
 def _keep_unsaved(
@@ -101,18 +99,3 @@ def _keep_unsaved(
         log.info("call %s ended during its voice message: kept, encrypted", menu.call.uniqueid)
     except Exception:
         log.exception("could not keep the unsaved voice message of %s", menu.call.uniqueid)
-
-
-def finished_wav(data: bytes) -> bytes:
-    """``data`` with the RIFF and data sizes of a canonical WAV header set from its length.
-
-    A caller's hang-up reaches the script before Asterisk closes the file, and Asterisk writes
-    the sizes only when it closes: read before that, the sizes say zero and players show an
-    empty message. Anything but a canonical 44-byte header is returned as it is.
-    """
-    if len(data) < WAV_HEADER or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        return data
-    if data[36:40] != b"data":
-        return data
-    sizes = struct.pack("<I", len(data) - 8), struct.pack("<I", len(data) - WAV_HEADER)
-    return data[:4] + sizes[0] + data[8:40] + sizes[1] + data[WAV_HEADER:]

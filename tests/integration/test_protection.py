@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import stat
+import subprocess
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 from flask.testing import FlaskClient
@@ -26,8 +28,8 @@ from tawasul import security_log
 from tawasul.accounts import AccountService, NewUser
 from tawasul.config import Settings
 from tawasul.masking import install_log_scrubbing
-from tawasul.models import CallOutcome, Request, Role, SecurityEvent, SmsMessage
-from tawasul_cli.asterisk import Harness
+from tawasul.models import Call, CallOutcome, Request, Role, SecurityEvent, SmsMessage
+from tawasul_cli.asterisk import ASTERISK_UID, Harness
 from tawasul_cli.redis_server import RedisServer
 from tests.helpers import Database
 from tests.integration.support import (
@@ -38,7 +40,7 @@ from tests.integration.support import (
     wait_until,
     worker_env,
 )
-from tests.integration.test_phone_menu import full_request_script
+from tests.integration.test_phone_menu import CALLER, full_request_script
 
 pytestmark = pytest.mark.asterisk
 
@@ -245,6 +247,51 @@ def test_canary_personal_data_is_in_no_log_and_not_in_redis(
     ]
     assert hits == []
     assert log_file.stat().st_size > 0 and worker_log.stat().st_size > 0  # they did log
+
+
+NOBODY = 65534
+"""The ``nobody`` user and ``nogroup`` group of the chroot (Debian's)."""
+
+
+def _as_user_in_chroot(asterisk: Harness, gid: int, *command: str) -> int:
+    """Run ``command`` inside the chroot as ``nobody`` with only group ``gid``; its exit code."""
+    userspec = [f"--userspec={NOBODY}:{gid}", f"--groups={gid}"]
+    return subprocess.run(
+        ["chroot", *userspec, str(asterisk.root), *command], capture_output=True, check=False
+    ).returncode
+
+
+def test_a_message_being_recorded_is_open_to_asterisk_and_its_group_only(
+    ivr: IVR, phone: Phone, asterisk: Harness
+) -> None:
+    spool = host_path(ivr.settings, SPOOL)
+    until_message = full_request_script().split(f"/{message_wait('en')}/")[0]
+    placed = phone.call(f"{until_message}/{message_wait('en', 8)}/h", caller_id=CALLER)
+    found: list[Path] = []
+
+    def recording() -> bool:
+        with ivr.database.sessions() as session:
+            call_id = session.scalar(select(Call.id).where(Call.uniqueid == placed.ivr_uniqueid))
+        wav = spool / f"call-{call_id}-request.wav"
+        found[:] = [wav]
+        return call_id is not None and wav.exists()
+
+    try:
+        wait_until(recording, 90, "Asterisk to record the message into its spool")
+        # The directory where Asterisk writes the message in clear lets no one else in.
+        mode = spool.stat()
+        assert stat.S_IMODE(mode.st_mode) & 0o007 == 0, oct(mode.st_mode)
+        assert (mode.st_uid, mode.st_gid) == (ASTERISK_UID, ASTERISK_UID)
+        wav = PurePosixPath(SPOOL) / found[0].name
+        # Anyone else cannot read it, nor list the directory.
+        assert _as_user_in_chroot(asterisk, NOBODY, "test", "-r", str(wav)) != 0
+        assert _as_user_in_chroot(asterisk, NOBODY, "ls", str(SPOOL)) != 0
+        # Asterisk's group, where a FastAGI server's service user belongs, reads and removes.
+        check = f"test -r {wav} && test -w {SPOOL} && test -x {SPOOL}"
+        assert _as_user_in_chroot(asterisk, ASTERISK_UID, "sh", "-c", check) == 0
+    finally:
+        phone.wait_hangup(placed, timeout_s=120)
+    assert not found[0].exists()  # and the hang-up left nothing behind
 
 
 def _requests_with_a_number(ivr: IVR) -> int:

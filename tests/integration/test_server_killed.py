@@ -14,11 +14,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from ivr.paths import SPOOL
+from ivr.simulator import message_wait
 from providers.ami import AMIClient
 from providers.call_control import AmiCallControl
 from tawasul.config import Settings
 from tawasul.models import Call, CallOutcome, Request
+from tawasul.spooled_recordings import finished_wav
 from tawasul.stale_calls import close_calls_without_channel
+from tawasul.vault import MAGIC, vault_for
 from tawasul_cli.asterisk import Harness
 from tests.helpers import REPO, Database
 from tests.integration.support import (
@@ -29,6 +33,8 @@ from tests.integration.support import (
     wait_until,
     worker_env,
 )
+from tests.integration.test_phone_menu import CALLER
+from tests.integration.test_phone_reliability import _up_to_the_message
 
 pytestmark = pytest.mark.asterisk
 
@@ -188,3 +194,59 @@ def test_calls_of_a_killed_server_are_closed(
             second.stop()
         if worker is not None:
             worker.stop()
+
+
+@pytest.mark.parametrize("restart", ["after_the_call", "during_the_call"])
+def test_a_message_being_recorded_when_the_server_dies_is_kept_encrypted_by_the_next_one(
+    restart: str,
+    agi_env: dict[str, str],
+    asterisk: Harness,
+    settings: Settings,
+    database: Database,
+    phone: Phone,
+    ami: AMIClient,
+) -> None:
+    logs = settings.var_dir / "agi-server.log"
+    spool = asterisk.root / SPOOL.relative_to("/")
+    first = AgiServerProcess(agi_env, logs).start()
+    second: AgiServerProcess | None = None
+    try:
+        # A new request up to its voice message; the caller talks 8 s, then hangs up.
+        placed = phone.call(f"{_up_to_the_message()}/{message_wait('en', 8)}/h", caller_id=CALLER)
+        wait_until(lambda: len(calls(database, [placed.ivr_uniqueid])) == 1, 60, "the call")
+        (call,) = calls(database, [placed.ivr_uniqueid])
+        spooled = spool / f"call-{call.id}-request.wav"
+        wait_until(spooled.exists, 90, "Asterisk to record the message into its spool")
+        first.kill9()  # mid-recording: the server that would encrypt or delete it is gone
+        if restart == "during_the_call":
+            # The next server starts while the caller still talks: nothing to close yet.
+            second = AgiServerProcess(agi_env, logs).start()
+        phone.wait_hangup(placed, timeout_s=60)
+        time.sleep(1)
+        # Asterisk finished the recording with no server to settle it: left in clear.
+        in_clear = spooled.read_bytes()
+        assert in_clear[:4] == b"RIFF"
+
+        if second is None:
+            second = AgiServerProcess(agi_env, logs).start()  # its start-up settles it
+        else:
+            # A worker's pass closes the call; the server's next pass over the spool settles it.
+            with database.sessions() as session:
+                close_calls_without_channel(session, AmiCallControl(ami), grace=timedelta(0))
+        wait_until(lambda: not spooled.exists(), 60, "the next server to settle the spool")
+        (call,) = calls(database, [placed.ivr_uniqueid])
+        assert call.ended_at is not None and call.journey[-1]["step"] == "server_lost"
+        assert not list(spool.glob(f"call-{call.id}-*"))
+        # The partial request keeps the message, encrypted, as after any hang-up.
+        with database.sessions() as session:
+            request = session.get(Request, call.request_id)
+            assert request is not None and request.is_partial
+            assert request.voice_message_path is not None
+            stored = settings.var_dir / request.voice_message_path
+        assert stored.read_bytes().startswith(MAGIC)
+        # The very message Asterisk recorded (the header's sizes set, as after any hang-up).
+        assert vault_for(settings).read(stored) == finished_wav(in_clear)
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
