@@ -78,26 +78,34 @@ def test_path_parameters_are_declared_for_every_templated_path():
             assert declared == names, path
 
 
-def test_schemathesis_finds_no_server_error(app, auth, requests):
-    """Generated calls of every operation, as an admin and as an agent: never a 500."""
+# Generated calls: reproducible, unhurried, and never kept between runs.
+GENERATED = {
+    "deadline": None,
+    "database": None,
+    "suppress_health_check": list(HealthCheck),
+    "derandomize": True,
+}
+
+
+def _every_operation(app, auth, requests):
+    """A filed request's id, an admin's and an agent's headers, and every operation."""
     rid = requests.file().id
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
     headers = [auth["admin"], auth["jeddah_agent"]]
+    return rid, headers, [result.ok() for result in schema.get_all_operations()]
+
+
+def test_schemathesis_finds_no_server_error(app, auth, requests):
+    """Generated calls of every operation, as an admin and as an agent: never a 500."""
+    rid, headers, operations = _every_operation(app, auth, requests)
     failures: list[str] = []
     statuses: list[int] = []
-    operations = [result.ok() for result in schema.get_all_operations()]
     # Every operation but the spec itself, which schemathesis leaves out.
     assert len(operations) == len(spec_routes(build_spec())) - 1
 
     for operation in operations:
 
-        @settings(
-            max_examples=6,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-            derandomize=True,
-        )
+        @settings(max_examples=6, **GENERATED)
         @given(case=operation.as_strategy(), who=st.sampled_from(headers), known=st.booleans())
         def call(case, who, known):
             if known and "request_id" in (case.path_parameters or {}):
@@ -141,22 +149,13 @@ def _query_names(operation) -> list[str]:
 def test_unicode_digits_and_control_characters_never_make_a_server_error(app, auth, requests):
     """Every operation, with its query parameters and body fields replaced by text made of
     Unicode digits, control characters and direction marks: a 4xx, never a 5xx."""
-    rid = requests.file().id
-    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
-    headers = [auth["admin"], auth["jeddah_agent"]]
+    rid, headers, operations = _every_operation(app, auth, requests)
     failures: list[str] = []
     statuses: list[int] = []
-    operations = [result.ok() for result in schema.get_all_operations()]
 
     for operation in operations:
 
-        @settings(
-            max_examples=8,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-            derandomize=True,
-        )
+        @settings(max_examples=8, **GENERATED)
         @given(case=operation.as_strategy(), who=st.sampled_from(headers), data=st.data())
         def call(case, who, data):
             if "request_id" in (case.path_parameters or {}):

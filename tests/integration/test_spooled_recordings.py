@@ -18,7 +18,7 @@ from tawasul.pii import PiiProtector
 from tawasul.spooled_recordings import settle_spooled_recordings
 from tawasul.vault import MAGIC, Vault, vault_for
 from tawasul_cli.commands import close_orphaned_calls
-from tests.helpers import Database
+from tests.helpers import Database, unfinished_wav
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 NATIONAL_ID = "1000000008"
@@ -27,15 +27,7 @@ SAMPLES = b"\x7f\x80" * 800
 
 def wav_being_recorded() -> bytes:
     """A WAV as Asterisk leaves it when its writer dies: the header's sizes still zero."""
-    header = (
-        b"RIFF"
-        + struct.pack("<I", 0)
-        + b"WAVEfmt "
-        + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16)
-        + b"data"
-        + struct.pack("<I", 0)
-    )
-    return header + SAMPLES
+    return unfinished_wav(SAMPLES)
 
 
 def open_call(database: Database, pii: PiiProtector, uniqueid: str, partial: bool) -> int:

@@ -7,7 +7,6 @@ command. Every command sent is kept, in order, with the prompt it played.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,21 +14,13 @@ from ivr.agi import AGIResponse, Channel
 from ivr.paths import host_path
 from ivr.prompts import SOUND_PREFIX
 from tawasul.config import Settings
+from tests.helpers import unfinished_wav
 
 
 def wav(seconds: float) -> bytes:
     """A canonical 8 kHz mono 16-bit WAV whose sizes are still zero, as Asterisk leaves the
     file until it closes it."""
-    samples = b"\x01\x00" * int(8000 * seconds)
-    header = (
-        b"RIFF"
-        + struct.pack("<I", 0)
-        + b"WAVEfmt "
-        + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16)
-        + b"data"
-        + struct.pack("<I", 0)
-    )
-    return header + samples
+    return unfinished_wav(b"\x01\x00" * int(8000 * seconds))
 
 
 class FakeAsterisk(Channel):
