@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tawasul.errors import ValidationError
+from tawasul.identity import settled_outcome
 from tawasul.masking import mask_national_id
 from tawasul.models import IdentityVerification, Request, VerificationStatus, utcnow
 from tawasul.pii import PiiProtector
@@ -91,13 +92,9 @@ class NationalIdentityVerifier:
         self, session: Session, verification: IdentityVerification, answer: str
     ) -> VerificationOutcome:
         """Ask the API how the requester answered (the agent's ``answer`` is not used)."""
-        if verification.status == VerificationStatus.VERIFIED:
-            return VerificationOutcome.VERIFIED
-        if verification.status == VerificationStatus.FAILED:
-            return VerificationOutcome.EXHAUSTED
-        if verification.expires_at <= self._clock():
-            verification.status = VerificationStatus.FAILED
-            return VerificationOutcome.EXPIRED
+        settled = settled_outcome(verification, self._clock())
+        if settled is not None:
+            return settled
         transaction = urllib.parse.quote(verification.external_id or "", safe="")
         status = self._call("GET", f"/verifications/{transaction}", None).get("status")
         if status == "approved":

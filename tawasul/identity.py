@@ -24,6 +24,31 @@ CODE_TTL = timedelta(minutes=5)
 MAX_ATTEMPTS = 3
 
 
+def settled_outcome(
+    verification: IdentityVerification, now: datetime
+) -> VerificationOutcome | None:
+    """The outcome of a check that no answer can change any more, else None.
+
+    Shared by every identity provider: a verified check stays verified, a failed one is
+    exhausted, and a pending one past ``expires_at`` fails now (the caller commits).
+
+    Args:
+        verification: the check being answered.
+        now: the provider's clock (UTC, aware).
+
+    Returns:
+        VERIFIED, EXHAUSTED or EXPIRED for a settled check; None while it is still open.
+    """
+    if verification.status == VerificationStatus.VERIFIED:
+        return VerificationOutcome.VERIFIED
+    if verification.status == VerificationStatus.FAILED:
+        return VerificationOutcome.EXHAUSTED
+    if verification.expires_at <= now:
+        verification.status = VerificationStatus.FAILED
+        return VerificationOutcome.EXPIRED
+    return None
+
+
 class SmsCodeVerifier:
     """Texts a six-digit code to the request's callback number; the requester reads it back.
 
@@ -89,13 +114,9 @@ class SmsCodeVerifier:
         Raises:
             ValidationError: naming ``code`` for an answer that is not six digits.
         """
-        if verification.status == VerificationStatus.VERIFIED:
-            return VerificationOutcome.VERIFIED
-        if verification.status == VerificationStatus.FAILED:
-            return VerificationOutcome.EXHAUSTED
-        if verification.expires_at <= self._clock():
-            verification.status = VerificationStatus.FAILED
-            return VerificationOutcome.EXPIRED
+        settled = settled_outcome(verification, self._clock())
+        if settled is not None:
+            return settled
         code = digits(answer, "code")
         if len(code) != CODE_DIGITS:
             raise ValidationError("code", f"the {CODE_DIGITS} digits of the code")
