@@ -155,9 +155,9 @@ class Settings:
     digit_timeout_ms: int = 6000
 
     api_port: int = 8080
-    """The agent API (``tawasul api``) listens on 127.0.0.1 at this port."""
+    """The agent API (``tawasul api``) listens on ``api_host`` at this port."""
     api_secure_cookies: bool = False
-    """Mark the console's session cookie Secure: set it when the API is served over HTTPS."""
+    """Mark the console's session cookie Secure (``tawasul api`` does so itself over HTTPS)."""
     video_meeting_base_url: str = "https://meet.example.invalid/tawasul"
     """Video-call appointments get a link under this URL with an unguessable room name."""
     identity_provider: str = "sms"
@@ -173,6 +173,28 @@ class Settings:
     document_max_bytes: int = 10 * 1024 * 1024
     """The largest scanned document (telegram, walk-in letter) an agent may upload."""
     click_to_call_timeout_s: int = 45
+
+    api_host: str = "127.0.0.1"
+    """The address ``tawasul api`` listens on. Anything but a loopback address needs
+    ``tls_cert_file`` and ``tls_key_file``: plain HTTP never leaves the machine."""
+    api_workers: int = 2
+    """gunicorn worker processes of ``tawasul api`` (each with its own threads)."""
+    api_consoles: int = 60
+    """Consoles (agents and supervisors signed in) open at once: each holds an event stream,
+    so the API's threads are sized from it (``tawasul_cli.web.gunicorn_options``)."""
+    tls_cert_file: str = ""
+    """PEM certificate (with its chain) of the console, the API and Asterisk's secure websocket;
+    with ``tls_key_file``, ``tawasul api`` serves HTTPS only."""
+    tls_key_file: str = ""
+    """PEM private key of ``tls_cert_file`` (readable by the service user only)."""
+    asterisk_tls_port: int = 8089
+    """Asterisk's HTTPS port (http.conf ``tlsbindaddr``): the console's WebRTC phone connects
+    to its secure websocket there."""
+
+    @property
+    def tls(self) -> bool:
+        """True when a certificate and its key are configured (HTTPS, secure websocket)."""
+        return bool(self.tls_cert_file and self.tls_key_file)
 
     def resolved_database_url(self) -> str:
         """Return the database URL, defaulting to SQLite under the var directory."""

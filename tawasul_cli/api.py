@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import logging
 import sys
+
+from flask import Flask
 
 from agent_api import create_app
 from providers import build
@@ -38,10 +41,9 @@ def _telephony(
     return ami, build.click_to_call_control(ami), build.queue_membership(ami)
 
 
-def serve_api(settings: Settings) -> int:
-    """Serve the agent API on 127.0.0.1:<api_port> (Werkzeug's server; put TLS in front)."""
+def build_app(settings: Settings) -> Flask:
+    """The agent API with its database, Redis, AMI and identity provider (one per worker)."""
     engine = make_engine(settings.resolved_database_url())
-    upgrade(engine)
     redis_client = None
     try:
         import redis
@@ -50,10 +52,9 @@ def serve_api(settings: Settings) -> int:
     except ImportError:
         log.warning("redis is not installed: /health reports it as not configured")
     ami, call_control, membership = _telephony(settings)
-    sessions = make_session_factory(engine)
-    app = create_app(
+    return create_app(
         settings,
-        sessions=sessions,
+        sessions=make_session_factory(engine),
         redis=redis_client,
         ami=ami,
         call_control=call_control,
@@ -62,10 +63,23 @@ def serve_api(settings: Settings) -> int:
             settings, PiiProtector.from_master_key(settings.resolved_secret_key())
         ),
     )
-    log.info("agent API on http://127.0.0.1:%s", settings.api_port)
-    log.info("console on http://127.0.0.1:%s/console/", settings.api_port)
-    app.run(host="127.0.0.1", port=settings.api_port, threaded=True, use_reloader=False)
-    return 0
+
+
+def serve_api(settings: Settings) -> int:
+    """Serve the agent API through gunicorn (``tawasul_cli.web``) on ``api_host:api_port``.
+
+    HTTPS when ``tls_cert_file`` and ``tls_key_file`` are set (the session cookie is then
+    Secure); plain HTTP only on a loopback address.
+    """
+    from tawasul_cli.web import serve
+
+    if settings.tls:
+        settings = dataclasses.replace(settings, api_secure_cookies=True)
+    engine = make_engine(settings.resolved_database_url())
+    upgrade(engine)
+    engine.dispose()  # the workers open their own pools after the fork
+    settings.resolved_secret_key()  # no key: said once here, not by every worker
+    return serve(settings, lambda: build_app(settings))
 
 
 def _read_password() -> str:

@@ -43,6 +43,31 @@ SPOOL_MODE = 0o770
 """The project's spool directory: Asterisk and its group only (recordings are in clear there)."""
 
 
+TLS_DIR = f"{CONFIG_DIR}/tls"
+"""Inside the chroot: Asterisk's copy of the certificate and key (``tls_cert_file``...)."""
+
+
+def http_tls_section(settings: Settings) -> str:
+    """The TLS lines of http.conf's ``[general]``: Asterisk's HTTPS server, whose secure
+    websocket (``/ws``) the console's WebRTC phone uses, with the configured pair.
+
+    It listens where the API does (``api_host``) on ``asterisk_tls_port``; the certificate and
+    key are the copies :meth:`Harness.install_config` puts under ``TLS_DIR`` in the chroot
+    (Asterisk cannot see the host's files). Empty without a configured pair: no HTTPS then.
+    """
+    if not settings.tls:
+        return ""
+    host = settings.api_host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return (
+        "tlsenable = yes\n"
+        f"tlsbindaddr = {host}:{settings.asterisk_tls_port}\n"
+        f"tlscertfile = {TLS_DIR}/cert.pem\n"
+        f"tlsprivatekey = {TLS_DIR}/key.pem\n"
+    )
+
+
 class HarnessError(RuntimeError):
     """The chroot could not be built, or Asterisk could not be started or stopped."""
 
@@ -227,7 +252,13 @@ class Harness:
         (etc / "asterisk.conf").write_text(self._asterisk_conf())
         (etc / "manager.conf").write_text(self._manager_conf())
         (etc / "pjsip.conf").write_text(self._pjsip_conf())
-        for path in [etc, *etc.iterdir()]:
+        if self.settings.tls:
+            # Asterisk reads them after it dropped to its own user: the group may read the key.
+            tls = self.root / TLS_DIR.lstrip("/")
+            tls.mkdir()
+            shutil.copyfile(self.settings.tls_cert_file, tls / "cert.pem")
+            shutil.copyfile(self.settings.tls_key_file, tls / "key.pem")
+        for path in [etc, *etc.rglob("*")]:
             os.chown(path, 0, gid)
             path.chmod(0o750 if path.is_dir() else 0o640)
         for name in (

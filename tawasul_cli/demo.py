@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import secrets
+import ssl
 import subprocess
 import sys
 import time
@@ -39,6 +40,7 @@ from tawasul_cli.asterisk import Harness
 from tawasul_cli.commands import format_request, keygen
 from tawasul_cli.lifecycle import wait_for_termination
 from tawasul_cli.redis_server import RedisServer
+from tawasul_cli.tls import with_demo_pair
 
 log = logging.getLogger(__name__)
 
@@ -72,17 +74,28 @@ def _scripts(count: int) -> list[tuple[str, str]]:
     return scripts
 
 
-def _http(url: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+def _trusting(settings: Settings) -> ssl.SSLContext | None:
+    """A client context that trusts the demo's self-signed certificate (and only it)."""
+    return ssl.create_default_context(cafile=settings.tls_cert_file) if settings.tls else None
+
+
+def _base_url(settings: Settings) -> str:
+    return f"{'https' if settings.tls else 'http'}://127.0.0.1:{settings.api_port}"
+
+
+def _http(
+    url: str, body: bytes, headers: dict[str, str], context: ssl.SSLContext | None = None
+) -> dict[str, Any]:
     request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310
-    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 (loopback)
+    with urllib.request.urlopen(request, timeout=30, context=context) as answer:  # noqa: S310
         return dict(json.loads(answer.read() or b"{}"))
 
 
-def _wait_for_api(base: str) -> None:
+def _wait_for_api(base: str, context: ssl.SSLContext | None = None) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(f"{base}/health", timeout=2)  # noqa: S310 (loopback)
+            urllib.request.urlopen(f"{base}/health", timeout=2, context=context)  # noqa: S310
             return
         except urllib.error.HTTPError:
             return  # 503 while a part is down: the API itself answers
@@ -100,8 +113,9 @@ def _other_channels(
     done = []
     send_fax(ami, root, pages=2, caller_id="0551234567")
     done.append("fax (2 pages) sent to the fax extension")
-    base = f"http://127.0.0.1:{settings.api_port}"
-    _wait_for_api(base)
+    base = _base_url(settings)
+    tls = _trusting(settings)
+    _wait_for_api(base, tls)
     username, password = next(
         (line.split()[0], line.split()[1])
         for line in accounts_file.read_text().splitlines()
@@ -109,7 +123,10 @@ def _other_channels(
     )
     credentials = {"username": username, "password": password, "name": "demo"}
     token = _http(
-        f"{base}/auth/token", json.dumps(credentials).encode(), {"Content-Type": "application/json"}
+        f"{base}/auth/token",
+        json.dumps(credentials).encode(),
+        {"Content-Type": "application/json"},
+        tls,
     )["token"]
     auth = {"Authorization": f"Bearer {token}"}
     walk_in = {
@@ -123,6 +140,7 @@ def _other_channels(
         f"{base}/requests",
         json.dumps(walk_in).encode(),
         {**auth, "Content-Type": "application/json"},
+        tls,
     )
     done.append("walk-in entered by the agent")
     scan = io.BytesIO()
@@ -150,6 +168,7 @@ def _other_channels(
         f"{base}/requests",
         b"".join(parts),
         {**auth, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        tls,
     )
     done.append("telegram entered with its scan")
     payload = {
@@ -171,6 +190,7 @@ def _other_channels(
             "X-Portal-Timestamp": stamp,
             "X-Portal-Signature": sign(secret.encode(), stamp, body),
         },
+        tls,
     )
     done.append("e-services portal submission, signed")
     return done
@@ -243,6 +263,8 @@ def _spawn(settings: Settings, name: str, *arguments: str) -> subprocess.Popen[b
         "TAWASUL_VAR_DIR": str(settings.var_dir),
         "TAWASUL_ASTERISK_ROOT": settings.asterisk_root,
         "TAWASUL_PORTAL_KEYS": _portal_key(settings),
+        "TAWASUL_TLS_CERT_FILE": settings.tls_cert_file,
+        "TAWASUL_TLS_KEY_FILE": settings.tls_key_file,
     }
     with open(logs / f"{name}.log", "ab") as handle:
         return subprocess.Popen(
@@ -257,6 +279,7 @@ def _spawn(settings: Settings, name: str, *arguments: str) -> subprocess.Popen[b
 def run_demo(settings: Settings, calls: int, stay: bool = True) -> int:
     """Start everything, place ``calls`` scripted calls, print the requests and their SMS."""
     keygen(settings)
+    settings = with_demo_pair(settings)  # the console and API over HTTPS, as in a centre
     PromptBuilder().build(load_catalogue(), progress=True)
     engine = make_engine(settings.resolved_database_url())
     upgrade(engine)
@@ -321,8 +344,10 @@ def run_demo(settings: Settings, calls: int, stay: bool = True) -> int:
         )
     failures += missing
     print("\n".join(lines))
-    print(f"\nconsole: http://127.0.0.1:{settings.api_port}/console/ (sign in with:)")
-    print(f"agent API: http://127.0.0.1:{settings.api_port}/health")
+    print(f"\nconsole: {_base_url(settings)}/console/ (sign in with:)")
+    print(f"agent API: {_base_url(settings)}/health")
+    if settings.tls:
+        print(f"  (self-signed certificate {settings.tls_cert_file}: the browser asks once)")
     for username, password, role in accounts:
         print(f"  {role:<10} user {username!r} password {password!r}")
     if not accounts:
