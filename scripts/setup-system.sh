@@ -12,6 +12,7 @@ PACKAGES=(
   redis-server                           # RQ's broker
   baresip-core                           # a SIP softphone for the chan_pjsip tests
   make git ca-certificates
+  systemd                                # systemd-analyze verify checks the service units
   chromium                               # the console's browser tests (Playwright drives it)
 )
 

@@ -404,6 +404,29 @@ writetimeout = 5000
             *args,
         ]
 
+    def foreground_command(self) -> list[str]:
+        """Asterisk in the foreground as its own user: what ``tawasul-asterisk.service`` runs
+        (``up`` starts the same command in the background)."""
+        return self._asterisk("-f", "-U", "asterisk", "-G", "asterisk")
+
+    def prepare(self) -> None:
+        """Restore the chroot if needed and install the configuration (before a start)."""
+        self.ensure_root()
+        self.install_config()
+
+    def configure_when_booted(self) -> None:
+        """Wait until Asterisk is fully booted, then set its runtime globals (after a start)."""
+        deadline = time.monotonic() + BOOT_TIMEOUT_S
+        while True:
+            try:
+                self.cli("core waitfullybooted", timeout_s=10)
+                break
+            except (HarnessError, subprocess.TimeoutExpired):
+                if time.monotonic() > deadline:
+                    raise HarnessError(f"Asterisk did not boot in {BOOT_TIMEOUT_S}s") from None
+                time.sleep(0.2)
+        self._configure_runtime()
+
     def running_pid(self) -> int | None:
         """Return the pid of this instance's Asterisk if it runs."""
         try:
@@ -445,7 +468,7 @@ writetimeout = 5000
         self.state_dir.mkdir(parents=True, exist_ok=True)
         with open(self.console_log, "ab") as console:
             process = subprocess.Popen(
-                self._asterisk("-f", "-U", "asterisk", "-G", "asterisk"),
+                self.foreground_command(),
                 stdin=subprocess.DEVNULL,
                 stdout=console,
                 stderr=subprocess.STDOUT,
@@ -508,9 +531,14 @@ def _alive(pid: int) -> bool:
 
 
 def main(harness: Harness, action: str, rest: list[str]) -> int:
-    """``tawasul asterisk build|up|down|status|cli [command]``."""
+    """``tawasul asterisk build|prepare|up|configure|down|status|cli [command]``; ``prepare``
+    and ``configure`` are the service's steps before and after its start."""
     if action == "build":
         harness.ensure_root()
+    elif action == "prepare":
+        harness.prepare()
+    elif action == "configure":
+        harness.configure_when_booted()
     elif action == "up":
         harness.up()
         print(

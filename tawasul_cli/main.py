@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from tawasul.config import load_settings
 from tawasul.errors import TawasulError
@@ -28,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     asterisk = commands.add_parser("asterisk", help="the project's Asterisk (chroot)")
-    asterisk.add_argument("action", choices=["build", "up", "down", "status", "cli"])
+    asterisk.add_argument(
+        "action", choices=["build", "prepare", "up", "configure", "down", "status", "cli"]
+    )
     asterisk.add_argument("rest", nargs=argparse.REMAINDER, help="CLI command for `cli`")
 
     commands.add_parser("agi-server", help="run the FastAGI server")
@@ -52,7 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--once", action="store_true", help="exit after the calls (Asterisk keeps running)"
     )
-    commands.add_parser("api", help="serve the agent API on 127.0.0.1:<api_port>")
+    commands.add_parser("api", help="serve the agent API (gunicorn) on <api_host>:<api_port>")
+    install = commands.add_parser("install", help="system user, directories and systemd units")
+    install.add_argument("--root", help="write the tree under this directory, touch nothing else")
+    install.add_argument("--no-enable", action="store_true", help="do not enable tawasul.target")
+    backup = commands.add_parser("backup", help="back up the database, keys and stored files")
+    backup.add_argument("archive", help="the archive to write (.tar)")
+    restore = commands.add_parser("restore", help="restore a backup onto an empty instance")
+    restore.add_argument("archive", help="an archive written by tawasul backup")
     users = commands.add_parser("users", help="staff accounts of the agent API")
     users.add_argument("action", choices=["add"])
     users.add_argument("--username", required=True)
@@ -127,6 +137,20 @@ def main(argv: list[str] | None = None) -> int:
             from tawasul_cli.api import serve_api
 
             return serve_api(settings)
+        if args.command == "install":
+            from tawasul_cli.install import main as install_main
+
+            return install_main(settings, args.root, enable=not args.no_enable)
+        if args.command == "backup":
+            from tawasul_cli.backup import backup
+
+            print(backup(settings, Path(args.archive)).summary())
+            return 0
+        if args.command == "restore":
+            from tawasul_cli.backup import restore
+
+            print(restore(settings, Path(args.archive)).summary())
+            return 0
         if args.command == "users":
             from tawasul_cli.api import add_user
 
