@@ -230,13 +230,17 @@ def _sha256(path: Path) -> str:
 
 
 def backup(settings: Settings, archive: Path) -> BackupReport:
-    """Write a backup of the instance ``settings`` describe to ``archive`` (a new file).
+    """Write a backup of the instance ``settings`` describe to ``archive`` (a new file, or a
+    new ``tawasul-<UTC time>.tar`` in ``archive`` if it is a directory).
 
     Raises:
         BackupError: the archive exists, the database is not SQLite or PostgreSQL, or
             ``pg_dump`` failed.
         ConfigError: no personal-data key (nothing could be restored readable).
     """
+    if archive.is_dir():
+        # A directory (the daily timer's): a new archive named after the time.
+        archive = archive / f"tawasul-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.tar"
     if archive.exists():
         raise BackupError(f"backup: {archive} exists; choose a new name")
     url = settings.resolved_database_url()

@@ -69,6 +69,7 @@ class Layout:
     unit_dir: Path = Path("/etc/systemd/system")
     executable: Path = field(default_factory=lambda: default_executable())
     user: str = USER
+    backup_dir: Path = Path("/var/backups/tawasul")
 
     @property
     def real(self) -> bool:
@@ -201,6 +202,28 @@ def _harness(layout: Layout, settings: Settings) -> Harness:
     return Harness(dataclasses.replace(settings, var_dir=layout.var_dir), layout.cache_dir)
 
 
+def _backup_service(layout: Layout) -> str:
+    """``tawasul backup`` into the backup directory, as the service user (its timer's job)."""
+    text = _python_service(
+        layout,
+        "tawasul: backup (database, keys, voice messages, documents)",
+        f"backup {layout.backup_dir}",
+        "backup",
+    )
+    # A one-shot job, not a server: it runs to the end, is not restarted, is not in the target.
+    return (
+        text.replace("Type=simple", "Type=oneshot")
+        .replace("Restart=on-failure\nRestartSec=2\n", "")
+        # The var directory too: SQLite's reader writes the WAL index beside the database.
+        .replace(
+            f"ReadWritePaths={layout.var_dir}\n",
+            f"ReadWritePaths={layout.var_dir} {layout.backup_dir}\n",
+        )
+        .replace(f"PartOf={TARGET}\n", "")
+        .replace(f"\n[Install]\nWantedBy={TARGET}\n", "\n")
+    )
+
+
 def _absolute(command: list[str]) -> str:
     """The command line with its program's full path (``chroot`` is /usr/sbin/chroot)."""
     program = shutil.which(command[0]) or command[0]
@@ -239,6 +262,20 @@ After=network-online.target
 WantedBy=multi-user.target
 """,
         "tawasul-asterisk.service": asterisk,
+        "tawasul-backup.service": _backup_service(layout),
+        "tawasul-backup.timer": f"""\
+# Written by `tawasul install`: a backup every night into {layout.backup_dir} (docs/deploy.md).
+[Unit]
+Description=tawasul: nightly backup
+
+[Timer]
+OnCalendar=*-*-* 02:30:00
+RandomizedDelaySec=15m
+Persistent=true
+
+[Install]
+WantedBy=timers.target
+""",
         "tawasul-agi.service": _python_service(
             layout,
             "tawasul: FastAGI server (the phone menu)",
@@ -339,6 +376,10 @@ def install(layout: Layout, settings: Settings, enable: bool = True) -> list[Pat
     var_dir.chmod(0o750)
     _own(var_dir, ids, True)
     layout.at(layout.cache_dir).mkdir(parents=True, exist_ok=True)
+    backups = layout.at(layout.backup_dir)
+    backups.mkdir(parents=True, exist_ok=True)
+    backups.chmod(0o700)  # the archives hold the keys
+    _own(backups, ids, True)
     config = layout.at(layout.config_file)
     if _write(config, CONFIG_TEMPLATE.format(config_dir=layout.config_dir), 0o640, False):
         _own(config, ids, False)
@@ -387,7 +428,7 @@ def _systemctl(enable: bool) -> None:
         return
     subprocess.run(["systemctl", "daemon-reload"], check=True)
     if enable:
-        subprocess.run(["systemctl", "enable", TARGET], check=True)
+        subprocess.run(["systemctl", "enable", TARGET, "tawasul-backup.timer"], check=True)
         print(f"{TARGET} enabled: `systemctl start {TARGET}` once configured (docs/deploy.md)")
 
 

@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument("--root", help="write the tree under this directory, touch nothing else")
     install.add_argument("--no-enable", action="store_true", help="do not enable tawasul.target")
     backup = commands.add_parser("backup", help="back up the database, keys and stored files")
-    backup.add_argument("archive", help="the archive to write (.tar)")
+    backup.add_argument("archive", help="the archive to write (.tar), or a directory for it")
     restore = commands.add_parser("restore", help="restore a backup onto an empty instance")
     restore.add_argument("archive", help="an archive written by tawasul backup")
     users = commands.add_parser("users", help="staff accounts of the agent API")

@@ -242,6 +242,11 @@ def test_a_backup_never_overwrites_and_restore_refuses_a_foreign_archive(
     archive.write_bytes(b"")
     with pytest.raises(BackupError, match="exists"):
         backup(source, archive)
+    into = tmp_path / "nightly"
+    into.mkdir()
+    written = backup(source, into).archive
+    assert written.parent == into and written.name.startswith("tawasul-")
+    assert written.stat().st_mode & 0o777 == 0o600
     foreign = tmp_path / "foreign.tar"
     with tarfile.open(foreign, "w") as tar:
         tar.add(__file__, arcname="README")

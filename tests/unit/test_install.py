@@ -61,7 +61,12 @@ def _directives(path: Path) -> list[tuple[str, str]]:
 def test_every_process_has_a_unit_under_one_target(installed: tuple[Layout, list[Path]]) -> None:
     layout, written = installed
     names = {path.name for path in written}
-    assert names == {*PROCESSES, "tawasul.target"}
+    assert names == {
+        *PROCESSES,
+        "tawasul.target",
+        "tawasul-backup.service",
+        "tawasul-backup.timer",
+    }
     target = dict(_directives(layout.at(layout.unit_dir) / "tawasul.target"))
     assert set(target["Wants"].split()) == set(PROCESSES)
     for name, command in PROCESSES.items():
@@ -184,6 +189,22 @@ def test_install_under_a_root_touches_nothing_else(tmp_path: Path) -> None:
     except KeyError:
         has_user = False
     assert has_user == had_user
+
+
+def test_a_timer_backs_up_every_night_as_the_service_user(
+    installed: tuple[Layout, list[Path]],
+) -> None:
+    layout, _ = installed
+    service = dict(_directives(layout.at(layout.unit_dir) / "tawasul-backup.service"))
+    assert service["Type"] == "oneshot" and "Restart" not in service
+    assert service["ExecStart"].endswith(f"tawasul backup {layout.backup_dir}")
+    assert service["User"] == "tawasul" and service["ProtectSystem"] == "strict"
+    assert str(layout.backup_dir) in service["ReadWritePaths"].split()
+    timer = dict(_directives(layout.at(layout.unit_dir) / "tawasul-backup.timer"))
+    assert timer["Persistent"] == "true" and timer["OnCalendar"].endswith("02:30:00")
+    target = dict(_directives(layout.at(layout.unit_dir) / "tawasul.target"))
+    assert "tawasul-backup.service" not in target["Wants"]  # a job, not a server
+    assert layout.at(layout.backup_dir).stat().st_mode & 0o777 == 0o700
 
 
 def test_units_follow_the_layout(tmp_path: Path) -> None:
