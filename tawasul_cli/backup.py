@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
@@ -54,7 +55,8 @@ FILES = "files"
 
 
 class BackupError(ConfigError):
-    """A backup or restore that cannot be done as asked (said before anything is changed)."""
+    """A backup or restore that cannot be done as asked (a restore checks the archive and the
+    instance before it writes anything)."""
 
 
 @dataclass
@@ -221,12 +223,16 @@ def _stored_files(var_dir: Path) -> Iterator[Path]:
                 yield path
 
 
-def _sha256(path: Path) -> str:
+def _sha256_of(stream: IO[bytes]) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    for block in iter(lambda: stream.read(1 << 20), b""):
+        digest.update(block)
     return digest.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return _sha256_of(handle)
 
 
 def backup(settings: Settings, archive: Path) -> BackupReport:
@@ -357,6 +363,30 @@ def _member_path(name: str) -> PurePosixPath:
     return path
 
 
+def _check_members(
+    tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], manifest: dict[str, object]
+) -> None:
+    """Every name safe, every stored file in the manifest with its checksum.
+
+    Raises:
+        BackupError: an unsafe or unexpected name, or a file damaged since the backup.
+    """
+    checksums = manifest.get("files")
+    if not isinstance(checksums, dict):
+        raise BackupError("restore: the manifest lists no files")
+    for name, member in members.items():
+        path = _member_path(name)
+        if not name.startswith(f"{FILES}/") or not member.isfile():
+            continue
+        relative = path.relative_to(FILES)
+        if relative.parts[0] not in STORED_FOLDERS:
+            raise BackupError(f"restore: unexpected file in the archive: {name!r}")
+        content = tar.extractfile(member)
+        assert content is not None
+        if _sha256_of(content) != checksums.get(relative.as_posix()):
+            raise BackupError(f"restore: {name} differs from the backup's checksum")
+
+
 def restore(settings: Settings, archive: Path) -> RestoreReport:
     """Restore ``archive`` onto the empty instance ``settings`` describe.
 
@@ -376,8 +406,7 @@ def restore(settings: Settings, archive: Path) -> RestoreReport:
                 f"is configured for {backend} (database_url)"
             )
         members = {member.name: member for member in tar.getmembers()}
-        for name in members:
-            _member_path(name)
+        _check_members(tar, members, manifest)  # before anything is written
         key_member = tar.extractfile(MASTER_KEY)
         assert key_member is not None
         settings = _place_master_key(settings, key_member.read().decode("ascii").strip())
@@ -415,10 +444,7 @@ def restore(settings: Settings, archive: Path) -> RestoreReport:
         for name, member in members.items():
             if not name.startswith(f"{FILES}/") or not member.isfile():
                 continue
-            relative = _member_path(name).relative_to(FILES)
-            if relative.parts[0] not in STORED_FOLDERS:
-                raise BackupError(f"restore: unexpected file in the archive: {name!r}")
-            target = settings.var_dir / relative
+            target = settings.var_dir / _member_path(name).relative_to(FILES)
             target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             content = tar.extractfile(member)
             assert content is not None

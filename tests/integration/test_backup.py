@@ -5,6 +5,7 @@ keys. On SQLite (online backup API) and PostgreSQL (pg_dump on an exported snaps
 from __future__ import annotations
 
 import dataclasses
+import io
 import secrets
 import tarfile
 import threading
@@ -30,7 +31,7 @@ from tawasul.models import (
 )
 from tawasul.pii import PiiProtector, generate_key
 from tawasul.vault import MAGIC, vault_for
-from tawasul_cli.backup import MASTER_KEY, BackupError, backup, restore
+from tawasul_cli.backup import MASTER_KEY, BackupError, _pg_environment, backup, restore
 from tawasul_cli.demo import demo_national_id
 from tests.helpers import Database
 from tests.integration.support import IVR, Phone, finished_call, wait_until
@@ -252,3 +253,37 @@ def test_a_backup_never_overwrites_and_restore_refuses_a_foreign_archive(
         tar.add(__file__, arcname="README")
     with pytest.raises(BackupError, match="not a tawasul backup"):
         restore(_fresh_instance(database, tmp_path / "t"), foreign)
+
+
+def test_a_damaged_archive_is_refused(
+    database: Database, settings: Settings, tmp_path: Path
+) -> None:
+    source = _small_instance(database, settings)
+    archive = tmp_path / "b.tar"
+    backup(source, archive)
+    damaged = tmp_path / "damaged.tar"
+    with tarfile.open(archive) as original, tarfile.open(damaged, "w") as copy:
+        for member in original.getmembers():
+            data = original.extractfile(member)
+            assert data is not None
+            content = data.read()
+            if member.name.startswith("files/"):
+                content = content[:-1] + bytes([content[-1] ^ 1])
+            copy.addfile(member, io.BytesIO(content))
+    target = _fresh_instance(database, tmp_path / "t")
+    with pytest.raises(BackupError, match="differs from the backup's checksum"):
+        restore(target, damaged)
+    # Refused before anything was written: the instance is still empty, the good one restores.
+    assert not (target.var_dir / "secret.key").exists()
+    restore(target, archive)
+
+
+def test_postgres_over_its_unix_socket_needs_no_password_on_a_command_line() -> None:
+    env = _pg_environment("postgresql+psycopg://tawasul@/tawasul?host=/var/run/postgresql")
+    assert (env["PGHOST"], env["PGUSER"], env["PGDATABASE"]) == (
+        "/var/run/postgresql",
+        "tawasul",
+        "tawasul",
+    )
+    env = _pg_environment("postgresql+psycopg://u:s3cret@db.example:6432/centre")
+    assert (env["PGHOST"], env["PGPORT"], env["PGPASSWORD"]) == ("db.example", "6432", "s3cret")
