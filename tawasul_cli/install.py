@@ -6,7 +6,9 @@ One unit per process ``tawasul demo`` starts, under ``tawasul.target``:
   Asterisk itself drops to its own user at once);
 - ``tawasul-agi``: the FastAGI server; ``tawasul-worker``: the job worker (SMS, forwarding,
   callbacks); ``tawasul-events``: the AMI events listener (metrics); ``tawasul-api``: the agent
-  API and console (gunicorn): each as the ``tawasul`` system user.
+  API and console (gunicorn): each as the ``tawasul`` system user;
+- ``tawasul-smpp``: the SMS centre's bind, enabled only by a centre whose SMS go over SMPP;
+- ``tawasul-backup.timer``: ``tawasul backup`` every night.
 
 Redis and PostgreSQL are Debian's own services (``redis-server``, ``postgresql``). Every unit
 restarts on failure, logs to the journal and runs with the hardening its process allows
@@ -95,6 +97,13 @@ def default_executable() -> Path:
     return Path(found) if found else beside
 
 
+_RESTART = """\
+Restart=on-failure
+RestartSec=2
+# 2: tawasul's configuration error, said in the journal; restarting would not mend it.
+RestartPreventExitStatus=2
+"""
+
 HARDENING = """\
 NoNewPrivileges=yes
 ProtectSystem=strict
@@ -157,9 +166,7 @@ Environment=TAWASUL_CONFIG={layout.config_file}
 Environment=TAWASUL_VAR_DIR={layout.var_dir}
 Environment=TAWASUL_ASTERISK_CACHE={layout.cache_dir}
 Environment=PYTHONUNBUFFERED=1
-Restart=on-failure
-RestartSec=2
-StandardOutput=journal
+{_RESTART}StandardOutput=journal
 StandardError=journal
 SyslogIdentifier={identifier}
 {HARDENING}{extra}
@@ -213,7 +220,7 @@ def _backup_service(layout: Layout) -> str:
     # A one-shot job, not a server: it runs to the end, is not restarted, is not in the target.
     return (
         text.replace("Type=simple", "Type=oneshot")
-        .replace("Restart=on-failure\nRestartSec=2\n", "")
+        .replace(_RESTART, "")
         # The var directory too: SQLite's reader writes the WAL index beside the database.
         .replace(
             f"ReadWritePaths={layout.var_dir}\n",
@@ -288,6 +295,11 @@ WantedBy=timers.target
         ),
         "tawasul-events.service": _python_service(
             layout, "tawasul: AMI events listener (metrics)", "events", "events"
+        ),
+        # Only for a centre whose SMS go over SMPP: `systemctl enable --now tawasul-smpp`
+        # (its [Install] puts it in the target); not started otherwise.
+        "tawasul-smpp.service": _python_service(
+            layout, "tawasul: the SMS centre's SMPP bind (sms_provider = smpp)", "smpp", "smpp"
         ),
         "tawasul-api.service": _python_service(
             layout,

@@ -22,7 +22,10 @@ PROCESSES = {
     "tawasul-api.service": "tawasul api",
 }
 """Every process ``tawasul demo`` starts, and what its unit runs."""
-PYTHON_UNITS = [name for name in PROCESSES if name != "tawasul-asterisk.service"]
+PYTHON_UNITS = [
+    *(name for name in PROCESSES if name != "tawasul-asterisk.service"),
+    "tawasul-smpp.service",
+]
 
 
 def _systemd_analyze() -> str:
@@ -64,6 +67,7 @@ def test_every_process_has_a_unit_under_one_target(installed: tuple[Layout, list
     assert names == {
         *PROCESSES,
         "tawasul.target",
+        "tawasul-smpp.service",
         "tawasul-backup.service",
         "tawasul-backup.timer",
     }
@@ -96,7 +100,17 @@ def test_the_verify_check_catches_a_misspelt_hardening_option(
     assert "ProtectSytem" in done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("name", list(PROCESSES))
+def test_the_smpp_bind_is_started_only_where_a_centre_enables_it(
+    installed: tuple[Layout, list[Path]],
+) -> None:
+    layout, _ = installed
+    target = dict(_directives(layout.at(layout.unit_dir) / "tawasul.target"))
+    assert "tawasul-smpp.service" not in target["Wants"]
+    smpp = dict(_directives(layout.at(layout.unit_dir) / "tawasul-smpp.service"))
+    assert smpp["ExecStart"].endswith("tawasul smpp") and smpp["WantedBy"] == "tawasul.target"
+
+
+@pytest.mark.parametrize("name", [*PROCESSES, "tawasul-smpp.service"])
 def test_each_service_restarts_logs_to_the_journal_and_is_hardened(
     installed: tuple[Layout, list[Path]], name: str
 ) -> None:
@@ -104,6 +118,7 @@ def test_each_service_restarts_logs_to_the_journal_and_is_hardened(
     directives = _directives(layout.at(layout.unit_dir) / name)
     settings = dict(directives)
     assert settings["Restart"] == "on-failure"
+    assert settings["RestartPreventExitStatus"] == "2"  # a configuration error: no loop
     assert settings["StandardOutput"] == settings["StandardError"] == "journal"
     for option in ("NoNewPrivileges", "ProtectHome", "PrivateTmp", "RestrictSUIDSGID"):
         assert settings[option] == "yes", option
