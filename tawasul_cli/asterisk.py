@@ -410,9 +410,16 @@ writetimeout = 5000
         return self._asterisk("-f", "-U", "asterisk", "-G", "asterisk")
 
     def prepare(self) -> None:
-        """Restore the chroot if needed and install the configuration (before a start)."""
+        """Restore the chroot if needed and install the configuration (before a start).
+
+        Run as root by ``tawasul-asterisk.service``: the secrets it writes (AMI, SIP) are given
+        to the var directory's owner, the service user the other processes run as.
+        """
         self.ensure_root()
         self.install_config()
+        owner = self.settings.var_dir.stat()
+        for secret in self.state_dir.glob("*.secret"):
+            os.chown(secret, owner.st_uid, owner.st_gid)
 
     def configure_when_booted(self) -> None:
         """Wait until Asterisk is fully booted, then set its runtime globals (after a start)."""
