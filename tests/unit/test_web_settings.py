@@ -61,7 +61,7 @@ def test_ipv6_hosts_are_bracketed_in_the_bind() -> None:
     assert gunicorn_options(Settings(api_host="::1", api_port=8080))["bind"] == ["[::1]:8080"]
 
 
-def _call(app: SecurityHeaders, own: list[tuple[str, str]]) -> dict[str, str]:
+def _call(app: SecurityHeaders) -> dict[str, str]:
     sent: dict[str, str] = {}
 
     def start_response(status: str, headers: list[tuple[str, str]], *_: Any) -> None:
@@ -81,11 +81,11 @@ def _app(own: list[tuple[str, str]]) -> Any:
 
 def test_hsts_only_over_tls_and_the_app_keeps_its_own_headers() -> None:
     own = [("Referrer-Policy", "same-origin")]
-    plain = _call(SecurityHeaders(_app(own), hsts=False), own)
+    plain = _call(SecurityHeaders(_app(own), hsts=False))
     assert "Strict-Transport-Security" not in plain
     assert plain["X-Content-Type-Options"] == "nosniff" and plain["X-Frame-Options"] == "DENY"
     assert plain["Referrer-Policy"] == "same-origin"
-    secure = _call(SecurityHeaders(_app([]), hsts=True), [])
+    secure = _call(SecurityHeaders(_app([]), hsts=True))
     assert secure["Strict-Transport-Security"] == "max-age=31536000"
     assert secure["Referrer-Policy"] == "no-referrer"
 
