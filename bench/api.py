@@ -2,7 +2,7 @@
 
 ``python -m bench.api`` fills (or reuses) a SQLite file and a PostgreSQL database with the
 requests (``bench.api_data``), serves each with ``tawasul api`` (the real composition root, on
-the server it uses: Werkzeug's threaded server) and a one-route Flask app on the same server,
+the server it uses: gunicorn's gthread workers) and a one-route Flask app on the same server,
 signs in as agents of the largest branch (console sessions, as the browser does), and drives
 both from a load client with 1, 8 and 32 concurrent clients. Cells alternate between the bare
 endpoint and the console's queries and run in two rounds, the second in reverse order; ratios
@@ -38,7 +38,7 @@ from bench.common import (
     command_line,
     median,
     percentile,
-    process_stats,
+    process_tree_stats,
     table,
     write_result,
 )
@@ -361,8 +361,10 @@ def serve_bare(port: int) -> int:
         """A small JSON answer, no database."""
         return jsonify({"status": "ok", "items": []})
 
-    app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
-    return 0
+    from tawasul.config import Settings
+    from tawasul_cli.web import serve
+
+    return serve(Settings(api_port=port), lambda: app)
 
 
 # -- the load client ---------------------------------------------------------------------------
@@ -378,9 +380,10 @@ def _request(path: str, port: int, cookie: str) -> bytes:
 def fetch(port: int, request: bytes) -> tuple[int, int]:
     """Send one request on a new connection; return the status and the body's length.
 
-    Werkzeug's server answers ``Connection: close`` (no keep-alive), so every request opens a
-    connection. The answer is complete at ``Content-Length``, as a browser reads it; waiting
-    for the server to close the socket would add its lingering to every latency.
+    Every request opens a connection of its own (the client never reuses one), as with the
+    server the first figures were taken on. The answer is complete at ``Content-Length``, as
+    a browser reads it; waiting for the server to close the socket would add its lingering to
+    every latency.
     """
     with socket.create_connection(("127.0.0.1", port), timeout=60) as connection:
         connection.sendall(request)
@@ -564,7 +567,7 @@ def bench_database(
                 status, _ = fetch(port, request)
                 if status != 200:
                     raise RuntimeError(f"{query.name}: warm-up answered {status}")
-        idle = process_stats(real.process.pid)
+        idle = process_tree_stats(real.process.pid)
         cells: list[Cell] = []
         clients_levels = sorted({level for query in QUERIES for level in query.clients})
         for round_number in range(rounds):
@@ -574,7 +577,7 @@ def bench_database(
                     order.reverse()
                 for query in order:
                     server = bare if query.bare else real
-                    server_cpu = process_stats(server.process.pid)["cpu_s"]
+                    server_cpu = process_tree_stats(server.process.pid)["cpu_s"]
                     client_cpu = time.process_time()
                     cell = run_cell(
                         server.port,
@@ -583,7 +586,7 @@ def bench_database(
                         seconds,
                         Cell(query.name, clients, round_number),
                     )
-                    cell.server_cpu_s = process_stats(server.process.pid)["cpu_s"] - server_cpu
+                    cell.server_cpu_s = process_tree_stats(server.process.pid)["cpu_s"] - server_cpu
                     cell.client_cpu_s = time.process_time() - client_cpu
                     cells.append(cell)
                     print(
@@ -593,7 +596,7 @@ def bench_database(
                         f"p95 {percentile(cell.latencies_ms, 0.95):7.1f} ms"
                         + (f" ERRORS {cell.errors}" if cell.errors else "")
                     )
-        loaded = process_stats(real.process.pid)
+        loaded = process_tree_stats(real.process.pid)
         peak = _rss_peak_mib(real.process.pid)
     finally:
         real.stop()
@@ -793,13 +796,13 @@ def markdown(results: dict[str, Any], rows: int, command: str) -> str:
         "The console's queries, through real HTTP with a signed-in agent's console session, "
         f"as an agent of the largest branch ({BRANCH}, "
         f"{results['branch_share']:.0%} of the requests) sees them, against a one-route "
-        "Flask app returning a small JSON object. Both are served by Werkzeug's threaded "
-        "server, which `tawasul api` uses (a new thread and a new connection per request: it "
-        "never keeps a connection alive), with the same logging. Each client sends its next "
+        "Flask app returning a small JSON object. Both are served by gunicorn's gthread "
+        "workers, as `tawasul api` serves (a new connection per request), with the same "
+        "logging. Each client sends its next "
         "request as soon as the last is answered. Cells alternate real and bare queries, in "
         f"{results['rounds']} rounds of {results['seconds_per_cell']:g} s a cell (every other "
         "round in reverse order); percentiles and rates are the medians of the rounds', ratios "
-        "are taken within a round (then the median). API CPU is the serving process's CPU time "
+        "are taken within a round (then the median). API CPU is the serving processes' CPU time "
         "per answer (PostgreSQL's own is not in it). The p95 goal is read with one client: a "
         "centre's agents load a page every few seconds, so their requests rarely overlap; "
         "8 clients with no pause between requests is a stress test, shown beside it. Where "

@@ -118,6 +118,28 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
+def process_tree_stats(pid: int) -> dict[str, float]:
+    """:func:`process_stats` summed over a process and its living descendants (a gunicorn
+    master and its workers)."""
+    total = {"cpu_s": 0.0, "rss_mib": 0.0}
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            stats = process_stats(current)
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
+        except FileNotFoundError:
+            continue  # ended meanwhile
+        for name in total:
+            total[name] += stats[name]
+        for task in tasks:
+            try:
+                pending += [int(child) for child in (task / "children").read_text().split()]
+            except FileNotFoundError:
+                continue
+    return total
+
+
 def process_stats(pid: int) -> dict[str, float]:
     """CPU seconds (user+system, children included) and resident memory (MiB) of a process."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
