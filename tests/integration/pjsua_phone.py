@@ -66,10 +66,13 @@ class _Call(pj.Call):  # type: ignore[misc]
         super().__init__(account, call_id)
         self.phone = phone
         self.state = "incoming"
+        self.confirmed = False
 
     def onCallState(self, _prm: Any) -> None:  # noqa: N802 (pjsua2's name)
         info = self.getInfo()
         self.state = info.stateText.lower()
+        if info.state == pj.PJSIP_INV_STATE_CONFIRMED:
+            self.confirmed = True
         if info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
             self.phone.calls_ended += 1
 

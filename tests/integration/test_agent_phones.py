@@ -215,31 +215,44 @@ def test_staff_phones_reach_staff_and_queues_but_no_outside_number(
 ) -> None:
     caller = centre.open("lina", "1141")
     callee = centre.open("maha", "1142")
-    caller_phone = DeskPhone("1141", centre.password(caller.id), TEST_SIP_PORT)
-    phones.append(caller_phone)
-    callee_phone = DeskPhone("1142", centre.password(callee.id), TEST_SIP_PORT)
-    phones.append(callee_phone)
+    passwords = [centre.password(caller.id), centre.password(callee.id)]
     centre.sync.sync()
+    caller_phone = DeskPhone("1141", passwords[0], TEST_SIP_PORT)
+    phones.append(caller_phone)
+    callee_phone = DeskPhone("1142", passwords[1], TEST_SIP_PORT)
+    phones.append(callee_phone)
     for desk in (caller_phone, callee_phone):
-        desk.register_again()
         desk.wait(lambda d=desk: d.registered, 10, "registration")
 
     caller_phone.call(f"sip:1142@127.0.0.1:{TEST_SIP_PORT}")
     callee_phone.wait(lambda: bool(callee_phone.calls), 10, "the staff call")
+    callee_phone.wait(lambda: callee_phone.calls[0].confirmed, 10, "the staff call answered")
     caller_phone.hang_up()
+    # A branch queue (where a blind transfer to "queue-<branch>" sends the caller).
+    membership = AmiQueueMembership(ami)
+    membership.add(RINGTEST, "PJSIP/1142", "maha", paused=False)
+    try:
+        caller_phone.call(f"sip:queue-ringtest@127.0.0.1:{TEST_SIP_PORT}")
+        callee_phone.wait(lambda: len(callee_phone.calls) == 2, 10, "the queue to ring")
+        caller_phone.hang_up()
+    finally:
+        membership.remove(RINGTEST, "PJSIP/1142")
 
-    refused: list[Message] = []
+    # Outside numbers, the IVR's test phone, a short code: refused before any other channel
+    # exists (a 404, or the dialplan's refusal), never confirmed.
+    created: list[str] = []
     remove = ami.add_listener(
-        lambda e: refused.append(e) if e.get("UserEvent") == "TawasulStaffCallRefused" else None
+        lambda e: created.append(e.get("Channel", "")) if e.get("Event") == "Newchannel" else None
     )
     try:
-        for number in ("0501234567", "+966501234567", "100", "tester"):
+        for number in ("0501234567", "+966501234567", "100", "tester", "queue-nowhere"):
             caller_phone.call(f"sip:{number}@127.0.0.1:{TEST_SIP_PORT}")
-            count = len(refused)
-            wait_until(lambda c=count: len(refused) > c, 10, f"{number} to be refused")
-            caller_phone.hang_up()
+            attempt = caller_phone.calls[-1]
+            wait_until(lambda a=attempt: a.state == "disconnected", 10, f"{number} to end")
+            assert not attempt.confirmed, number
     finally:
         remove()
+    assert all(name.startswith("PJSIP/1141-") for name in created), created
 
 
 def test_a_supervisor_listens_in_from_their_own_phone(
@@ -252,13 +265,13 @@ def test_a_supervisor_listens_in_from_their_own_phone(
 ) -> None:
     agent = centre.open("dana", "1151")
     supervisor = centre.open("huda", "1152", Role.SUPERVISOR)
-    agent_phone = DeskPhone("1151", centre.password(agent.id), TEST_SIP_PORT)
-    phones.append(agent_phone)
-    supervisor_phone = DeskPhone("1152", centre.password(supervisor.id), TEST_SIP_PORT)
-    phones.append(supervisor_phone)
+    passwords = [centre.password(agent.id), centre.password(supervisor.id)]
     centre.sync.sync()
+    agent_phone = DeskPhone("1151", passwords[0], TEST_SIP_PORT)
+    phones.append(agent_phone)
+    supervisor_phone = DeskPhone("1152", passwords[1], TEST_SIP_PORT)
+    phones.append(supervisor_phone)
     for desk in (agent_phone, supervisor_phone):
-        desk.register_again()
         desk.wait(lambda d=desk: d.registered, 10, "registration")
     membership = AmiQueueMembership(ami)
     membership.add(LAB, "PJSIP/1151", "dana", paused=False)
