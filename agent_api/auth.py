@@ -26,6 +26,7 @@ from agent_api.services import console, db, services, user
 from tawasul.errors import TelephonyUnavailable, Unauthenticated, ValidationError
 from tawasul.models import User
 from tawasul.presence import PresenceState
+from tawasul.worklist import default_view, views_of
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +128,14 @@ def token() -> ResponseReturnValue:
 
 @bp.get("/me")
 def me() -> ResponseReturnValue:
-    """The signed-in user (and the CSRF token of a console session)."""
-    answer: dict[str, Any] = {"user": dump_user(user())}
+    """The signed-in user, the work views of their role and the one they land on (and the CSRF
+    token of a console session)."""
+    me = user()
+    answer: dict[str, Any] = {
+        "user": dump_user(me),
+        "default_view": default_view(me.role).value,
+        "views": [view.value for view in views_of(me.role)],
+    }
     if "csrf" in session:
         answer["csrf_token"] = session["csrf"]
     return jsonify(answer)
@@ -202,7 +209,11 @@ OPENAPI_PATHS: dict[str, Any] = {
         )
     },
     "/auth/me": {
-        "get": operation("The signed-in user", answer("200", "the user")),
+        "get": operation(
+            "The signed-in user (takes_calls), default_view (agents: new_work; supervisors "
+            "and admins: awaiting_decision) and the views of the role",
+            answer("200", "user, default_view, views, csrf_token (console sessions)"),
+        ),
         "patch": operation(
             "Set one's own phone: softphone extension (e.g. PJSIP/1001; empty removes it) and "
             "takes_calls (a queue member or not); 422 invalid-input names the field",
