@@ -34,11 +34,12 @@ from agent_api.schemas import (
     dump_request,
     dump_verification,
 )
-from agent_api.services import db, services, user
+from agent_api.services import console, db, services, user
 from tawasul import search
 from tawasul.casework import RequestChanges
 from tawasul.duplicates import open_duplicates
 from tawasul.errors import TelephonyUnavailable, ValidationError
+from tawasul.history import Person, WordedEntry, in_words
 from tawasul.models import Channel, Language, MeetingMode, Request, RequesterCategory, utcnow
 from tawasul.permissions import visible_branches
 from tawasul.pii import PiiProtector
@@ -359,6 +360,48 @@ def events(request_id: int) -> ResponseReturnValue:
     return jsonify({"items": [dump_event(event) for event in found]})
 
 
+@bp.get("/<int:request_id>/history")
+def history(request_id: int) -> ResponseReturnValue:
+    """The request's history in words: newest first, actors by name and role, notes with their
+    author (``tawasul.history``)."""
+    parsing.query(())
+    me = user()
+    entries = console().casefile.history(db(), me, request_id)
+    notes = services().casework.notes(db(), me, request_id)
+    return jsonify({"items": [_dump_worded(item) for item in in_words(db(), entries, notes)]})
+
+
+def _dump_person(person: Person | None) -> dict[str, Any] | None:
+    return None if person is None else {"id": person.id, "name": person.name, "role": person.role}
+
+
+def _dump_worded(entry: WordedEntry) -> dict[str, Any]:
+    actor: dict[str, Any] | None = None
+    if entry.actor is not None:
+        actor = (
+            _dump_person(entry.actor.person)
+            if entry.actor.person is not None
+            else {"system": entry.actor.system}
+        )
+    return {
+        "at": entry.at.isoformat(),
+        "source": entry.source,
+        "kind": entry.kind,
+        "actor": actor,
+        "status": entry.status,
+        "details": entry.details,
+        "note": (
+            None
+            if entry.note is None
+            else {
+                "id": entry.note.id,
+                "text": entry.note.text,
+                "author": _dump_person(entry.note.author),
+            }
+        ),
+    }
+
+
 @bp.post("/<int:request_id>/call")
 def call(request_id: int) -> ResponseReturnValue:
     """Ring the agent's softphone, then the requester's stored number."""
@@ -536,6 +579,15 @@ OPENAPI_PATHS: dict[str, Any] = {
     },
     "/requests/{request_id}/events": {
         "get": operation("The audit trail", answer("200", "events", ITEMS), params=[REQUEST_ID])
+    },
+    "/requests/{request_id}/history": {
+        "get": operation(
+            "The history in words, newest first: kind (a stable key: created, claimed, note, "
+            "ivr_call, call_back, sms...), actor {id, name, role} or {system: ivr|worker|"
+            "portal|fax|retention}, status, details, note {id, text, author}",
+            answer("200", "entries", ITEMS),
+            params=[REQUEST_ID],
+        )
     },
     "/requests/{request_id}/call": {
         "post": operation(
