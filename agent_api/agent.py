@@ -53,6 +53,7 @@ def _dump_presence(presence: Presence) -> dict[str, Any]:
         "interface": presence.interface,
         "since": presence.since.isoformat() if presence.since else None,
         "in_call": presence.in_call,
+        "device_available": presence.device_available,
     }
 
 
@@ -157,6 +158,8 @@ def screen_pop(pop_id: str) -> ResponseReturnValue:
             # The agent is speaking with this caller; the number fills the new-request form.
             "caller_id": pop.caller_id,
             "caller_id_masked": mask_phone(pop.caller_id),
+            # The caller's channel: the call a wrap-up disposition is stored against.
+            "call": pop.uniqueid,
             "requests": [
                 dump_request(
                     item,

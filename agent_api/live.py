@@ -71,6 +71,8 @@ class ScreenPop:
     caller_id: str
     queue: str
     at: datetime
+    uniqueid: str = ""
+    """The caller's channel (``Call.uniqueid``): what the wrap-up disposition is stored on."""
 
 
 class LiveHub:
@@ -266,14 +268,21 @@ class LiveHub:
         owners = self._users_of(interface)
         caller = event.get("CallerIDNum", "")
         for user_id in owners:
-            pop = ScreenPop(secrets.token_urlsafe(12), user_id, caller, queue_name, self._clock())
+            pop = ScreenPop(
+                secrets.token_urlsafe(12),
+                user_id,
+                caller,
+                queue_name,
+                self._clock(),
+                event.get("Uniqueid", ""),
+            )
             with self._lock:
                 self._pops[pop.id] = pop
                 while len(self._pops) > MAX_POPS:
                     self._pops.popitem(last=False)
             self.publish(
                 "screen_pop",
-                {"pop_id": pop.id, "queue": queue_name, "call": event.get("Uniqueid", "")},
+                {"pop_id": pop.id, "queue": queue_name, "call": pop.uniqueid},
                 user_ids=frozenset({user_id}),
             )
             log.info(

@@ -91,6 +91,9 @@ class Presence:
     interface: str | None
     since: datetime | None
     in_call: bool = False
+    device_available: bool = True
+    """Asterisk can ring the member's phone (registered: a closed tab or an unplugged desk
+    phone is not, and is never rung however "ready" it is)."""
 
 
 class QueueMembership(Protocol):
@@ -214,6 +217,7 @@ class PresenceService:
             interface=interface,
             since=since,
             in_call=bool(status and status.in_call),
+            device_available=status.available if status is not None else True,
         )
 
     def change(self, user: User, state: PresenceState, reason: PauseReason | None) -> Presence:

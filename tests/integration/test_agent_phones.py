@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from agent_api.live import LiveHub
-from providers.ami import AMIClient, Message
+from providers.ami import AMIActionError, AMIClient, Message
 from providers.queue_members import AmiQueueMembership
 from providers.sip_endpoints import AmiPjsipReloader, PjsipFilePublisher
 from providers.sip_security import AmiCallSpy, SipSecurityListener
@@ -31,7 +31,9 @@ from tests.helpers import Database
 from tests.integration.pjsua_phone import DeskPhone
 from tests.integration.support import TEST_SIP_PORT, Phone, wait_until
 
-pytestmark = [pytest.mark.asterisk, pytest.mark.parametrize("database", ["sqlite"], indirect=True)]
+pytestmark = pytest.mark.asterisk
+SQLITE = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+"""One backend is enough here: what is tested is Asterisk's side."""
 
 PASSWORD = "a-long-login-password"
 LAB = "tawasul-lab"
@@ -100,6 +102,7 @@ def _endpoint(asterisk: Harness, name: str) -> str:
     return asterisk.cli(f"pjsip show endpoint {name}")
 
 
+@SQLITE
 def test_endpoints_are_generated_from_the_accounts(asterisk: Harness, centre: Centre) -> None:
     agent = centre.open("amal", "1101")
     centre.open("noor", "1102")
@@ -118,6 +121,29 @@ def test_endpoints_are_generated_from_the_accounts(asterisk: Harness, centre: Ce
     assert "tawasul-agents" in _endpoint(asterisk, "1102")
 
 
+def test_the_reload_user_may_reload_res_pjsip_and_nothing_else(asterisk: Harness) -> None:
+    settings = asterisk.settings
+    client = AMIClient(
+        "127.0.0.1",
+        settings.ami_port,
+        settings.ami_reload_username,
+        asterisk.ami_reload_secret(),
+        events=False,
+    )
+    client.start()
+    try:
+        client.action("Reload", {"Module": "res_pjsip.so"})
+        with pytest.raises(AMIActionError):
+            client.originate("Local/s@tawasul-simulated-phones", application="System", data="id")
+        with pytest.raises(AMIActionError):
+            client.action("Command", {"Command": "core show version"})
+        with pytest.raises(AMIActionError):
+            client.action("UpdateConfig", {"SrcFilename": "pjsip.conf", "DstFilename": "x.conf"})
+    finally:
+        client.close()
+
+
+@SQLITE
 def test_a_desk_phone_registers_and_answers_a_queue_call_until_disabled(
     asterisk: Harness, centre: Centre, ami: AMIClient, phone: Phone, phones: list[DeskPhone]
 ) -> None:
@@ -131,21 +157,31 @@ def test_a_desk_phone_registers_and_answers_a_queue_call_until_disabled(
     membership = AmiQueueMembership(ami)
     membership.add(LAB, "PJSIP/1111", "hala", paused=False)
     try:
+        member = membership.member(LAB, "PJSIP/1111")
+        assert member is not None and member.available  # the registered phone can be rung
         phone.call_into("Local/s@tawasul-simulated-queue/n", "w30", {"SIM_QUEUE": LAB})
         desk.wait(lambda: any(c.state == "confirmed" for c in desk.calls), 20, "the queue call")
         desk.hang_up()
+
+        # Disabled: the endpoint is gone, so the same credentials are refused and the queue
+        # member's device is unavailable (never rung).
+        centre.deactivate(agent.id)
+        centre.sync.sync()
+        before = desk.registrations
+        desk.register_again()
+        desk.wait(lambda: desk.registrations > before, 10, "the refused registration")
+        assert not desk.registered and desk.last_status in (401, 403), desk.last_status
+
+        def unavailable() -> bool:
+            found = membership.member(LAB, "PJSIP/1111")
+            return found is not None and not found.available
+
+        wait_until(unavailable, 10, "the disabled phone to be unavailable to the queue")
     finally:
         membership.remove(LAB, "PJSIP/1111")
 
-    # Disabled: the endpoint is gone, so the same credentials are refused.
-    centre.deactivate(agent.id)
-    centre.sync.sync()
-    before = desk.registrations
-    desk.register_again()
-    desk.wait(lambda: desk.registrations > before, 10, "the refused registration")
-    assert not desk.registered and desk.last_status in (401, 403), desk.last_status
 
-
+@SQLITE
 def test_a_queue_call_that_rings_out_pauses_the_agent_with_the_reason(
     asterisk: Harness, centre: Centre, ami: AMIClient, phone: Phone, phones: list[DeskPhone]
 ) -> None:
@@ -173,6 +209,7 @@ def test_a_queue_call_that_rings_out_pauses_the_agent_with_the_reason(
         membership.remove(RINGTEST, "PJSIP/1121")
 
 
+@SQLITE
 def test_repeated_wrong_passwords_are_logged_and_block_the_address(
     asterisk: Harness, centre: Centre, phones: list[DeskPhone]
 ) -> None:
@@ -210,6 +247,7 @@ def test_repeated_wrong_passwords_are_logged_and_block_the_address(
     assert any(e.kind == "sip_address_blocked" for e in events)
 
 
+@SQLITE
 def test_staff_phones_reach_staff_and_queues_but_no_outside_number(
     asterisk: Harness, centre: Centre, ami: AMIClient, phones: list[DeskPhone]
 ) -> None:
@@ -255,6 +293,7 @@ def test_staff_phones_reach_staff_and_queues_but_no_outside_number(
     assert all(name.startswith("PJSIP/1141-") for name in created), created
 
 
+@SQLITE
 def test_a_supervisor_listens_in_from_their_own_phone(
     asterisk: Harness,
     centre: Centre,
