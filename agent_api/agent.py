@@ -223,8 +223,9 @@ OPENAPI_PATHS: dict[str, Any] = {
     },
     "/agent/stream": {
         "get": {
-            "summary": "Server-sent events: request_filed, request_changed, presence, queue, "
-            "screen_pop",
+            "summary": "Server-sent events: request_filed, request_changed, presence (with "
+            "reason missed-call when a queue call rang out), queue, screen_pop (with the "
+            "caller's channel as call), wrap_up (call, after_call_work_s)",
             "responses": {
                 "200": {"description": "an event stream", "content": {"text/event-stream": {}}},
                 "401": error("no valid credentials"),

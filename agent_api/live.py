@@ -84,9 +84,11 @@ class LiveHub:
         presence: PresenceService | None = None,
         poll_s: float = 1.0,
         clock: Callable[[], datetime] = utcnow,
+        after_call_work_s: int = 0,
     ) -> None:
         self._sessions = sessions
         self._presence = presence
+        self._after_call_work_s = after_call_work_s
         self._poll_s = poll_s
         self._clock = clock
         self._lock = threading.Lock()
@@ -234,6 +236,19 @@ class LiveHub:
             self._screen_pop(event, queue_name, interface)
         if name == "AgentRingNoAnswer" and self._presence is not None and interface:
             self._missed_call(queue_name, interface)
+        if name == "AgentComplete":
+            # Whatever the phone (the page or a desk phone), the agent's page opens the
+            # wrap-up for this call and counts the after-call work down.
+            self.publish(
+                "wrap_up",
+                {
+                    "queue": queue_name,
+                    "call": event.get("Uniqueid", ""),
+                    "after_call_work_s": self._after_call_work_s,
+                    "talk_s": int(event.get("TalkTime", "0") or 0),
+                },
+                user_ids=self._users_of(interface),
+            )
         if name in MEMBER_EVENTS and self._presence is not None and interface:
             self._remember(name, event, queue_name, interface)
         owners = self._users_of(interface) if name in MEMBER_EVENTS else frozenset()

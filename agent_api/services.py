@@ -83,7 +83,8 @@ def install_console(
     """
     presence = PresenceService(membership) if membership is not None else None
     pii = PiiProtector.from_master_key(settings.resolved_secret_key())
-    wired = Console(LiveHub(sessions, presence), Casefile(pii), presence, membership)
+    hub = LiveHub(sessions, presence, after_call_work_s=settings.after_call_work_s)
+    wired = Console(hub, Casefile(pii), presence, membership)
     app.extensions[CONSOLE_EXTENSION] = wired
     # /health only needs the client's ``connected``: a client without events gives no pops.
     add_listener = getattr(ami, "add_listener", None)

@@ -155,13 +155,24 @@ def test_a_desk_phone_registers_and_answers_a_queue_call_until_disabled(
     desk.wait(lambda: desk.registered, 10, "registration")
 
     membership = AmiQueueMembership(ami)
+    hub = LiveHub(centre.database.sessions, PresenceService(membership), after_call_work_s=10)
+    _, stream = hub.subscribe(agent, all_branches=False)
+    remove = ami.add_listener(hub.on_ami_event)
     membership.add(LAB, "PJSIP/1111", "hala", paused=False)
     try:
         member = membership.member(LAB, "PJSIP/1111")
         assert member is not None and member.available  # the registered phone can be rung
-        phone.call_into("Local/s@tawasul-simulated-queue/n", "w30", {"SIM_QUEUE": LAB})
+        placed = phone.call_into("Local/s@tawasul-simulated-queue/n", "w30", {"SIM_QUEUE": LAB})
         desk.wait(lambda: any(c.state == "confirmed" for c in desk.calls), 20, "the queue call")
         desk.hang_up()
+        # The agent's stream: a screen-pop naming the call, then its wrap-up.
+        events: dict[str, dict[str, object]] = {}
+        while "wrap_up" not in events:
+            name, data = stream.inbox.get(timeout=10)
+            events[name] = data
+        assert events["screen_pop"]["call"] == placed.ivr_uniqueid
+        assert events["wrap_up"]["call"] == placed.ivr_uniqueid
+        assert events["wrap_up"]["after_call_work_s"] == 10
 
         # Disabled: the endpoint is gone, so the same credentials are refused and the queue
         # member's device is unavailable (never rung).
@@ -178,6 +189,7 @@ def test_a_desk_phone_registers_and_answers_a_queue_call_until_disabled(
 
         wait_until(unavailable, 10, "the disabled phone to be unavailable to the queue")
     finally:
+        remove()
         membership.remove(LAB, "PJSIP/1111")
 
 
