@@ -347,3 +347,34 @@ def test_a_supervisor_listens_in_from_their_own_phone(
         assert spying[0]["SpyerChannel"].startswith("PJSIP/1152-")
     finally:
         membership.remove(LAB, "PJSIP/1151")
+
+
+@SQLITE
+def test_a_rotated_secret_replaces_the_old_one_and_the_reload_keeps_other_phones(
+    asterisk: Harness, centre: Centre, phones: list[DeskPhone]
+) -> None:
+    first = centre.open("salma", "1161")
+    second = centre.open("reem", "1162")
+    old_password, other = centre.password(first.id), centre.password(second.id)
+    centre.sync.sync()
+    rotated_phone = DeskPhone("1161", old_password, TEST_SIP_PORT)
+    phones.append(rotated_phone)
+    kept = DeskPhone("1162", other, TEST_SIP_PORT)
+    phones.append(kept)
+    for desk in (rotated_phone, kept):
+        desk.wait(lambda d=desk: d.registered, 10, "registration")
+
+    with centre.database.sessions() as session:
+        user = session.get(User, first.id)
+        assert user is not None
+        new_password = centre.sip.rotate(session, user, "user:1").password
+    assert centre.sync.sync()
+
+    assert "1162/sip:1162@127.0.0.1" in asterisk.cli("pjsip show contacts")  # still registered
+    before = rotated_phone.registrations
+    rotated_phone.register_again()
+    rotated_phone.wait(lambda: rotated_phone.registrations > before, 10, "the old secret")
+    assert not rotated_phone.registered and rotated_phone.last_status == 401
+    renewed = DeskPhone("1161", new_password, TEST_SIP_PORT, address="127.0.0.5")
+    phones.append(renewed)
+    renewed.wait(lambda: renewed.registered, 10, "registration with the new secret")
