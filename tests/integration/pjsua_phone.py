@@ -89,6 +89,7 @@ class _Account(pj.Account):  # type: ignore[misc]
 
     def onIncomingCall(self, prm: Any) -> None:  # noqa: N802 (pjsua2's name)
         call = _Call(self.phone, self, prm.callId)
+        self.phone.invites.append(str(prm.rdata.wholeMsg))
         self.phone.calls.append(call)
         answer = pj.CallOpParam()
         answer.statusCode = 200 if self.phone.auto_answer else 180
@@ -113,6 +114,8 @@ class DeskPhone:
         self.last_status = 0
         self.registrations = 0
         self.calls: list[_Call] = []
+        self.invites: list[str] = []
+        """Each incoming INVITE as received (headers and SDP)."""
         self.calls_ended = 0
         lib = library()
         lib.endpoint.libRegisterThread(threading.current_thread().name)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from agent_api.live import LiveHub
 from providers.ami import AMIActionError, AMIClient, Message
+from providers.call_control import AmiCallControl
 from providers.queue_members import AmiQueueMembership
 from providers.sip_endpoints import AmiPjsipReloader, PjsipFilePublisher
 from providers.sip_security import AmiCallSpy, SipSecurityListener
@@ -378,3 +379,25 @@ def test_a_rotated_secret_replaces_the_old_one_and_the_reload_keeps_other_phones
     renewed = DeskPhone("1161", new_password, TEST_SIP_PORT, address="127.0.0.5")
     phones.append(renewed)
     renewed.wait(lambda: renewed.registered, 10, "registration with the new secret")
+
+
+@SQLITE
+def test_click_to_call_tells_the_agent_s_phone_to_answer_by_itself(
+    asterisk: Harness, centre: Centre, ami: AMIClient, phones: list[DeskPhone]
+) -> None:
+    agent = centre.open("wafa", "1171")
+    password = centre.password(agent.id)
+    centre.sync.sync()
+    desk = DeskPhone("1171", password, TEST_SIP_PORT)
+    phones.append(desk)
+    desk.wait(lambda: desk.registered, 10, "registration")
+
+    leg = AmiCallControl(ami, auto_answer=True).connect("PJSIP/1171", "+966501234567", {}, 30)
+    assert leg.connected, leg
+    assert "Call-Info: <sip:tawasul>;answer-after=0" in desk.invites[0]
+    assert "X-Tawasul-Call: click-to-call" in desk.invites[0]
+    desk.hang_up()
+
+    # A callback the agent did not ask for just now rings as any call does.
+    assert AmiCallControl(ami).connect("PJSIP/1171", "+966501234567", {}, 30).connected
+    assert "answer-after" not in desk.invites[1]
