@@ -206,6 +206,7 @@ def test_a_queue_call_that_rings_out_pauses_the_agent_with_the_reason(
     desk.wait(lambda: desk.registered, 10, "registration")
     membership = AmiQueueMembership(ami)
     hub = LiveHub(centre.database.sessions, PresenceService(membership))
+    _, stream = hub.subscribe(agent, all_branches=False)
     remove = ami.add_listener(hub.on_ami_event)
     membership.add(RINGTEST, "PJSIP/1121", "rana", paused=False)
     try:
@@ -217,6 +218,13 @@ def test_a_queue_call_that_rings_out_pauses_the_agent_with_the_reason(
             return member is not None and member.paused and member.reason == "missed-call"
 
         wait_until(paused, 15, "the agent to be paused for the missed call")
+        # The agent's page is told why.
+        told = []
+        while not told:
+            name, data = stream.inbox.get(timeout=10)
+            if name == "presence" and data.get("missed_call"):
+                told.append(data)
+        assert told[0]["reason"] == "missed-call" and told[0]["queue"] == RINGTEST
     finally:
         remove()
         membership.remove(RINGTEST, "PJSIP/1121")
