@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pjsua2 as pj
@@ -67,6 +68,21 @@ class _Call(pj.Call):  # type: ignore[misc]
         self.phone = phone
         self.state = "incoming"
         self.confirmed = False
+        self.player: Any = None
+
+    def onCallMediaState(self, _prm: Any) -> None:  # noqa: N802 (pjsua2's name)
+        if self.phone.tone is None or self.player is not None:
+            return
+        self._play()
+
+    def _play(self) -> None:
+        info = self.getInfo()  # kept: its media vector dies with it
+        for index, media in enumerate(info.media):
+            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                self.player = pj.AudioMediaPlayer()
+                self.player.createPlayer(str(self.phone.tone))
+                self.player.startTransmit(self.getAudioMedia(index))
+                return
 
     def onCallState(self, _prm: Any) -> None:  # noqa: N802 (pjsua2's name)
         info = self.getInfo()
@@ -107,8 +123,11 @@ class DeskPhone:
         address: str = "127.0.0.1",
         auto_answer: bool = True,
         realm: str = "*",
+        tone: Path | None = None,
     ) -> None:
         self.user = user
+        self.tone = tone
+        """A WAV the phone plays into every call (looped), as if its user spoke."""
         self.auto_answer = auto_answer
         self.registered = False
         self.last_status = 0

@@ -5,6 +5,8 @@ registrations blocked per address, the transfer context, a supervisor listening 
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -315,7 +317,7 @@ def test_staff_phones_reach_staff_and_queues_but_no_outside_number(
 
 
 @SQLITE
-def test_a_supervisor_listens_in_from_their_own_phone(
+def test_a_supervisor_whispers_to_the_agent_only_and_barges_in_for_both(
     asterisk: Harness,
     centre: Centre,
     ami: AMIClient,
@@ -323,38 +325,75 @@ def test_a_supervisor_listens_in_from_their_own_phone(
     phones: list[DeskPhone],
     tmp_path: Path,
 ) -> None:
+    tone = tmp_path / "speech.wav"
+    subprocess.run(
+        ["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(tone), "synth", "30", "sine", "440"],
+        check=True,
+    )
     agent = centre.open("dana", "1151")
     supervisor = centre.open("huda", "1152", Role.SUPERVISOR)
     passwords = [centre.password(agent.id), centre.password(supervisor.id)]
     centre.sync.sync()
     agent_phone = DeskPhone("1151", passwords[0], TEST_SIP_PORT)
     phones.append(agent_phone)
-    supervisor_phone = DeskPhone("1152", passwords[1], TEST_SIP_PORT)
+    supervisor_phone = DeskPhone("1152", passwords[1], TEST_SIP_PORT, tone=tone)
     phones.append(supervisor_phone)
     for desk in (agent_phone, supervisor_phone):
         desk.wait(lambda d=desk: d.registered, 10, "registration")
+    events: list[Message] = []
+    remove = ami.add_listener(
+        lambda e: (
+            events.append(e) if e.get("Event") in ("ChanSpyStart", "ChannelTalkingStart") else None
+        )
+    )
     membership = AmiQueueMembership(ami)
     membership.add(LAB, "PJSIP/1151", "dana", paused=False)
     try:
-        phone.call_into("Local/s@tawasul-simulated-queue/n", "w30", {"SIM_QUEUE": LAB})
+        placed = phone.call_into(
+            "Local/s@tawasul-simulated-queue/n", "w60", {"SIM_QUEUE": LAB, "SIM_TALK_DETECT": "1"}
+        )
         agent_phone.wait(
             lambda: any(c.state == "confirmed" for c in agent_phone.calls), 20, "the queue call"
         )
-        spying: list[Message] = []
-        remove = ami.add_listener(
-            lambda e: spying.append(e) if e.get("Event") == "ChanSpyStart" else None
-        )
-        try:
+
+        def caller_heard() -> bool:
+            return any(
+                e.get("Event") == "ChannelTalkingStart"
+                and e.get("Uniqueid") == placed.caller_uniqueid
+                for e in events
+            )
+
+        def spy(mode: SpyMode) -> None:
+            events.clear()
             with centre.database.sessions() as session:
                 me = session.get(User, supervisor.id)
                 assert me is not None
-                Supervision(AmiCallSpy(ami)).spy(session, me, agent.id, SpyMode.WHISPER)
-            wait_until(lambda: bool(spying), 20, "ChanSpy to start on the agent's call")
-        finally:
-            remove()
-        assert spying[0]["SpyeeChannel"].startswith("PJSIP/1151-")
-        assert spying[0]["SpyerChannel"].startswith("PJSIP/1152-")
+                Supervision(AmiCallSpy(ami)).spy(session, me, agent.id, mode)
+            wait_until(
+                lambda: any(e.get("Event") == "ChanSpyStart" for e in events),
+                20,
+                f"{mode} to start",
+            )
+            started = next(e for e in events if e.get("Event") == "ChanSpyStart")
+            assert started["SpyeeChannel"].startswith("PJSIP/1151-")  # the agent's leg only
+            assert started["SpyerChannel"].startswith("PJSIP/1152-")
+
+        # Whisper: the supervisor's voice goes to the agent, never to the caller.
+        spy(SpyMode.WHISPER)
+        supervisor_phone.wait(
+            lambda: supervisor_phone.calls[-1].player is not None, 10, "the supervisor to speak"
+        )
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            assert not caller_heard(), "the caller heard a whisper"
+            time.sleep(0.1)
+        supervisor_phone.hang_up()
+
+        # Barge: the same voice reaches the caller (the check above can see it).
+        spy(SpyMode.BARGE)
+        wait_until(caller_heard, 10, "the caller to hear the barging supervisor")
     finally:
+        remove()
         membership.remove(LAB, "PJSIP/1151")
 
 
