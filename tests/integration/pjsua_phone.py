@@ -69,6 +69,8 @@ class _Call(pj.Call):  # type: ignore[misc]
         self.state = "incoming"
         self.confirmed = False
         self.player: Any = None
+        self.transfer_status: list[int] = []
+        """Status codes of this call's transfers (REFER's answer, then its NOTIFYs)."""
 
     def onCallMediaState(self, _prm: Any) -> None:  # noqa: N802 (pjsua2's name)
         if self.phone.tone is None or self.player is not None:
@@ -83,6 +85,12 @@ class _Call(pj.Call):  # type: ignore[misc]
                 self.player.createPlayer(str(self.phone.tone))
                 self.player.startTransmit(self.getAudioMedia(index))
                 return
+
+    def onCallTransferRequest(self, prm: Any) -> None:  # noqa: N802 (pjsua2's name)
+        pass
+
+    def onCallTransferStatus(self, prm: Any) -> None:  # noqa: N802 (pjsua2's name)
+        self.transfer_status.append(int(prm.statusCode))
 
     def onCallState(self, _prm: Any) -> None:  # noqa: N802 (pjsua2's name)
         info = self.getInfo()

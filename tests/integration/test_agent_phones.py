@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pjsua2 as pj
 import pytest
 from sqlalchemy import select
 
@@ -82,7 +83,9 @@ def centre(
     reloader = AmiPjsipReloader(
         "127.0.0.1", settings.ami_port, settings.ami_reload_username, asterisk.ami_reload_secret()
     )
-    publisher = PjsipFilePublisher(asterisk.root / CONFIG_DIR.lstrip("/") / ACCOUNTS_FILE, reloader)
+    publisher = PjsipFilePublisher(
+        asterisk.root / CONFIG_DIR.lstrip("/") / ACCOUNTS_FILE, reloader, Settings().branches
+    )
     guard = RegistrationGuard(threshold=3, window_s=60, block_s=600)
     sip = SipAccounts(pii)
     sync = EndpointSync(database.sessions, sip, publisher, blocked=guard.blocked)
@@ -291,29 +294,29 @@ def test_staff_phones_reach_staff_and_queues_but_no_outside_number(
     caller_phone.hang_up()
     # A branch queue (where a blind transfer to "queue-<branch>" sends the caller).
     membership = AmiQueueMembership(ami)
-    membership.add(RINGTEST, "PJSIP/1142", "maha", paused=False)
+    membership.add("tawasul-jeddah", "PJSIP/1142", "maha", paused=False)
     try:
-        caller_phone.call(f"sip:queue-ringtest@127.0.0.1:{TEST_SIP_PORT}")
+        caller_phone.call(f"sip:queue-jeddah@127.0.0.1:{TEST_SIP_PORT}")
         callee_phone.wait(lambda: len(callee_phone.calls) == 2, 10, "the queue to ring")
         caller_phone.hang_up()
     finally:
-        membership.remove(RINGTEST, "PJSIP/1142")
+        membership.remove("tawasul-jeddah", "PJSIP/1142")
 
-    # Outside numbers, the IVR's test phone, a short code: refused before any other channel
-    # exists (a 404, or the dialplan's refusal), never confirmed.
+    # Outside numbers, the IVR's test phone, a short code, a queue that is no branch's, an
+    # extension nobody has: they do not exist (404), so no channel is even made.
     created: list[str] = []
     remove = ami.add_listener(
         lambda e: created.append(e.get("Channel", "")) if e.get("Event") == "Newchannel" else None
     )
     try:
-        for number in ("0501234567", "+966501234567", "100", "tester", "queue-nowhere"):
+        for number in ("0501234567", "+966501234567", "100", "tester", "queue-lab", "1143"):
             caller_phone.call(f"sip:{number}@127.0.0.1:{TEST_SIP_PORT}")
             attempt = caller_phone.calls[-1]
             wait_until(lambda a=attempt: a.state == "disconnected", 10, f"{number} to end")
             assert not attempt.confirmed, number
     finally:
         remove()
-    assert all(name.startswith("PJSIP/1141-") for name in created), created
+    assert created == [], created  # refused before any channel exists
 
 
 @SQLITE
@@ -448,3 +451,49 @@ def test_click_to_call_tells_the_agent_s_phone_to_answer_by_itself(
     # A callback the agent did not ask for just now rings as any call does.
     assert AmiCallControl(ami).connect("PJSIP/1171", "+966501234567", {}, 30).connected
     assert "answer-after" not in desk.invites[1]
+
+
+@SQLITE
+def test_a_blind_transfer_reaches_another_agent_and_never_an_outside_number(
+    asterisk: Harness, centre: Centre, ami: AMIClient, phone: Phone, phones: list[DeskPhone]
+) -> None:
+    first = centre.open("abir", "1181")
+    second = centre.open("bushra", "1182")
+    passwords = [centre.password(first.id), centre.password(second.id)]
+    centre.sync.sync()
+    first_phone = DeskPhone("1181", passwords[0], TEST_SIP_PORT)
+    phones.append(first_phone)
+    second_phone = DeskPhone("1182", passwords[1], TEST_SIP_PORT)
+    phones.append(second_phone)
+    for desk in (first_phone, second_phone):
+        desk.wait(lambda d=desk: d.registered, 10, "registration")
+    created: list[str] = []
+    remove = ami.add_listener(
+        lambda e: created.append(e.get("Channel", "")) if e.get("Event") == "Newchannel" else None
+    )
+    membership = AmiQueueMembership(ami)
+    membership.add(LAB, "PJSIP/1181", "abir", paused=False)
+    try:
+        placed = phone.call_into("Local/s@tawasul-simulated-queue/n", "w60", {"SIM_QUEUE": LAB})
+        first_phone.wait(
+            lambda: any(c.state == "confirmed" for c in first_phone.calls), 20, "the queue call"
+        )
+        # An outside number: the transfer fails and the caller stays with the first agent.
+        call = first_phone.calls[-1]
+        for outside in ("0501234567", "+966501234567", "tester"):
+            created.clear()
+            call.transfer_status.clear()
+            call.xfer(f"sip:{outside}@127.0.0.1:{TEST_SIP_PORT}", pj.CallOpParam())
+            wait_until(lambda: bool(call.transfer_status), 10, f"the transfer to {outside}")
+            assert call.transfer_status[-1] >= 400, (outside, call.transfer_status)
+            assert created == [], created  # nothing was dialled
+        assert not phone.wait_ended(placed, 1)  # the caller is still on the line
+        # Another agent: the caller is handed over and the second phone answers.
+        first_phone.calls[-1].xfer(f"sip:1182@127.0.0.1:{TEST_SIP_PORT}", pj.CallOpParam())
+        second_phone.wait(
+            lambda: any(c.confirmed for c in second_phone.calls), 20, "the transferred call"
+        )
+        assert not phone.wait_ended(placed, 1)
+    finally:
+        remove()
+        membership.remove(LAB, "PJSIP/1181")

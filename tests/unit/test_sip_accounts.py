@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from providers.sip_endpoints import render
+from providers.sip_endpoints import render, render_destinations
 from providers.sip_security import SipSecurityListener, mask_address, remote_address
 from tawasul.config import Settings
 from tawasul.errors import ConfigError
@@ -65,6 +65,21 @@ def test_the_generated_file_holds_endpoints_auths_aors_and_the_blocked_addresses
     assert "[1002](tawasul-phone-sip-endpoint)" in text
     assert f"md5_cred = {HA1}" in text and "password" not in text
     assert "[tawasul-blocked]\ntype = acl\ndeny = 198.18.0.7\n" in text
+
+
+def test_the_staff_destinations_are_literal_extensions_of_phones_and_branch_queues() -> None:
+    text = render_destinations(
+        [SipIdentity(1, "1001", "amal", HA1, SipDevice.WEBRTC)], ("riyadh", "jeddah")
+    )
+    assert text.splitlines()[1:] == [
+        "[tawasul-staff-destinations]",
+        "exten => 1001,1,Goto(tawasul-staff-phone,1001,1)",
+        "exten => queue-jeddah,1,Goto(tawasul-staff-queue,jeddah,1)",
+        "exten => queue-riyadh,1,Goto(tawasul-staff-queue,riyadh,1)",
+    ]
+    assert "_" not in text.replace("tawasul-staff", "")  # no pattern: nothing else exists
+    with pytest.raises(ValueError):
+        render_destinations([], ["riyadh,1,Dial(PJSIP/x)"])
 
 
 @pytest.mark.parametrize(
