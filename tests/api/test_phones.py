@@ -172,9 +172,9 @@ def test_account_changes_are_published_within_seconds(client, auth, publisher):
     assert "1001" in publisher.endpoints()
 
 
-def _call(database, uniqueid: str = "1700000000.42") -> int:
+def _call(database, uniqueid: str = "1700000000.42", request_id: int | None = None) -> int:
     with database.sessions() as session:
-        call = Call(uniqueid=uniqueid, caller_id="0501234567")
+        call = Call(uniqueid=uniqueid, caller_id="0501234567", request_id=request_id)
         session.add(call)
         session.commit()
         return call.id
@@ -248,3 +248,18 @@ def staff_user(database, username: str) -> User:
         assert found is not None
         session.expunge(found)
         return found
+
+
+def test_the_disposition_of_a_call_about_a_request_is_in_the_request_s_history(
+    client, auth, database, requests
+):
+    request = requests.file()
+    call_id = _call(database, "1700000000.43", request_id=request.id)
+    done = client.post(
+        "/agent/calls/1700000000.43/disposition", json={"code": "callback"}, headers=auth["agent"]
+    )
+    assert done.status_code == 200
+    audited = [e for e in requests.events(request.id) if e.kind == "call_disposition"]
+    assert len(audited) == 1
+    assert audited[0].details == {"call_id": call_id, "code": "callback"}
+    assert audited[0].actor.startswith("user:")

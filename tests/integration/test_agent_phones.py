@@ -497,3 +497,32 @@ def test_a_blind_transfer_reaches_another_agent_and_never_an_outside_number(
     finally:
         remove()
         membership.remove(LAB, "PJSIP/1181")
+
+
+@SQLITE
+def test_after_call_work_keeps_the_next_call_away_for_its_time_then_the_agent_is_rung(
+    asterisk: Harness, centre: Centre, ami: AMIClient, phone: Phone, phones: list[DeskPhone]
+) -> None:
+    agent = centre.open("ghada", "1191")
+    password = centre.password(agent.id)
+    centre.sync.sync()
+    desk = DeskPhone("1191", password, TEST_SIP_PORT)
+    phones.append(desk)
+    desk.wait(lambda: desk.registered, 10, "registration")
+    queue = "tawasul-medina"  # a branch queue: wrapuptime = Settings.after_call_work_s
+    membership = AmiQueueMembership(ami)
+    membership.add(queue, "PJSIP/1191", "ghada", paused=False)
+    try:
+        phone.call_into("Local/s@tawasul-simulated-queue/n", "w60", {"SIM_QUEUE": queue})
+        desk.wait(lambda: any(c.confirmed for c in desk.calls), 20, "the first call")
+        desk.hang_up()
+        ended = time.monotonic()
+        phone.call_into("Local/s@tawasul-simulated-queue/n", "w60", {"SIM_QUEUE": queue})
+        desk.wait(lambda: len(desk.calls) == 2, 30, "the next call after the wrap-up")
+        waited = time.monotonic() - ended
+        after_call_work_s = Settings().after_call_work_s
+        assert after_call_work_s - 1 <= waited <= after_call_work_s + 8, waited
+        member = membership.member(queue, "PJSIP/1191")
+        assert member is not None and not member.paused  # ready again by itself
+    finally:
+        membership.remove(queue, "PJSIP/1191")
