@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import configparser
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from providers.sip_endpoints import render, render_destinations
+from providers.sip_endpoints import PjsipFilePublisher, render, render_destinations
 from providers.sip_security import SipSecurityListener, mask_address, remote_address
 from tawasul.config import Settings
 from tawasul.errors import ConfigError
@@ -159,3 +161,23 @@ def test_the_after_call_work_time_is_the_branch_queues_wrapuptime() -> None:
     text = (REPO / "dialplans" / "queues.conf").read_text()
     queues.read_string(text.replace("(tawasul-branch)", "").replace("(!)", ""))
     assert int(queues["tawasul-branch"]["wrapuptime"]) == Settings().after_call_work_s
+
+
+def test_the_publisher_writes_and_reloads_only_what_changed(tmp_path: Path) -> None:
+    reloads: list[list[str]] = []
+
+    def reload(modules: Sequence[str]) -> None:
+        reloads.append(list(modules))
+
+    publisher = PjsipFilePublisher(tmp_path / "pjsip_accounts.conf", reload, ("riyadh",))
+    phones = [SipIdentity(1, "1001", "amal", HA1, SipDevice.WEBRTC)]
+    assert publisher.publish(phones, [])
+    assert reloads == [["pbx_config.so", "res_pjsip.so"]]
+    assert (tmp_path / "extensions_staff.conf").read_text().count("exten =>") == 2
+    assert (tmp_path / "pjsip_accounts.conf").stat().st_mode & 0o777 == 0o640
+    assert not publisher.publish(phones, [])  # the same: no write, no reload
+    assert publisher.publish(phones, ["198.18.0.7"])  # a block: the endpoints' file only
+    assert reloads[-1] == ["res_pjsip.so"]
+    (tmp_path / "extensions_staff.conf").write_text("; replaced behind our back\n")
+    assert publisher.publish(phones, ["198.18.0.7"])
+    assert reloads[-1] == ["pbx_config.so"]
