@@ -242,6 +242,7 @@ class Harness:
             (etc / name).write_text(text)
         for source in sorted((REPO / "dialplans").glob("*.conf")):
             shutil.copyfile(source, etc / source.name)
+        (etc / "queues.conf").write_text(self._queues_conf())
         (etc / "asterisk.conf").write_text(self._asterisk_conf())
         (etc / "manager.conf").write_text(self._manager_conf())
         (etc / "pjsip.conf").write_text(self._pjsip_conf() + PHONES_INCLUDE)
@@ -371,6 +372,16 @@ max_contacts = 1
         return path.read_text().strip()
 
     # -- the agents' phones (tawasul.sip_accounts): kept apart from the trunk's sections ----
+
+    def _queues_conf(self) -> str:
+        # The branch queues' after-call work is the setting the console counts down
+        # (after_call_work_s): Asterisk's wrapuptime, so no process has to keep a timer.
+        text = (REPO / "dialplans" / "queues.conf").read_text()
+        template = text.index("[tawasul-branch](!)")
+        line = text.index("wrapuptime = ", template)
+        end = text.index("\n", line)
+        wanted = f"wrapuptime = {self.settings.after_call_work_s}"
+        return text[:line] + wanted + text[end:]
 
     def _http_conf(self) -> str:
         # Asterisk's HTTP server carries only the WebRTC phones' websocket (/ws), on loopback:

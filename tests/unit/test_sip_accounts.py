@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from tawasul.models import Role, User
 from tawasul.sip_accounts import SipDevice, SipIdentity, digest_ha1, has_phone, sip_endpoint_of
 from tawasul.sip_guard import RegistrationGuard
 from tawasul.wrap_up import parse_dispositions
+from tawasul_cli.asterisk import Harness
 from tests.helpers import REPO
 
 HA1 = digest_ha1("1001", "secret")
@@ -156,11 +158,19 @@ def test_dispositions_come_from_the_settings_in_both_languages() -> None:
             parse_dispositions(bad)
 
 
-def test_the_after_call_work_time_is_the_branch_queues_wrapuptime() -> None:
+def _wrapuptime(text: str, queue: str) -> int:
     queues = configparser.ConfigParser(strict=False, interpolation=None)
-    text = (REPO / "dialplans" / "queues.conf").read_text()
     queues.read_string(text.replace("(tawasul-branch)", "").replace("(!)", ""))
-    assert int(queues["tawasul-branch"]["wrapuptime"]) == Settings().after_call_work_s
+    return int(queues[queue]["wrapuptime"])
+
+
+def test_the_after_call_work_time_is_the_branch_queues_wrapuptime() -> None:
+    text = (REPO / "dialplans" / "queues.conf").read_text()
+    assert _wrapuptime(text, "tawasul-branch") == Settings().after_call_work_s
+    configured = dataclasses.replace(Settings(), after_call_work_s=25)
+    installed = Harness(configured, REPO)._queues_conf()
+    assert _wrapuptime(installed, "tawasul-branch") == 25
+    assert _wrapuptime(installed, "tawasul-lab") == 0  # the test queues keep theirs
 
 
 def test_the_publisher_writes_and_reloads_only_what_changed(tmp_path: Path) -> None:
