@@ -30,7 +30,14 @@ from tawasul.presence import INTERFACE, PresenceService, PresenceState
 log = logging.getLogger(__name__)
 
 QUEUE_EVENTS = frozenset(
-    {"QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon", "AgentConnect", "AgentComplete"}
+    {
+        "QueueCallerJoin",
+        "QueueCallerLeave",
+        "QueueCallerAbandon",
+        "AgentConnect",
+        "AgentComplete",
+        "AgentRingNoAnswer",
+    }
 )
 MEMBER_EVENTS = frozenset(
     {"QueueMemberAdded", "QueueMemberRemoved", "QueueMemberPause", "QueueMemberStatus"}
@@ -64,6 +71,8 @@ class ScreenPop:
     caller_id: str
     queue: str
     at: datetime
+    uniqueid: str = ""
+    """The caller's channel (``Call.uniqueid``): what the wrap-up disposition is stored on."""
 
 
 class LiveHub:
@@ -75,9 +84,11 @@ class LiveHub:
         presence: PresenceService | None = None,
         poll_s: float = 1.0,
         clock: Callable[[], datetime] = utcnow,
+        after_call_work_s: int = 0,
     ) -> None:
         self._sessions = sessions
         self._presence = presence
+        self._after_call_work_s = after_call_work_s
         self._poll_s = poll_s
         self._clock = clock
         self._lock = threading.Lock()
@@ -223,6 +234,21 @@ class LiveHub:
         interface = event.get("Interface") or event.get("Location") or ""
         if name == "AgentConnect":
             self._screen_pop(event, queue_name, interface)
+        if name == "AgentRingNoAnswer" and self._presence is not None and interface:
+            self._missed_call(queue_name, interface)
+        if name == "AgentComplete":
+            # Whatever the phone (the page or a desk phone), the agent's page opens the
+            # wrap-up for this call and counts the after-call work down.
+            self.publish(
+                "wrap_up",
+                {
+                    "queue": queue_name,
+                    "call": event.get("Uniqueid", ""),
+                    "after_call_work_s": self._after_call_work_s,
+                    "talk_s": int(event.get("TalkTime", "0") or 0),
+                },
+                user_ids=self._users_of(interface),
+            )
         if name in MEMBER_EVENTS and self._presence is not None and interface:
             self._remember(name, event, queue_name, interface)
         owners = self._users_of(interface) if name in MEMBER_EVENTS else frozenset()
@@ -240,18 +266,38 @@ class LiveHub:
             state, reason = PresenceState.READY, ""
         self._presence.remember(queue_name, interface, state, reason)
 
+    def _missed_call(self, queue_name: str, interface: str) -> None:
+        assert self._presence is not None
+        if not INTERFACE.fullmatch(interface):
+            return
+        self._presence.missed_call(queue_name, interface)
+        log.info("%s paused on %s: a queue call rang out", interface, queue_name)
+        # The agent's page says why it was paused (the member event that follows says paused).
+        self.publish(
+            "presence",
+            {"queue": queue_name, "reason": "missed-call", "missed_call": True},
+            user_ids=self._users_of(interface),
+        )
+
     def _screen_pop(self, event: dict[str, str], queue_name: str, interface: str) -> None:
         owners = self._users_of(interface)
         caller = event.get("CallerIDNum", "")
         for user_id in owners:
-            pop = ScreenPop(secrets.token_urlsafe(12), user_id, caller, queue_name, self._clock())
+            pop = ScreenPop(
+                secrets.token_urlsafe(12),
+                user_id,
+                caller,
+                queue_name,
+                self._clock(),
+                event.get("Uniqueid", ""),
+            )
             with self._lock:
                 self._pops[pop.id] = pop
                 while len(self._pops) > MAX_POPS:
                     self._pops.popitem(last=False)
             self.publish(
                 "screen_pop",
-                {"pop_id": pop.id, "queue": queue_name},
+                {"pop_id": pop.id, "queue": queue_name, "call": pop.uniqueid},
                 user_ids=frozenset({user_id}),
             )
             log.info(
@@ -273,6 +319,10 @@ class LiveHub:
             return frozenset()
         with self._sessions() as session:
             found = session.scalars(
-                select(User.id).where(User.extension == interface, User.is_active.is_(True))
+                select(User.id).where(
+                    User.extension == interface,
+                    User.is_active.is_(True),
+                    User.takes_calls.is_(True),
+                )
             )
             return frozenset(found)

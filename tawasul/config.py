@@ -118,6 +118,10 @@ class Settings:
     forward_secret: str = ""
     forward_cutoff: str = "20:00"
     """Requests received on a day and not forwarded by this local time are reported late."""
+    request_target_h: int = 24
+    """An open request, once forwarded, is due this many hours after it arrived: the centre's
+    same-day promise carried to the decision, with the night for one that arrived near the
+    cut-off (the console's work views mark it; ``tawasul.worklist``)."""
 
     callback_allowed_prefixes: tuple[str, ...] = ("+9665",)
     callback_agent_endpoint: str = ""
@@ -149,6 +153,11 @@ class Settings:
     """Callers who give up sooner are short abandons: counted, but out of the rates."""
     capacity_per_hour: int = 80
     """Callers an hour a centre is staffed for (the seed centre's figure)."""
+    alert_waiting_callers: int = 3
+    """The supervisor's alert when more callers than this wait in a branch queue: at the seed
+    centre's 80 callers an hour, 80 × 60 s / 3600 s ≈ 1.3 callers arrive within the minute a
+    caller should wait at most; more than twice that waiting means the queue is falling behind.
+    The other alert is a wait longer than ``service_level_threshold_s``."""
 
     input_attempts: int = 3
     """Wrong or missing keypad entries before the caller is offered an agent."""
@@ -196,6 +205,39 @@ class Settings:
         """True when a certificate and its key are configured (HTTPS, secure websocket)."""
         return bool(self.tls_cert_file and self.tls_key_file)
 
+    # -- the agents' phones (tawasul.sip_accounts, providers.sip_endpoints) ------------------
+    asterisk_http_port: int = 8088
+    """Asterisk's HTTP server (on 127.0.0.1): the WebRTC phones' websocket is ``/ws`` on it."""
+    sip_ws_url: str = ""
+    """The websocket URL the console's phone registers to; empty: ``ws://127.0.0.1:<port>/ws``.
+    Production puts TLS in front (``wss://...``), see docs/security.md."""
+    sip_server: str = ""
+    """The SIP server a desk phone is told to register to; empty: ``127.0.0.1:<sip_port>``."""
+    ami_reload_username: str = "tawasul-reload"
+    """The AMI user that may only reload res_pjsip (generated endpoints), nothing else."""
+    ami_reload_secret: str = ""
+    """Empty means read ``<var_dir>/asterisk/ami-reload.secret`` (``tawasul asterisk up``)."""
+    sip_accounts_file: str = ""
+    """The generated endpoints file Asterisk includes; empty: under ``asterisk_root``."""
+    sip_block_after: int = 5
+    """Failed SIP registrations from one address within ``sip_block_window_s`` before it is
+    refused for ``sip_block_s``."""
+    sip_block_window_s: int = 300
+    sip_block_s: int = 900
+    dispositions: tuple[str, ...] = (
+        "resolved=تم الحل|Resolved",
+        "request_filed=تم تسجيل طلب|Request filed",
+        "information=استفسار|Information given",
+        "callback=معاودة اتصال|Callback needed",
+        "wrong_number=رقم خاطئ|Wrong number",
+        "dropped=انقطع الاتصال|Call dropped",
+    )
+    """The wrap-up codes an agent chooses after a call, "<code>=<Arabic>|<English>"."""
+    after_call_work_s: int = 10
+    """After-call work after a queue call: the member is not rung for this long (written into
+    the branch queues' ``wrapuptime`` by ``tawasul asterisk up``) and the console counts it
+    down."""
+
     def resolved_database_url(self) -> str:
         """Return the database URL, defaulting to SQLite under the var directory."""
         return self.database_url or f"sqlite:///{self.var_dir / 'tawasul.db'}"
@@ -233,6 +275,28 @@ class Settings:
             return path.read_text(encoding="ascii").strip()
         except FileNotFoundError as exc:
             raise ConfigError(f"no AMI secret: set TAWASUL_AMI_SECRET or create {path}") from exc
+
+    def resolved_ami_reload_secret(self) -> str:
+        """Return the reload user's AMI secret, from the setting or the harness's file."""
+        if self.ami_reload_secret:
+            return self.ami_reload_secret
+        path = self.var_dir / "asterisk" / "ami-reload.secret"
+        try:
+            return path.read_text(encoding="ascii").strip()
+        except FileNotFoundError as exc:
+            raise ConfigError(
+                f"no AMI reload secret: set TAWASUL_AMI_RELOAD_SECRET or create {path}"
+            ) from exc
+
+    def resolved_sip_ws_url(self) -> str:
+        """The websocket URL of the console's phone."""
+        if self.sip_ws_url:
+            return self.sip_ws_url
+        if self.tls:
+            # Asterisk's HTTPS server (tawasul_cli.asterisk.http_tls_section) listens there.
+            host = f"[{self.api_host}]" if ":" in self.api_host else self.api_host
+            return f"wss://{host}:{self.asterisk_tls_port}/ws"
+        return f"ws://127.0.0.1:{self.asterisk_http_port}/ws"
 
 
 def _coerce(name: str, kind: Any, raw: Any) -> Any:

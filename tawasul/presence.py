@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from tawasul.errors import ValidationError
+from tawasul.errors import NotAnAgent, ValidationError
 from tawasul.models import User, utcnow
 
 INTERFACE = re.compile(r"(PJSIP|SIP|IAX2|Local)/[A-Za-z0-9_.+@-]{1,64}(/n)?")
@@ -37,6 +37,8 @@ class PauseReason(StrEnum):
     MEETING = "meeting"
     TRAINING = "training"
     AFTER_CALL_WORK = "after-call-work"
+    MISSED_CALL = "missed-call"
+    """Set by the system, not chosen: a queue call rang the agent's phone out (ring-no-answer)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,9 @@ class Presence:
     interface: str | None
     since: datetime | None
     in_call: bool = False
+    device_available: bool = True
+    """Asterisk can ring the member's phone (registered: a closed tab or an unplugged desk
+    phone is not, and is never rung however "ready" it is)."""
 
 
 class QueueMembership(Protocol):
@@ -171,9 +176,12 @@ class PresenceService:
         """The user's softphone as a queue interface.
 
         Raises:
+            NotAnAgent: the user takes no calls, so is never a queue member.
             ValidationError: no extension in the profile, or one that is not an endpoint name
                 (nothing unchecked ever reaches Asterisk).
         """
+        if not user.takes_calls:
+            raise NotAnAgent(f"{user.username} takes no calls: not a member of any queue")
         extension = (user.extension or "").strip()
         if not extension:
             raise ValidationError("extension", "set your softphone extension first")
@@ -185,6 +193,7 @@ class PresenceService:
         """The user's presence now, read from Asterisk.
 
         Raises:
+            NotAnAgent: the user takes no calls.
             ValidationError: no usable extension in the user's profile.
             TelephonyUnavailable: Asterisk could not be asked.
         """
@@ -208,6 +217,7 @@ class PresenceService:
             interface=interface,
             since=since,
             in_call=bool(status and status.in_call),
+            device_available=status.available if status is not None else True,
         )
 
     def change(self, user: User, state: PresenceState, reason: PauseReason | None) -> Presence:
@@ -222,6 +232,7 @@ class PresenceService:
             The presence after the change, as Asterisk now reports it.
 
         Raises:
+            NotAnAgent: the user takes no calls.
             ValidationError: a pause without a reason, a reason without a pause, or no usable
                 extension.
             TelephonyUnavailable: Asterisk could not be asked, or refused.
@@ -243,6 +254,22 @@ class PresenceService:
             self._membership.pause(queue, interface, paused, reason.value if reason else "")
         self.remember(queue, interface, state, reason.value if reason else "")
         return self.current(user)
+
+    def missed_call(self, queue: str, interface: str) -> None:
+        """Pause a member whose phone let a queue call ring out, with the reason "missed-call".
+
+        A phone nobody answers (a tab left open, an agent away) would otherwise be rung again
+        for every caller, each waiting a ring timeout for nothing.
+
+        Args:
+            queue: the Asterisk queue that rang the member.
+            interface: the member's device.
+
+        Raises:
+            TelephonyUnavailable: Asterisk could not be asked, or refused.
+        """
+        self._membership.pause(queue, interface, True, PauseReason.MISSED_CALL.value)
+        self.remember(queue, interface, PresenceState.PAUSED, PauseReason.MISSED_CALL.value)
 
     def remember(self, queue: str, interface: str, state: PresenceState, reason: str) -> None:
         """Note when a member entered a state (from our actions or Asterisk's events).

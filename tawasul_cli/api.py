@@ -6,6 +6,7 @@ import dataclasses
 import getpass
 import logging
 import sys
+from typing import Any
 
 from flask import Flask
 
@@ -15,7 +16,7 @@ from providers.ami import AMIClient
 from tawasul.accounts import AccountService, NewUser
 from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
-from tawasul.errors import ValidationError
+from tawasul.errors import ConfigError, ValidationError
 from tawasul.migrate import upgrade
 from tawasul.models import Role
 from tawasul.pii import PiiProtector
@@ -52,9 +53,18 @@ def build_app(settings: Settings) -> Flask:
     except ImportError:
         log.warning("redis is not installed: /health reports it as not configured")
     ami, call_control, membership = _telephony(settings)
+    sessions = make_session_factory(engine)
+    phones: dict[str, Any] = {}
+    if ami is not None:
+        try:
+            phones["sip_publisher"] = build.sip_publisher(settings)
+        except ConfigError as exc:
+            log.warning("SIP endpoints are not published to Asterisk: %s", exc)
+        phones["call_spy"] = build.call_spy(ami)
+        phones["sip_guard"] = build.sip_guard(settings, ami)
     return create_app(
         settings,
-        sessions=make_session_factory(engine),
+        sessions=sessions,
         redis=redis_client,
         ami=ami,
         call_control=call_control,
@@ -62,6 +72,7 @@ def build_app(settings: Settings) -> Flask:
         identity_verifier=build.identity_verifier(
             settings, PiiProtector.from_master_key(settings.resolved_secret_key())
         ),
+        **phones,
     )
 
 
