@@ -95,3 +95,20 @@ def test_without_telephony_both_answers_agree(client, auth):
     live = client.get("/queues/live", headers=auth["supervisor"]).json
     assert state["telephony"] is False
     assert live["telephony"] is False
+
+
+def test_screen_pops_go_to_staff_who_take_calls_only(app, auth):
+    from agent_api.services import CONSOLE_EXTENSION
+
+    hub = app.extensions[CONSOLE_EXTENSION].hub
+    hub.handle_ami_event(
+        {
+            "Event": "AgentConnect",
+            "Queue": "tawasul-riyadh",
+            "Interface": "PJSIP/1001",
+            "CallerIDNum": "0501234567",
+        }
+    )
+    owners = {pop.user_id for pop in hub._pops.values()}
+    # The whole cast shares PJSIP/1001; only the agents take calls.
+    assert owners == {auth.users["agent"].id, auth.users["jeddah_agent"].id}
