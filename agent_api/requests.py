@@ -210,9 +210,10 @@ def search_requests() -> ResponseReturnValue:
 
 @bp.get("/counts")
 def counts() -> ResponseReturnValue:
-    """How many of the requests the user may see are in each status."""
-    args = parsing.query(FILTERS)
-    return jsonify({"counts": search.counts(db(), visible_branches(user()), _filter(args))})
+    """How many of the requests the user may see are in each status (of a view, if given)."""
+    args = parsing.query({*FILTERS, "view"})
+    flt, _ = _viewed(args, _filter(args))
+    return jsonify({"counts": search.counts(db(), visible_branches(user()), flt)})
 
 
 @bp.get("/<int:request_id>")
@@ -494,7 +495,11 @@ OPENAPI_PATHS: dict[str, Any] = {
         )
     },
     "/requests/counts": {
-        "get": operation("Counts per status", answer("200", "counts"), params=FILTER_PARAMS)
+        "get": operation(
+            "Counts per status (of a work view, if given)",
+            answer("200", "counts"),
+            params=[*FILTER_PARAMS, query_param("view", enum_of(WorkView))],
+        )
     },
     "/requests/{request_id}": {
         "get": operation("One request", REQUEST, params=[REQUEST_ID]),

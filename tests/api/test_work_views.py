@@ -76,3 +76,17 @@ def test_mine_and_closed_requests_owe_nothing(client, auth, requests):
     closed = client.get("/requests?view=all&status=completed", headers=auth["agent"]).json
     assert [item["due"] for item in closed["items"]] == [None]
     assert closed["items"][0]["age_s"] >= 0
+
+
+def test_a_views_counts(client, auth, requests):
+    requests.file()
+    requests.file()
+    requests.file(status=RequestStatus.IDENTITY_VERIFIED)
+    counts = client.get("/requests/counts?view=new_work", headers=auth["agent"]).json["counts"]
+    assert counts["received"] == 2 and sum(counts.values()) == 2
+    decide = client.get("/requests/counts?view=awaiting_decision", headers=auth["supervisor"])
+    assert sum(decide.json["counts"].values()) == 1
+    assert (
+        client.get("/requests/counts?view=awaiting_decision", headers=auth["agent"]).status_code
+        == 403
+    )
