@@ -76,6 +76,9 @@ def test_an_agent_without_an_extension_is_told_so_not_refused(telephony_app, sta
     answer = app.test_client().get("/agent/state", headers=headers)
     assert answer.status_code == 200
     assert answer.json["state"] == "no_extension"
+    # One an admin typed that is no softphone endpoint is not usable either.
+    odd = staff.headers(staff.add("odd", Role.AGENT, extension="1001"))
+    assert app.test_client().get("/agent/state", headers=odd).json["state"] == "no_extension"
 
 
 def test_stopping_taking_calls_leaves_the_queue(telephony_app, auth):
