@@ -391,6 +391,7 @@ def _dump_worded(entry: WordedEntry) -> dict[str, Any]:
         "actor": actor,
         "status": entry.status,
         "details": entry.details,
+        "people": {key: _dump_person(person) for key, person in entry.people.items()},
         "note": (
             None
             if entry.note is None
@@ -589,7 +590,8 @@ OPENAPI_PATHS: dict[str, Any] = {
         "get": operation(
             "The history in words, newest first: kind (a stable key: created, claimed, note, "
             "ivr_call, call_back, sms...), actor {id, name, role} or {system: ivr|worker|"
-            "portal|fax|retention}, status, details, note {id, text, author}",
+            "portal|fax|retention}, status, details, people {from_user, to_user: {id, name, "
+            "role}}, note {id, text, author}",
             answer("200", "entries", ITEMS),
             params=[REQUEST_ID],
         )
