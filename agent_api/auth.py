@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import logging
 import secrets
 from typing import Any
 
@@ -22,13 +21,10 @@ from agent_api.openapi_parts import (
     request_body,
 )
 from agent_api.schemas import dump_token, dump_user
-from agent_api.services import console, db, services, user
-from tawasul.errors import TelephonyUnavailable, Unauthenticated, ValidationError
+from agent_api.services import db, leave_queue, services, user
+from tawasul.errors import Unauthenticated, ValidationError
 from tawasul.models import User
-from tawasul.presence import PresenceState
 from tawasul.worklist import default_view, views_of
-
-log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -155,22 +151,11 @@ def update_me() -> ResponseReturnValue:
     takes_calls = parsing.boolean(data, "takes_calls")
     me = user()
     if takes_calls is False and me.takes_calls:
-        _leave_queue(me)
+        leave_queue(me)
     updated = services().accounts.set_own_phone(
         db(), me.id, extension=extension, takes_calls=takes_calls
     )
     return jsonify({"user": dump_user(updated)})
-
-
-def _leave_queue(me: User) -> None:
-    presence = console().presence
-    if presence is None or not (me.extension or "").strip():
-        return
-    db().commit()  # no database lock held while Asterisk answers
-    try:
-        presence.change(me, PresenceState.LOGGED_OUT, None)
-    except (TelephonyUnavailable, ValidationError) as exc:
-        log.warning("user %s stops taking calls; queue logout failed: %s", me.id, exc)
 
 
 @bp.get("/tokens")

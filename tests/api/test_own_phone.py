@@ -93,6 +93,17 @@ def test_stopping_taking_calls_leaves_the_queue(telephony_app, auth):
     assert client.get("/agent/state", headers=auth["agent"]).json["state"] == "not_an_agent"
 
 
+def test_an_admin_who_takes_an_agent_off_calls_logs_them_out(telephony_app, auth):
+    app, queues = telephony_app
+    client = app.test_client()
+    client.put("/agent/state", json={"state": "ready"}, headers=auth["jeddah_agent"])
+    assert ("tawasul-jeddah", "PJSIP/1001") in queues.members
+    agent_id = auth.users["jeddah_agent"].id
+    done = client.patch(f"/users/{agent_id}", json={"takes_calls": False}, headers=auth["admin"])
+    assert done.status_code == 200 and done.json["user"]["takes_calls"] is False
+    assert ("tawasul-jeddah", "PJSIP/1001") not in queues.members
+
+
 def test_without_telephony_both_answers_agree(client, auth):
     state = client.get("/agent/state", headers=auth["supervisor"]).json
     live = client.get("/queues/live", headers=auth["supervisor"]).json
