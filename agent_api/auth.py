@@ -141,8 +141,8 @@ def me() -> ResponseReturnValue:
 def update_me() -> ResponseReturnValue:
     """Set one's own phone: the softphone extension and whether one takes the queue's calls.
 
-    Someone who stops taking calls is first logged out of the branch queue (when Asterisk is
-    there), so no caller rings a phone nobody answers.
+    Someone who stops taking calls, or changes phone, is first logged out of the branch queue
+    (when Asterisk is there), so no caller rings a phone nobody answers.
     """
     data = parsing.body({"extension", "takes_calls"})
     if not data:
@@ -150,7 +150,7 @@ def update_me() -> ResponseReturnValue:
     extension = parsing.text(data, "extension", max_len=64)
     takes_calls = parsing.boolean(data, "takes_calls")
     me = user()
-    if takes_calls is False and me.takes_calls:
+    if takes_calls is False or (extension is not None and extension != me.extension):
         leave_queue(me)
     updated = services().accounts.set_own_phone(
         db(), me.id, extension=extension, takes_calls=takes_calls

@@ -93,6 +93,16 @@ def test_stopping_taking_calls_leaves_the_queue(telephony_app, auth):
     assert client.get("/agent/state", headers=auth["agent"]).json["state"] == "not_an_agent"
 
 
+def test_a_new_phone_leaves_the_queue_on_the_old_one(telephony_app, auth):
+    app, queues = telephony_app
+    client = app.test_client()
+    client.put("/agent/state", json={"state": "ready"}, headers=auth["agent"])
+    moved = client.patch("/auth/me", json={"extension": "PJSIP/1009"}, headers=auth["agent"])
+    assert moved.status_code == 200
+    assert ("tawasul-riyadh", "PJSIP/1001") not in queues.members
+    assert client.get("/agent/state", headers=auth["agent"]).json["state"] == "logged_out"
+
+
 def test_an_admin_who_takes_an_agent_off_calls_logs_them_out(telephony_app, auth):
     app, queues = telephony_app
     client = app.test_client()
