@@ -150,8 +150,9 @@ def update_me() -> ResponseReturnValue:
     extension = parsing.text(data, "extension", max_len=64)
     takes_calls = parsing.boolean(data, "takes_calls")
     me = user()
-    if takes_calls is False or (extension is not None and extension != me.extension):
-        leave_queue(me)
+    checked = services().accounts.check_own_phone(me, extension, takes_calls)
+    if takes_calls is False or (checked is not None and checked != me.extension):
+        leave_queue(me)  # checked first: a refused change leaves the queue as it was
     updated = services().accounts.set_own_phone(
         db(), me.id, extension=extension, takes_calls=takes_calls
     )

@@ -97,6 +97,9 @@ def test_a_new_phone_leaves_the_queue_on_the_old_one(telephony_app, auth):
     app, queues = telephony_app
     client = app.test_client()
     client.put("/agent/state", json={"state": "ready"}, headers=auth["agent"])
+    refused = client.patch("/auth/me", json={"extension": "PJSIP 7"}, headers=auth["agent"])
+    assert refused.status_code == 422
+    assert ("tawasul-riyadh", "PJSIP/1001") in queues.members  # nothing changed
     moved = client.patch("/auth/me", json={"extension": "PJSIP/1009"}, headers=auth["agent"])
     assert moved.status_code == 200
     assert ("tawasul-riyadh", "PJSIP/1001") not in queues.members
