@@ -102,7 +102,13 @@ def login() -> ResponseReturnValue:
     session["uid"] = found.id
     session["ver"] = found.session_version
     session["csrf"] = secrets.token_urlsafe(32)
-    return jsonify({"user": dump_user(found), "csrf_token": session["csrf"]})
+    return jsonify(
+        {
+            "user": dump_user(found),
+            "csrf_token": session["csrf"],
+            "default_view": default_view(found.role).value,
+        }
+    )
 
 
 @bp.post("/logout")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from tawasul.models import utcnow
 from tawasul.workflow import RequestStatus
+from tests.api.support import PASSWORD
 
 
 def test_each_role_lands_on_the_work_it_does_first(client, auth):
@@ -17,6 +18,8 @@ def test_each_role_lands_on_the_work_it_does_first(client, auth):
     supervisor = client.get("/auth/me", headers=auth["supervisor"]).json
     assert supervisor["default_view"] == "awaiting_decision"
     assert supervisor["views"] == ["new_work", "awaiting_decision", "mine", "all"]
+    signed_in = client.post("/auth/login", json={"username": "supervisor", "password": PASSWORD})
+    assert signed_in.json["default_view"] == "awaiting_decision"
 
 
 def test_new_work_of_the_branch_comes_oldest_first_with_its_age_and_due(client, auth, requests):
