@@ -146,9 +146,10 @@ LAYOUT_PARAM = {
     "required": False,
     "schema": {"type": "string", "enum": list(LAYOUTS)},
     "description": (
-        "CSV and XLSX only. long: one fact per row (the row's keys, then figure, code, name, "
-        "value; a split such as by_channel is one row per channel); wide (the default, for "
-        "the integrations that read it): one row per period, splits packed in a cell"
+        "CSV and XLSX only. long (the default): one fact per row (the row's keys, then figure, "
+        "code, name, value; a split such as by_channel is one row per channel); wide, for the "
+        "integrations that read the first release's shape: one row per period, splits packed "
+        "in a cell"
     ),
 }
 """The ``layout`` parameter of the figure exports, for the OpenAPI document."""
@@ -195,12 +196,12 @@ def long_rows(
 
 
 def layout(args: Mapping[str, Any]) -> str:
-    """The ``layout`` asked for, ``wide`` by default.
+    """The ``layout`` asked for, ``long`` (one fact a row) by default.
 
     Raises:
         ValidationError: naming ``layout`` for another value.
     """
-    chosen = args.get("layout", "wide")
+    chosen = args.get("layout", "long")
     if chosen not in LAYOUTS:
         raise ValidationError("layout", f"one of {', '.join(LAYOUTS)}")
     return str(chosen)

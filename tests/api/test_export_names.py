@@ -42,7 +42,7 @@ def test_request_figures_csv_names_what_it_counts_beside_the_codes(
     def export(**query: str) -> tuple[list[str], dict[str, str]]:
         answer = client.get(
             "/metrics/requests",
-            query_string={"from": DAY, "format": "csv", **query},
+            query_string={"from": DAY, "format": "csv", "layout": "wide", **query},
             headers=auth["admin"],
         )
         assert answer.status_code == 200, answer.data[:300]
@@ -67,7 +67,7 @@ def test_request_figures_csv_names_what_it_counts_beside_the_codes(
 
     # Without lang, the browser's language.
     answer = client.get(
-        f"/metrics/requests?from={DAY}&format=csv",
+        f"/metrics/requests?from={DAY}&format=csv&layout=wide",
         headers={**auth["admin"], "Accept-Language": "en-GB,en;q=0.8"},
     )
     assert csv_rows(answer.data)[0]["by_branch_names"] == "Jeddah=1; Riyadh=2"
@@ -83,7 +83,7 @@ def test_request_figures_csv_names_what_it_counts_beside_the_codes(
 def test_request_figures_xlsx_names_what_it_counts(
     client: FlaskClient, auth: Auth, day_of_requests: None
 ) -> None:
-    answer = client.get(f"/metrics/requests?from={DAY}&format=xlsx", headers=auth["admin"])
+    answer = client.get(f"/metrics/requests?from={DAY}&format=xlsx&layout=wide", headers=auth["admin"])
     assert answer.status_code == 200
     sheet = load_workbook(io.BytesIO(answer.data)).active
     header = [cell.value for cell in sheet[1]]
