@@ -17,6 +17,7 @@ from tawasul.errors import ConfigError
 from tawasul.identity import SmsCodeVerifier
 from tawasul.pii import PiiProtector
 from tawasul.ports import Forwarder, IdentityVerifier, SmsSender
+from tawasul.trunks import carrier_plan
 
 
 def ami_client(settings: Settings, name: str) -> AMIClient:
@@ -48,6 +49,7 @@ def call_control(settings: Settings, ami: AMIClient) -> AmiCallControl:
         settings.callback_allowed_prefixes,
         settings.callback_agent_ring_s,
         settings.callback_queue_wait_s,
+        tuple(trunk.endpoint for trunk in carrier_plan(settings).trunks),
     )
 
 

@@ -16,8 +16,8 @@ from tawasul.ids import (
     is_valid_reference_number,
     luhn_valid,
     new_reference_number,
-    normalize_reference_number,
     normalize_e164,
+    normalize_reference_number,
     normalize_saudi_mobile,
     validate_national_id,
 )
