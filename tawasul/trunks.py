@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TypeVar
 
 from tawasul.config import Settings
 from tawasul.errors import ConfigError, ValidationError
@@ -41,6 +42,7 @@ _USERNAME = re.compile(r"[A-Za-z0-9_.+-]{1,64}")
 _PASSWORD = re.compile(r"[!-~]{1,128}")
 """Printable ASCII without spaces; ``;``, ``#``, ``[`` and ``]`` are refused apart (they would
 end or open something in ``pjsip.conf``)."""
+_Choice = TypeVar("_Choice", bound=StrEnum)
 _CODECS = frozenset({"alaw", "ulaw", "g722", "g729", "gsm", "opus"})
 
 
@@ -165,12 +167,17 @@ def parse_trunk(spec: str) -> Trunk:
     if "host" not in values:
         raise ConfigError(f"trunk {name}: host is required")
     host = checked("host", _HOST, values["host"])
-    try:
-        auth = TrunkAuth(values.get("auth", "ip"))
-        dial_format = NumberFormat(values.get("dial_format", "international"))
-        callerid_format = NumberFormat(values.get("callerid_format", "international"))
-    except ValueError as exc:
-        raise ConfigError(f"trunk {name}: {exc}") from exc
+
+    def choice(key: str, kind: type[_Choice], default: _Choice) -> _Choice:
+        try:
+            return kind(values.get(key, default))
+        except ValueError:
+            allowed = ", ".join(member.value for member in kind)
+            raise ConfigError(f"trunk {name}: {key} must be one of {allowed}") from None
+
+    auth = choice("auth", TrunkAuth, TrunkAuth.IP)
+    dial_format = choice("dial_format", NumberFormat, NumberFormat.INTERNATIONAL)
+    callerid_format = choice("callerid_format", NumberFormat, NumberFormat.INTERNATIONAL)
     default_match = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
     match = tuple(
         checked("match", _MATCH, item)
