@@ -37,6 +37,7 @@ FAX = "fax"
 
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,30}")
 _HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
+_BIND = re.compile(r"[A-Za-z0-9.-]{1,253}:[0-9]{1,5}")
 _MATCH = re.compile(r"[A-Za-z0-9.:-]{1,253}(/[0-9.]{1,15})?")
 _USERNAME = re.compile(r"[A-Za-z0-9_.+-]{1,64}")
 _PASSWORD = re.compile(r"[!-~]{1,128}")
@@ -218,9 +219,17 @@ def carrier_plan(settings: Settings) -> CarrierPlan:
 
     Raises:
         ConfigError: for a malformed trunk, a DID that is not a phone number or points to no
-            branch, two trunks of one name, or a presented number for an unknown branch.
+            branch, two trunks of one name, a presented number for an unknown branch, or a
+            transport address that is malformed or takes the loopback transport's port.
     """
     trunks = tuple(parse_trunk(spec) for spec in settings.trunks)
+    if settings.trunk_bind:
+        if not _BIND.fullmatch(settings.trunk_bind):
+            raise ConfigError("trunk_bind: an address:port, e.g. 0.0.0.0:5060")
+        if int(settings.trunk_bind.rsplit(":", 1)[1]) == settings.sip_port:
+            raise ConfigError("trunk_bind: another port than sip_port (the loopback transport)")
+    if settings.trunk_external_address and not _HOST.fullmatch(settings.trunk_external_address):
+        raise ConfigError("trunk_external_address: an address or host name")
     names = [trunk.name for trunk in trunks]
     if len(set(names)) != len(names):
         raise ConfigError("trunks: two trunks have the same name")

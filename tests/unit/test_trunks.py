@@ -143,6 +143,10 @@ def test_a_presented_number_can_be_set_apart_from_the_dids():
         ({"trunk_dids": ("0112345678",)}, "<left>=<right>"),
         ({"trunk_presented_numbers": ("dammam=0112345678",)}, "not a branch"),
         ({"trunks": (STC, STC)}, "same name"),
+        ({"trunk_bind": "203.0.113.5"}, "an address:port"),
+        ({"trunk_bind": "0.0.0.0:5060\n[x]"}, "an address:port"),
+        ({"trunk_bind": "0.0.0.0:5060", "sip_port": 5060}, "another port than sip_port"),
+        ({"trunk_external_address": "198.51.100.7 x"}, "trunk_external_address"),
     ],
 )
 def test_a_bad_plan_is_refused(values, problem):
@@ -199,7 +203,9 @@ def test_the_carriers_calls_reach_the_menus_and_nothing_else():
 
 
 def test_the_trunk_endpoints_refuse_transfers_and_land_in_the_inbound_context():
-    settings = with_trunks(trunk_bind="0.0.0.0:5060", trunk_external_address="198.51.100.7")
+    settings = with_trunks(
+        trunk_bind="0.0.0.0:5060", trunk_external_address="198.51.100.7", sip_port=5070
+    )
     conf = trunks_pjsip_conf(settings, carrier_plan(settings))
     endpoints = [section for section in conf.split("\n[") if "type = endpoint" in section]
     assert len(endpoints) == 2
