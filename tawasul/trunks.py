@@ -16,7 +16,8 @@ our address and we know it by ``match``; ``register``: we register with ``userna
 default ``host``), ``username``, ``password`` or ``password_file`` (digest credentials, also
 answered when the carrier challenges our calls), ``codecs`` (``|``-separated, default
 ``alaw|ulaw``), ``dial_format`` and ``callerid_format`` (how numbers are written to the carrier:
-``e164`` +966..., ``international`` 966..., ``national`` 0..., ``prefix00`` 00966...).
+``e164`` +966..., ``international`` 966..., ``national`` 0..., ``prefix00`` 00966...),
+``from_domain`` (the domain of our From headers, when the carrier asks for one).
 Trunks are tried in the order given: the first one up takes the call.
 """
 
@@ -83,6 +84,8 @@ class Trunk:
     codecs: tuple[str, ...] = ("alaw", "ulaw")
     dial_format: NumberFormat = NumberFormat.INTERNATIONAL
     callerid_format: NumberFormat = NumberFormat.INTERNATIONAL
+    from_domain: str = ""
+    """The domain of our From headers, when the carrier wants its own (or our public name)."""
 
     @property
     def endpoint(self) -> str:
@@ -155,7 +158,7 @@ def parse_trunk(spec: str) -> Trunk:
             raise ConfigError(f"trunk {name}: {pair!r} is not key=value")
         values[key] = value
     known = {"host", "auth", "match", "username", "password", "password_file", "codecs"}
-    known |= {"dial_format", "callerid_format"}
+    known |= {"dial_format", "callerid_format", "from_domain"}
     unknown = sorted(set(values) - known)
     if unknown:
         raise ConfigError(f"trunk {name}: unknown key {unknown[0]!r}")
@@ -201,7 +204,21 @@ def parse_trunk(spec: str) -> Trunk:
         raise ConfigError(f"trunk {name}: auth=register needs username and password")
     if password and not username:
         raise ConfigError(f"trunk {name}: a password needs a username")
-    return Trunk(name, host, auth, match, username, password, codecs, dial_format, callerid_format)
+    from_domain = values.get("from_domain", "")
+    if from_domain:
+        checked("from_domain", _HOST, from_domain)
+    return Trunk(
+        name,
+        host,
+        auth,
+        match,
+        username,
+        password,
+        codecs,
+        dial_format,
+        callerid_format,
+        from_domain,
+    )
 
 
 def _pairs(entries: tuple[str, ...], setting: str) -> list[tuple[str, str]]:

@@ -544,6 +544,8 @@ def _trunk_sections(settings: Settings, trunk: Trunk, transport: str) -> list[st
         endpoint += ["media_address = 127.0.0.1", "bind_rtp_to_media_address = yes"]
     if trunk.username:
         endpoint.append(f"outbound_auth = {name}-auth")
+    if trunk.from_domain:
+        endpoint.append(f"from_domain = {trunk.from_domain}")
     out = [*endpoint, ""]
     out += [
         f"[{name}]",

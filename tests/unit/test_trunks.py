@@ -21,7 +21,7 @@ from tawasul.trunks import (
 )
 from tawasul_cli.asterisk import trunks_dialplan, trunks_pjsip_conf
 
-STC = "stc host=203.0.113.10:5060 codecs=alaw callerid_format=national"
+STC = "stc host=203.0.113.10:5060 codecs=alaw callerid_format=national from_domain=centre.example"
 MOBILY = "mobily host=sip.mobily.example auth=register username=0114567890 password=s3cr3t"
 
 
@@ -106,6 +106,7 @@ def test_a_registration_trunk_reads_its_password_from_a_file(tmp_path: Path):
         ("stc host=a\n[evil]", "not key=value"),
         ("stc host=a username=u#x password=p", "not allowed"),
         ("stc host=a match=1.2.3.4|[x]", "not allowed"),
+        ("stc host=a from_domain=a;b", "not allowed"),
         ("stc host", "not key=value"),
     ],
 )
@@ -219,6 +220,8 @@ def test_the_trunk_endpoints_refuse_transfers_and_land_in_the_inbound_context():
     assert "match = 203.0.113.10" in conf
     assert "type = registration" in conf and "line = yes" in conf
     assert "password = s3cr3t" in conf
+    assert "from_domain = centre.example" in endpoints[0]
+    assert "from_domain" not in endpoints[1]
 
 
 def test_callbacks_present_the_branchs_number_as_each_trunk_writes_it():
