@@ -21,6 +21,7 @@ from tawasul.identity import SmsCodeVerifier
 from tawasul.pii import PiiProtector
 from tawasul.ports import Forwarder, IdentityVerifier, SmsSender
 from tawasul.sip_guard import RegistrationGuard
+from tawasul.trunks import carrier_plan
 
 
 def ami_client(settings: Settings, name: str) -> AMIClient:
@@ -52,13 +53,19 @@ def call_control(settings: Settings, ami: AMIClient) -> AmiCallControl:
         settings.callback_allowed_prefixes,
         settings.callback_agent_ring_s,
         settings.callback_queue_wait_s,
+        tuple(trunk.endpoint for trunk in carrier_plan(settings).trunks),
     )
 
 
-def click_to_call_control(ami: AMIClient) -> AmiCallControl:
+def click_to_call_control(settings: Settings, ami: AMIClient) -> AmiCallControl:
     """The ``CallControl`` of the agent API's click-to-call (the adapter's default policy); the
-    agent asked for the call, so a staff phone is told to answer by itself."""
-    return AmiCallControl(ami, auto_answer=True)
+    agent asked for the call, so a staff phone is told to answer by itself. With trunks to the
+    carrier, the agent is not rung while none of them is up."""
+    return AmiCallControl(
+        ami,
+        auto_answer=True,
+        trunks=tuple(trunk.endpoint for trunk in carrier_plan(settings).trunks),
+    )
 
 
 def queue_membership(ami: AMIClient) -> AmiQueueMembership:

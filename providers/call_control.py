@@ -24,11 +24,13 @@ ENDPOINT = re.compile(r"(PJSIP|Local)/[A-Za-z0-9_.+@-]{1,64}")
 """What may be rung first: an agent's softphone, or a Local channel of the project."""
 E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 QUEUE_STAND_IN = re.compile(r"Local/[a-z][a-z0-9_]*@tawasul-queue-callback")
+"""A queued callback's stand-in: it waits in the branch queue, not on an agent's softphone."""
 STAFF_PHONE = re.compile(r"PJSIP/([0-9]{2,10})")
 """A staff phone generated from an account (``tawasul.sip_accounts``)."""
 AUTO_ANSWER_RING = "Local/{}@tawasul-agent-ring/n"
 """Rings a staff phone telling it to answer by itself (``dialplans/agents.conf``)."""
-"""A queued callback's stand-in: it waits in the branch queue, not on an agent's softphone."""
+TRUNK_DOWN = "TRUNK_DOWN"
+"""The outcome of a callback when no trunk to the carrier is up (``[tawasul-trunk-out]``)."""
 VARIABLE_NAME = re.compile(r"TAWASUL_[A-Z_]{1,40}")
 SAFE_VALUE = re.compile(r"[A-Za-z0-9_.+@:-]{0,64}")
 
@@ -63,13 +65,17 @@ class AmiCallControl:
         agent_ring_s: int = 30,
         queue_wait_s: int = 330,
         auto_answer: bool = False,
+        trunks: Sequence[str] = (),
     ) -> None:
+        """``trunks`` are the chan_pjsip endpoints of the trunks to the carrier (none: the
+        requester is dialled without one, the demo's simulated phones)."""
         self._ami = ami
         self._allowed = tuple(allowed_prefixes)
         self._agent_ring_s = agent_ring_s
         self._queue_wait_s = queue_wait_s
         self._auto_answer = auto_answer
         """Click-to-call: the agent asked for the call, so their phone answers by itself."""
+        self._trunks = tuple(trunks)
 
     def first_leg_wait_s(self, first: str) -> int:
         """How long the first leg may take to answer: an agent's softphone rings for
@@ -90,6 +96,10 @@ class AmiCallControl:
         for name, value in variables.items():
             if not VARIABLE_NAME.fullmatch(name) or not SAFE_VALUE.fullmatch(value):
                 raise RefusedDestination(f"variable {name} refused")
+        if self._trunks and not self.carrier_reachable():
+            # Nobody is rung: an agent would answer a call that can go nowhere.
+            log.warning("callback not placed: no trunk to the carrier is up")
+            return CallLeg(False, TRUNK_DOWN, placed=False)
         tag = uuid.uuid4().hex
         events: queue.Queue[Message] = queue.Queue()
 
@@ -130,6 +140,22 @@ class AmiCallControl:
         finally:
             remove()
 
+    def carrier_reachable(self) -> bool:
+        """True when a trunk is up: its qualify pings are answered (device state not
+        UNAVAILABLE). Without trunks there is no carrier to reach, and this is True.
+
+        Raises:
+            DeliveryError: (not permanent) when AMI is unreachable.
+        """
+        for trunk in self._trunks:
+            try:
+                reply = self._ami.action("Getvar", {"Variable": f"DEVICE_STATE(PJSIP/{trunk})"})
+            except AMIError as exc:
+                raise DeliveryError(f"AMI: {exc}", permanent=False) from exc
+            if reply.get("Value", "") not in ("UNAVAILABLE", "INVALID", ""):
+                return True
+        return not self._trunks
+
     def live_channels(self) -> set[str]:
         """The uniqueids of every channel Asterisk has now (AMI ``CoreShowChannels``).
 
@@ -164,7 +190,8 @@ class AmiCallControl:
                 continue
             result = event.get("Result", "")
             log.info("callback %s: %s", tag, result)
-            return CallLeg(result == "ANSWER", result)
+            # TRUNK_DOWN: every trunk went down between the check and the dial.
+            return CallLeg(result == "ANSWER", result, placed=result != TRUNK_DOWN)
 
 
 def _reason(code: str) -> str:

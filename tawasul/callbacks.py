@@ -97,7 +97,8 @@ class CallbackPlacer:
         callback.status = CallbackStatus.DIALING
         callback.attempts += 1
         session.commit()
-        variables = {"TAWASUL_CALLBACK_ID": str(callback.id)}
+        # The branch chooses the number the requester sees (its presented number on the trunk).
+        variables = {"TAWASUL_CALLBACK_ID": str(callback.id), "TAWASUL_BRANCH": callback.branch}
         if callback.request_id is not None:
             variables["TAWASUL_REQUEST_ID"] = str(callback.request_id)
         try:
@@ -110,6 +111,12 @@ class CallbackPlacer:
         except ValueError as exc:  # refused by the call-control policy
             return self._finish(session, callback, CallbackStatus.FAILED, f"refused: {exc}")
         log.info("callback %s to %s: %s", callback.id, mask_phone(callback.number), leg.reason)
+        if not leg.placed:
+            # The carrier was unreachable: the requester was not called, so this is no attempt;
+            # the callback waits and goes out once a trunk is up, however long that takes.
+            callback.attempts -= 1
+            self._finish(session, callback, CallbackStatus.WAITING, leg.reason)
+            return Held(self._clock() + self._retry_after)
         if leg.connected:
             callback.connected_at = self._clock()
             return self._finish(session, callback, CallbackStatus.CONNECTED, leg.reason)

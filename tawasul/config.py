@@ -139,6 +139,28 @@ class Settings:
     callback_timeout_s: int = 90
     outbound_prefix: str = "Local/"
     outbound_suffix: str = "@tawasul-simulated-phones"
+    """How a callback dials the requester when no trunk is configured: the simulated phones."""
+
+    trunks: tuple[str, ...] = ()
+    """SIP trunks to the carrier, tried in this order, each "<name> key=value ...", e.g.
+    "stc host=203.0.113.10:5060 auth=ip codecs=alaw|ulaw callerid_format=national";
+    see ``tawasul.trunks``. When any is given, callbacks go out through them (not through
+    ``outbound_prefix``)."""
+    trunk_dids: tuple[str, ...] = ()
+    """The carrier's numbers and what each reaches, "<number>=<branch>|fax", e.g.
+    "0112345678=riyadh", "0112345699=fax"; in any form, read as E.164."""
+    trunk_presented_numbers: tuple[str, ...] = ()
+    """The number a branch's callbacks show, "<branch>=<number>"; default: its first DID."""
+    country_code: str = "966"
+    """The country of national numbers (0..., or bare) a carrier or a person gives."""
+    trunk_bind: str = ""
+    """The address:port of the UDP transport facing the carrier, e.g. "0.0.0.0:5060"; empty:
+    the loopback transport at ``sip_port`` (one host, the tests)."""
+    trunk_external_address: str = ""
+    """The public address the carrier sees when Asterisk is behind NAT (SIP and RTP)."""
+    trunk_qualify_s: int = 30
+    """Seconds between OPTIONS pings of each trunk: a trunk that stops answering is down and
+    callbacks wait (not counted as attempts) until one is up again."""
 
     job_retry_intervals: tuple[int, ...] = (10, 30, 60, 300, 900)
     """Waits between RQ retries of a job that failed for a passing reason (5xx, timeout)."""

@@ -106,6 +106,65 @@ def validate_national_id(value: str, field: str = "national_id") -> str:
     return value
 
 
+SAUDI_COUNTRY_CODE = "966"
+E164_MAX_DIGITS = 15
+E164_MIN_DIGITS = 8
+
+
+def _international_digits(value: str, country_code: str, field: str) -> str:
+    """Return the number's digits with its country code first (E.164 without the ``+``).
+
+    ``+CC...`` and ``00CC...`` are international; ``CC...`` with this country's code is the
+    international form without its prefix (what many carriers send); ``0...`` is national (the
+    trunk zero goes); anything else is a national significant number. A national trunk zero
+    written inside the international form ("+966 (0)50 ...") goes too.
+    """
+    compact = compact_number(value)
+    international = compact.startswith(("+", "00"))
+    if compact.startswith("+"):
+        compact = compact[1:]
+    elif compact.startswith("00"):
+        compact = compact[2:]
+    if not compact or not (compact.isascii() and compact.isdigit()):
+        raise ValidationError(field, "must contain digits only")
+    if compact.startswith(country_code):
+        national = compact[len(country_code) :]
+    elif international:
+        return compact  # another country's number: kept as it was given
+    elif compact.startswith("0"):
+        national = compact[1:]
+    else:
+        national = compact
+    # No national significant number starts with the trunk zero: one here was written inside
+    # the international form, "+966 (0)50 ...".
+    return country_code + national.removeprefix("0")
+
+
+def normalize_e164(value: str, country_code: str = SAUDI_COUNTRY_CODE, field: str = "phone") -> str:
+    """Return a phone number in E.164 (``+`` and 8 to 15 digits), whatever form it came in.
+
+    Carriers send numbers (called DIDs and callers' numbers) as ``966112345678``,
+    ``+966112345678``, ``00966112345678``, ``0112345678`` or ``112345678``; people type and
+    paste them in any digits with separators around them (see ``tawasul.text_input``). All of
+    those give ``+966112345678``. A number given with another country's code keeps it.
+
+    Args:
+        value: the number as received, typed or pasted.
+        country_code: the country a national number (``0...`` or bare) belongs to.
+        field: the name the error gives.
+
+    Returns:
+        The number in E.164.
+
+    Raises:
+        ValidationError: when the value is not digits, or too short or too long for E.164.
+    """
+    number = _international_digits(value, country_code, field)
+    if not E164_MIN_DIGITS <= len(number) <= E164_MAX_DIGITS or number.startswith("0"):
+        raise ValidationError(field, "must be a phone number")
+    return "+" + number
+
+
 def normalize_saudi_mobile(value: str, field: str = "phone") -> str:
     """Return a Saudi mobile number in E.164 form (+9665XXXXXXXX).
 
@@ -123,25 +182,8 @@ def normalize_saudi_mobile(value: str, field: str = "phone") -> str:
     Raises:
         ValidationError: when the value is not a Saudi mobile number.
     """
-    compact = compact_number(value)
-    international = compact.startswith(("+", "00"))
-    if compact.startswith("+"):
-        compact = compact[1:]
-    elif compact.startswith("00"):
-        compact = compact[2:]
-    if not (compact.isascii() and compact.isdigit()):
-        raise ValidationError(field, "must contain digits only")
-    if compact.startswith("966"):
-        national = compact[3:]
-        if len(national) == 10 and national.startswith("0"):
-            # "+966 (0)50 ...": the national trunk zero written inside the international form.
-            national = national[1:]
-    elif international:
+    number = _international_digits(value, SAUDI_COUNTRY_CODE, field)
+    national = number.removeprefix(SAUDI_COUNTRY_CODE)
+    if national == number or len(national) != 9 or not national.startswith("5"):
         raise ValidationError(field, "must be a Saudi mobile number (05XXXXXXXX)")
-    elif compact.startswith("0"):
-        national = compact[1:]
-    else:
-        national = compact
-    if len(national) != 9 or not national.startswith("5"):
-        raise ValidationError(field, "must be a Saudi mobile number (05XXXXXXXX)")
-    return "+966" + national
+    return "+" + number

@@ -71,6 +71,9 @@ class CallLeg:
 
     connected: bool
     reason: str
+    placed: bool = True
+    """False when the call never left (no trunk to the carrier was up): not an attempt on the
+    requester, who is called again once the carrier is back."""
 
 
 class CallControl(Protocol):

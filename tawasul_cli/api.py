@@ -39,7 +39,7 @@ def _telephony(
         ami.start(wait_s=3.0)
     except Exception as exc:  # noqa: BLE001 (it reconnects by itself; /health reports it)
         log.warning("AMI not reachable yet (%s); /health reports it", exc)
-    return ami, build.click_to_call_control(ami), build.queue_membership(ami)
+    return ami, build.click_to_call_control(settings, ami), build.queue_membership(ami)
 
 
 def build_app(settings: Settings) -> Flask:

@@ -26,6 +26,15 @@ from pathlib import Path
 
 from ivr.paths import SPOOL
 from tawasul.config import Settings
+from tawasul.trunks import (
+    FAX,
+    CarrierPlan,
+    NumberFormat,
+    Trunk,
+    carrier_plan,
+    dialled_forms,
+    format_number,
+)
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +289,10 @@ class Harness:
         (etc / "queues.conf").write_text(self._queues_conf())
         (etc / "asterisk.conf").write_text(self._asterisk_conf())
         (etc / "manager.conf").write_text(self._manager_conf())
-        (etc / "pjsip.conf").write_text(self._pjsip_conf() + PHONES_INCLUDE)
+        plan = carrier_plan(self.settings)
+        pjsip = self._pjsip_conf() + trunks_pjsip_conf(self.settings, plan) + PHONES_INCLUDE
+        (etc / "pjsip.conf").write_text(pjsip)
+        (etc / "trunks.conf").write_text(trunks_dialplan(plan))
         (etc / "pjsip_phones.conf").write_text(self._pjsip_phones_conf())
         (etc / "http.conf").write_text(self._http_conf())
         if self.settings.tls:
@@ -639,6 +651,15 @@ writetimeout = 5000
         url = f"agi://{self.settings.agi_host}:{self.settings.agi_port}"
         self.cli(f"dialplan set global TAWASUL_AGI_URL {url}")
         self.cli(f"dialplan set global TAWASUL_DEFAULT_BRANCH {self.settings.default_branch}")
+        # Where callbacks dial the requester: through the trunks when there are any, else the
+        # configured prefix (the simulated phones of the demo). Set every time: a dialplan
+        # reload keeps the globals of the previous configuration (clearglobalvars=no).
+        if carrier_plan(self.settings).enabled:
+            prefix, suffix = "Local/", f"@{TRUNK_OUT_CONTEXT}"
+        else:
+            prefix, suffix = self.settings.outbound_prefix, self.settings.outbound_suffix
+        self.cli(f"dialplan set global TAWASUL_OUTBOUND_PREFIX {prefix}")
+        self.cli(f"dialplan set global TAWASUL_OUTBOUND_SUFFIX {suffix}")
 
     def down(self, timeout_s: float = 20) -> bool:
         """Stop Asterisk cleanly (``core stop now``), forcefully if it will not go."""
@@ -658,6 +679,200 @@ writetimeout = 5000
             time.sleep(1)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+
+# -- trunks to the carrier ---------------------------------------------------------------------
+
+FROM_TRUNK_CONTEXT = "tawasul-from-trunk"
+"""The context of every trunk endpoint: the DIDs and nothing else."""
+DID_CONTEXT = "tawasul-did"
+TRUNK_OUT_CONTEXT = "tawasul-trunk-out"
+"""Callbacks reach it as ``Local/<E.164>@tawasul-trunk-out`` (TAWASUL_OUTBOUND_SUFFIX)."""
+TRUNK_TRANSPORT = "transport-trunk"
+LOOPBACK_TRANSPORT = "transport-udp"
+
+
+def trunks_pjsip_conf(settings: Settings, plan: CarrierPlan) -> str:
+    """The ``pjsip.conf`` sections of the trunks (empty without trunks).
+
+    Every trunk endpoint lands its calls in ``tawasul-from-trunk`` and refuses transfers
+    (``allow_transfer = no``: a REFER from the carrier would make Asterisk dial out for it).
+    """
+    if not plan.enabled:
+        return ""
+    out = ["", "; -- trunks to the carrier, generated from the trunk settings --"]
+    transport = LOOPBACK_TRANSPORT
+    if settings.trunk_bind:
+        transport = TRUNK_TRANSPORT
+        out += [f"[{TRUNK_TRANSPORT}]", "type = transport", "protocol = udp"]
+        out.append(f"bind = {settings.trunk_bind}")
+        if settings.trunk_external_address:
+            out.append(f"external_signaling_address = {settings.trunk_external_address}")
+            out.append(f"external_media_address = {settings.trunk_external_address}")
+        out.append("")
+    for trunk in plan.trunks:
+        out += _trunk_sections(settings, trunk, transport)
+    return "\n".join(out) + "\n"
+
+
+def _trunk_sections(settings: Settings, trunk: Trunk, transport: str) -> list[str]:
+    name = trunk.endpoint
+    endpoint = [
+        f"[{name}]",
+        "type = endpoint",
+        f"context = {FROM_TRUNK_CONTEXT}",
+        f"transport = {transport}",
+        "disallow = all",
+        f"allow = {','.join(trunk.codecs)}",
+        "dtmf_mode = rfc4733",
+        f"aors = {name}",
+        "direct_media = no",
+        "rtp_symmetric = yes",
+        "force_rport = yes",
+        "rewrite_contact = yes",
+        "; Toll fraud: no transfer (REFER) and no subscription from the carrier's side.",
+        "allow_transfer = no",
+        "allow_subscribe = no",
+        "; The caller's number is read from From; the presented number goes out in From and PAI.",
+        "trust_id_inbound = no",
+        "send_pai = yes",
+        "trust_id_outbound = yes",
+        "send_connected_line = no",
+    ]
+    if not settings.trunk_bind:
+        endpoint += ["media_address = 127.0.0.1", "bind_rtp_to_media_address = yes"]
+    if trunk.username:
+        endpoint.append(f"outbound_auth = {name}-auth")
+    if trunk.from_domain:
+        endpoint.append(f"from_domain = {trunk.from_domain}")
+    out = [*endpoint, ""]
+    out += [
+        f"[{name}]",
+        "type = aor",
+        f"contact = sip:{trunk.host}",
+        f"qualify_frequency = {settings.trunk_qualify_s}",
+        "qualify_timeout = 3.0",
+        "",
+    ]
+    if trunk.match:
+        out += [f"[{name}]", "type = identify", f"endpoint = {name}"]
+        out += [f"match = {item}" for item in trunk.match]
+        out.append("")
+    if trunk.username:
+        out += [
+            f"[{name}-auth]",
+            "type = auth",
+            "auth_type = userpass",
+            f"username = {trunk.username}",
+            f"password = {trunk.password}",
+            "",
+        ]
+    if trunk.auth == "register":
+        out += [
+            f"[{name}]",
+            "type = registration",
+            f"transport = {transport}",
+            f"outbound_auth = {name}-auth",
+            f"server_uri = sip:{trunk.host}",
+            f"client_uri = sip:{trunk.username}@{trunk.host}",
+            f"contact_user = {trunk.username}",
+            "expiration = 300",
+            "; Keep trying for ever: a carrier that was away must find the centre again.",
+            "retry_interval = 20",
+            "forbidden_retry_interval = 60",
+            "fatal_retry_interval = 60",
+            "max_retries = 1000000",
+            "auth_rejection_permanent = no",
+            "; The carrier's calls come back with this line parameter: that names the trunk.",
+            "line = yes",
+            f"endpoint = {name}",
+            "",
+        ]
+    return out
+
+
+def _dial_number(style: NumberFormat, country_code: str) -> str:
+    """The dialplan expression that writes ${EXTEN} (E.164) the way ``format_number`` does."""
+    if style == NumberFormat.E164:
+        return "${EXTEN}"
+    if style == NumberFormat.INTERNATIONAL:
+        return "${EXTEN:1}"
+    if style == NumberFormat.PREFIX00:
+        return "00${EXTEN:1}"
+    width = len(country_code) + 1
+    return (
+        f'${{IF($["${{EXTEN:0:{width}}}" = "+{country_code}"]?0${{EXTEN:{width}}}:00${{EXTEN:1}})}}'
+    )
+
+
+def trunks_dialplan(plan: CarrierPlan) -> str:
+    """``trunks.conf``: the carrier's calls in (DIDs to branches), callbacks out."""
+    lines = ["; generated by tawasul asterisk up from the trunk settings: do not edit"]
+    if not plan.enabled:
+        return "\n".join([*lines, "; no trunk configured"]) + "\n"
+    lines += [
+        "",
+        f"[{FROM_TRUNK_CONTEXT}]",
+        "; Calls from the carrier. Each DID, in every form a carrier may write it, reaches its",
+        "; branch's menu (or the fax intake), and nothing else: no include, no pattern, no Dial.",
+        "; Any other number gets 404 from chan_pjsip (no such extension).",
+    ]
+    for did, target in plan.dids.items():
+        for form in dialled_forms(did, plan.country_code):
+            lines.append(f"exten => {form},1,Goto({DID_CONTEXT},{target},1)")
+    lines += ["", f"[{DID_CONTEXT}]"]
+    for target in dict.fromkeys(plan.dids.values()):
+        if target == FAX:
+            lines.append(f"exten => {FAX},1,Goto(tawasul-fax,s,1)")
+        else:
+            lines.append(f"exten => {target},1,Set(__TAWASUL_BRANCH={target})")
+            lines.append(" same => n,Goto(tawasul-ivr,s,1)")
+    for trunk in plan.trunks:
+        lines += ["", f"[tawasul-presented-{trunk.name}]"]
+        lines.append(f"; Each branch's number as {trunk.name} wants caller IDs written.")
+        for branch, number in plan.presented.items():
+            shown = format_number(number, trunk.callerid_format, plan.country_code)
+            lines.append(f"exten => {branch},1,Set(CALLERID(num)={shown})")
+            lines.append(" same => n,Return()")
+    names = [trunk.name for trunk in plan.trunks]
+    first = plan.trunks[0].name
+    lines += [
+        "",
+        f"[{TRUNK_OUT_CONTEXT}]",
+        "; A callback's requester through the carrier: Local/<E.164>@tawasul-trunk-out, dialled by",
+        "; [tawasul-callback]. The trunks in order, skipping those their qualify says are down and",
+        "; going on when one cannot take the call; the branch's number presented. When no trunk",
+        "; is up the callback is told TRUNK_DOWN (not placed: tried again, not counted).",
+        "exten => _+X.,1,NoOp(Callback through the carrier for ${TAWASUL_BRANCH})",
+        ' same => n,GotoIf($["${REGEX("^[+][0-9]{8,15}$" ${EXTEN})}" != "1"]?refused)',
+        " same => n,Set(TAWASUL_TRUNK_TRIED=)",
+        f" same => n,Set(TAWASUL_PRESENTING=${{IF($[${{DIALPLAN_EXISTS("
+        f"tawasul-presented-{first},${{TAWASUL_BRANCH}},1)}}]?${{TAWASUL_BRANCH}}:"
+        "${TAWASUL_DEFAULT_BRANCH})})",
+    ]
+    for index, trunk in enumerate(plan.trunks):
+        following = names[index + 1] if index + 1 < len(names) else "none_left"
+        number = _dial_number(trunk.dial_format, plan.country_code)
+        presented = f"tawasul-presented-{trunk.name}"
+        lines += [
+            f' same => n({trunk.name}),GotoIf($["${{DEVICE_STATE(PJSIP/{trunk.endpoint})}}"'
+            f' = "UNAVAILABLE"]?{following})',
+            f" same => n,GosubIf($[${{DIALPLAN_EXISTS({presented},${{TAWASUL_PRESENTING}},1)}}]"
+            f"?{presented},${{TAWASUL_PRESENTING}},1)",
+            " same => n,Set(TAWASUL_TRUNK_TRIED=1)",
+            f" same => n,Dial(PJSIP/{number}@{trunk.endpoint})",
+            ' same => n,GotoIf($["${DIALSTATUS}" != "CHANUNAVAIL"'
+            ' & "${DIALSTATUS}" != "CONGESTION"]?done)',
+        ]
+    lines += [
+        ' same => n(none_left),GotoIf($["${TAWASUL_TRUNK_TRIED}" = "1"]?done)',
+        " same => n,UserEvent(TawasulCallback,Tag: ${TAWASUL_CALL_TAG},Result: TRUNK_DOWN)",
+        " same => n,Hangup(34)",
+        " ; The outer Dial learns what happened through the hang-up cause (busy, no answer...).",
+        " same => n(done),Hangup(${HANGUPCAUSE})",
+        " same => n(refused),Hangup(21)",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _alive(pid: int) -> bool:

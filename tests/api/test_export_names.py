@@ -83,7 +83,9 @@ def test_request_figures_csv_names_what_it_counts_beside_the_codes(
 def test_request_figures_xlsx_names_what_it_counts(
     client: FlaskClient, auth: Auth, day_of_requests: None
 ) -> None:
-    answer = client.get(f"/metrics/requests?from={DAY}&format=xlsx&layout=wide", headers=auth["admin"])
+    answer = client.get(
+        f"/metrics/requests?from={DAY}&format=xlsx&layout=wide", headers=auth["admin"]
+    )
     assert answer.status_code == 200
     sheet = load_workbook(io.BytesIO(answer.data)).active
     header = [cell.value for cell in sheet[1]]

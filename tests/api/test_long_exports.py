@@ -126,7 +126,6 @@ def test_the_calls_csv_is_one_fact_a_row_with_the_inbound_calls(client, auth, da
     assert (9, "offered", "") not in facts  # no queue visit that hour: no queue figure
 
 
-
 def test_a_csv_without_a_layout_is_one_fact_a_row(client, auth, day_of_requests):
     """What the console's export link downloads (no layout): never a split packed in a cell."""
     answer = client.get(f"/metrics/requests?from={DAY}&format=csv", headers=auth["supervisor"])

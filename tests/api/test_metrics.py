@@ -103,11 +103,15 @@ def test_call_figures_by_hour(client: FlaskClient, auth: Auth, queue_day: None) 
 def test_call_figures_export_as_csv_and_xlsx(
     client: FlaskClient, auth: Auth, queue_day: None
 ) -> None:
-    answer = client.get(f"/metrics/calls?from={DAY}&by=day&format=csv&layout=wide", headers=auth["admin"])
+    answer = client.get(
+        f"/metrics/calls?from={DAY}&by=day&format=csv&layout=wide", headers=auth["admin"]
+    )
     assert answer.status_code == 200
     rows = list(csv.DictReader(io.StringIO(answer.data.decode("utf-8-sig"))))
     assert len(rows) == 1 and rows[0]["offered"] == "6" and rows[0]["abandoned"] == "2"
-    answer = client.get(f"/metrics/calls?from={DAY}&by=day&format=xlsx&layout=wide", headers=auth["admin"])
+    answer = client.get(
+        f"/metrics/calls?from={DAY}&by=day&format=xlsx&layout=wide", headers=auth["admin"]
+    )
     assert answer.status_code == 200
     sheet = load_workbook(io.BytesIO(answer.data)).active
     header = [cell.value for cell in sheet[1]]

@@ -16,6 +16,7 @@ from tawasul.ids import (
     is_valid_reference_number,
     luhn_valid,
     new_reference_number,
+    normalize_e164,
     normalize_reference_number,
     normalize_saudi_mobile,
     validate_national_id,
@@ -407,3 +408,47 @@ def test_reference_numbers_in_any_digits_are_returned_in_ascii():
     with pytest.raises(ValidationError) as err:
         normalize_reference_number(reference[:-1] + str((int(reference[-1]) + 1) % 10))
     assert err.value.field == "reference_number"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "966112345678",  # international without its prefix (what many carriers send)
+        "+966112345678",
+        "00966112345678",
+        "0112345678",  # national
+        "112345678",  # the national significant number alone
+        "+966 (0)11 234 5678",
+        "tel:+966-11-234-5678",
+        "٠١١٢٣٤٥٦٧٨",  # Arabic-Indic digits
+    ],
+)
+def test_every_form_a_carrier_sends_normalises_to_e164(value):
+    assert normalize_e164(value) == "+966112345678"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("0501234567", "+966501234567"),
+        ("966501234567", "+966501234567"),
+        ("920012345", "+966920012345"),  # unified number
+        ("+442071234567", "+442071234567"),  # another country's number keeps its code
+        ("00442071234567", "+442071234567"),
+        ("0044 20 7123 4567", "+442071234567"),
+        ("02071234567", "+442071234567"),  # national, of the country given
+    ],
+)
+def test_e164_keeps_foreign_numbers_and_uses_the_given_country(value, expected):
+    country = "44" if value == "02071234567" else "966"
+    assert normalize_e164(value, country) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "+", "0", "00", "anonymous", "0112x45678", "+96611", "+9661234567890123", "+0112345678"],
+)
+def test_what_is_not_a_phone_number_is_refused(value):
+    with pytest.raises(ValidationError) as err:
+        normalize_e164(value, field="did")
+    assert err.value.field == "did"
