@@ -19,7 +19,15 @@ from tawasul.models.base import Base, UTCDateTime, utcnow
 from tawasul.models.calls import AgentCall, Call, Callback, CallbackStatus, CallOutcome
 from tawasul.models.documents import Attachment, AttachmentKind, FaxReception, FaxStatus
 from tawasul.models.metrics import QueueCall, QueueEvent, Report
-from tawasul.models.outbox import OutboxKind, OutboxMessage, OutboxStatus, SmsMessage, SmsStatus
+from tawasul.models.outbox import (
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    SmsMessage,
+    SmsPart,
+    SmsPartStatus,
+    SmsStatus,
+)
 from tawasul.models.requests import (
     Channel,
     IdentityVerification,
@@ -75,6 +83,8 @@ __all__ = [
     "Role",
     "SecurityEvent",
     "SmsMessage",
+    "SmsPart",
+    "SmsPartStatus",
     "SmsStatus",
     "UTCDateTime",
     "User",
