@@ -273,6 +273,7 @@ class SmppBind:
 
     def _drop(self, unbind: bool) -> None:
         self.bound.clear()
+        self._drain()
         client, self._client = self._client, None
         if client is not None:
             if unbind:
@@ -285,6 +286,18 @@ class SmppBind:
         if unanswered:
             with self._sessions() as session:
                 self._queue.requeue_unanswered(session, unanswered)
+
+    def _drain(self) -> None:
+        """Read what the centre sent before the bind went: an answer read here is a part
+        that is not submitted twice."""
+        client = self._client
+        if client is None or client._socket is None:  # noqa: SLF001
+            return
+        try:
+            while select.select([client._socket], [], [], 0)[0]:  # noqa: SLF001
+                self._handle(client.read_pdu())
+        except Exception:  # noqa: BLE001 (the bind is gone; what could be read was read)
+            log.debug("SMPP: drained what the centre sent before the drop")
 
     def _serve(self, stop: threading.Event) -> None:
         while not stop.is_set():
