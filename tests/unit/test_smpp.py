@@ -20,7 +20,10 @@ def _deliver_sm(text: bytes, esm_class: int = 0x04, **tlvs: object) -> SimpleNam
 
 
 def test_a_receipt_is_read_from_its_text() -> None:
-    text = b"id:7f3a sub:001 dlvrd:000 submit date:2611301200 done date:2611301201 stat:UNDELIV err:034 text:"
+    text = (
+        b"id:7f3a sub:001 dlvrd:000 submit date:2611301200 done date:2611301201"
+        b" stat:UNDELIV err:034 text:"
+    )
     receipt = parse_receipt(_deliver_sm(text))
     assert receipt is not None
     assert (receipt.centre_message_id, receipt.final, receipt.delivered) == ("7f3a", True, False)
