@@ -31,6 +31,7 @@ from agent_api import (
     slots,
     users,
 )
+from agent_api.live_bus import RedisLiveBus
 from agent_api.services import EXTENSION, Services, install_console
 from tawasul import security_log
 from tawasul.accounts import AccountService
@@ -67,6 +68,7 @@ def create_app(
     call_control: CallControl | None = None,
     identity_verifier: IdentityVerifier | None = None,
     queue_membership: QueueMembership | None = None,
+    live_bus: RedisLiveBus | None = None,
     test_config: Mapping[str, Any] | None = None,
 ) -> Flask:
     """Build the agent API.
@@ -80,6 +82,8 @@ def create_app(
         identity_verifier: the identity provider, built by the composition root from
             ``identity_provider``; None stands for the one-time code by SMS.
         queue_membership: the agents' queue presence in Asterisk; None answers 503 to it.
+        live_bus: Redis pub/sub for the console's live updates, shared by every API process;
+            None: this process's streams hear only this process.
         test_config: Flask settings that win over the defaults (tests).
 
     Returns:
@@ -154,5 +158,5 @@ def create_app(
         queues.bp,
     ):
         app.register_blueprint(blueprint)
-    install_console(app, settings, sessions, ami=ami, membership=queue_membership)
+    install_console(app, settings, sessions, ami=ami, membership=queue_membership, bus=live_bus)
     return app
