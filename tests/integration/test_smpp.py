@@ -3,16 +3,22 @@ the bind of ``tawasul smpp`` submits them, and the centre's answers and receipts
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from providers.smpp import SmppAccount, SmppBind, SmppHandover
+from tawasul.config import Settings
 from tawasul.ids import luhn_valid
 from tawasul.intake import IntakeService, NewRequest
 from tawasul.models import (
@@ -30,7 +36,7 @@ from tawasul.notifications import SmsStage, SmsTemplates, notify
 from tawasul.pii import PiiProtector
 from tawasul.sms import SmsDelivery
 from tawasul.sms_centre import SmsCentreQueue
-from tests.helpers import Database
+from tests.helpers import REPO, Database
 from tests.integration.smsc_stub import SmscStub, Submitted
 
 SENDER = "MINISTRY"
@@ -274,3 +280,36 @@ def test_a_one_time_code_overtakes_a_backlog(
     # Next after the submit in flight when it was owed, not behind the rest of the backlog.
     assert position <= ahead + 1 < 20
     assert len(order) == 31
+
+
+def test_tawasul_smpp_binds_with_the_settings_and_only_once(
+    centre: Centre, smsc: SmscStub, database: Database, settings: Settings, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "TAWASUL_VAR_DIR": str(settings.var_dir),
+        "TAWASUL_DATABASE_URL": database.url,
+        "TAWASUL_SECRET_KEY": settings.secret_key,
+        "TAWASUL_SMS_PROVIDER": "smpp",
+        "TAWASUL_SMPP_PORT": str(smsc.port),
+        "TAWASUL_SMPP_SYSTEM_ID": "tawasul",
+        "TAWASUL_SMPP_PASSWORD": "secret",
+        "TAWASUL_SMPP_SENDER_ID": SENDER,
+    }
+    command = [sys.executable, "-m", "tawasul_cli.main", "smpp"]
+    process = subprocess.Popen(command, env=env, cwd=tmp_path)
+    try:
+        centre.file(Language.AR, "+966500000400")
+        centre.deliver_owed()
+        (message,) = centre.wait_settled()
+        assert message.status == SmsStatus.DELIVERED
+        assert smsc.binds == 1
+        # A second process refuses to bind while the first holds the bind.
+        second = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, timeout=60)
+        assert second.returncode == 2
+        assert b"another tawasul smpp holds" in second.stderr
+        assert smsc.binds == 1
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(20) == 0
