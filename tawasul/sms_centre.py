@@ -16,6 +16,7 @@ delivery receipts. The rules that keep a dropped bind from losing or doubling a 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,6 +77,18 @@ def _message_for_key(session: Session, idempotency_key: str) -> SmsMessage | Non
     except ValueError:
         return None
     return session.scalar(select(SmsMessage).where(SmsMessage.outbox_id == outbox_id))
+
+
+def _spellings(centre_message_id: str) -> list[str]:
+    """The message_id as submit_sm_resp may have spelt it: some centres answer the submit in
+    hexadecimal and write the receipt's ``id:`` in decimal (or the other way round)."""
+    spellings = [centre_message_id]
+    if centre_message_id.isdigit():
+        as_hex = format(int(centre_message_id), "x")
+        spellings += [as_hex, as_hex.upper()]
+    with contextlib.suppress(ValueError):
+        spellings.append(str(int(centre_message_id, 16)))
+    return list(dict.fromkeys(spellings))
 
 
 def _priority() -> object:
@@ -238,9 +251,16 @@ class SmsCentreQueue:
         Returns:
             False when no part has this message_id (the receipt is acknowledged and dropped).
         """
-        part = session.scalar(
-            select(SmsPart).where(SmsPart.centre_message_id == receipt.centre_message_id)
-        )
+        part = None
+        for spelling in _spellings(receipt.centre_message_id):  # the id as sent comes first
+            part = session.scalar(
+                select(SmsPart)
+                .where(SmsPart.centre_message_id == spelling)
+                .order_by(SmsPart.id.desc())
+                .limit(1)
+            )
+            if part is not None:
+                break
         if part is None:
             return False
         if not receipt.final or part.status in FINAL:

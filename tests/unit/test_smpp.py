@@ -79,3 +79,11 @@ def test_smpp_needs_a_sender_id_an_account_and_the_database(settings: Settings) 
     sender = build.sms_sender(account, sessions=object())  # type: ignore[arg-type]
     assert isinstance(sender, SmppHandover)
     assert build.smpp_account(account).sender_id == "MOI"
+
+
+def test_a_receipt_id_is_looked_up_in_hex_and_decimal() -> None:
+    from tawasul.sms_centre import _spellings
+
+    assert _spellings("1000") == ["1000", "3e8", "3E8", "4096"]
+    assert _spellings("3e8") == ["3e8", "1000"]
+    assert _spellings("abc-1") == ["abc-1"]
