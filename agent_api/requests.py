@@ -32,6 +32,7 @@ from agent_api.schemas import (
     dump_event,
     dump_note,
     dump_request,
+    dump_sms,
     dump_verification,
 )
 from agent_api.services import db, services, user
@@ -43,6 +44,7 @@ from tawasul.identity import IdentityDocument
 from tawasul.models import Channel, Language, MeetingMode, Request, RequesterCategory
 from tawasul.permissions import visible_branches
 from tawasul.pii import PiiProtector
+from tawasul.sms import owed_sms
 from tawasul.workflow import RequestStatus
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
@@ -66,6 +68,7 @@ def _dump(request: Request) -> dict[str, Any]:
     allowed, override = services().casework.allowed_actions(db(), user(), request)
     dumped["allowed_actions"] = [action.value for action in allowed]
     dumped["override_actions"] = [action.value for action in override]
+    dumped["sms"] = [dump_sms(item) for item in owed_sms(db(), request.id)]
     return dumped
 
 
