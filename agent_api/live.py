@@ -72,6 +72,9 @@ class ScreenPop:
     caller_id: str
     queue: str
     at: datetime
+    uniqueid: str = ""
+    """Asterisk's UNIQUEID of the caller's channel: the IVR's call row (``Call.uniqueid``)."""
+    linkedid: str = ""
 
 
 class LiveHub:
@@ -307,7 +310,15 @@ class LiveHub:
         owners = self._users_of(interface)
         caller = event.get("CallerIDNum", "")
         for user_id in owners:
-            pop = ScreenPop(secrets.token_urlsafe(12), user_id, caller, queue_name, self._clock())
+            pop = ScreenPop(
+                secrets.token_urlsafe(12),
+                user_id,
+                caller,
+                queue_name,
+                self._clock(),
+                uniqueid=event.get("Uniqueid", ""),
+                linkedid=event.get("Linkedid", ""),
+            )
             self._keep(pop)
             self.publish(
                 "screen_pop",
@@ -325,6 +336,8 @@ class LiveHub:
                 "caller_id": pop.caller_id,
                 "queue": pop.queue,
                 "at": pop.at.isoformat(),
+                "uniqueid": pop.uniqueid,
+                "linkedid": pop.linkedid,
             }
             try:
                 # Any API process may be asked for it: kept in Redis for its half hour.
@@ -350,6 +363,8 @@ class LiveHub:
                     str(kept["caller_id"]),
                     str(kept["queue"]),
                     datetime.fromisoformat(kept["at"]),
+                    uniqueid=str(kept.get("uniqueid", "")),
+                    linkedid=str(kept.get("linkedid", "")),
                 )
         if pop is None or pop.user_id != user_id:
             return None

@@ -22,6 +22,7 @@ from tawasul.models.metrics import QueueCall, QueueEvent, Report
 from tawasul.models.outbox import (
     OutboxKind,
     OutboxMessage,
+    OutboxPriority,
     OutboxStatus,
     SmsMessage,
     SmsPart,
@@ -67,6 +68,7 @@ __all__ = [
     "MeetingMode",
     "OutboxKind",
     "OutboxMessage",
+    "OutboxPriority",
     "OutboxStatus",
     "PortalNonce",
     "PortalSubmission",
