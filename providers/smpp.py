@@ -201,6 +201,7 @@ class SmppBind:
         queue: SmsCentreQueue,
         poll_s: float = 0.25,
         settle_every_s: float = 2.0,
+        retry_after: timedelta = RETRY_AFTER,
         client_factory: Callable[..., Any] = smpplib.client.Client,
     ) -> None:
         self._account = account
@@ -208,6 +209,7 @@ class SmppBind:
         self._queue = queue
         self._poll_s = poll_s
         self._settle_every_s = settle_every_s
+        self._retry_after = retry_after
         self._client_factory = client_factory
         self._client: Any = None
         self._in_flight: dict[int, _InFlight] = {}
@@ -395,8 +397,9 @@ class SmppBind:
                 return
             reason = f"{pdu.command} {pdu.status:#x}: {pdu.get_status_desc()}"
             if pdu.status in TRANSIENT_STATUSES:
-                self._next_submit = time.monotonic() + RETRY_AFTER.total_seconds()
-                self._queue.refused(session, flight.part_id, reason, utcnow() + RETRY_AFTER)
+                # "Not now": the part waits, and the bind pauses before its next submit.
+                self._next_submit = time.monotonic() + self._retry_after.total_seconds()
+                self._queue.refused(session, flight.part_id, reason, utcnow() + self._retry_after)
             else:
                 log.warning("SMPP: the centre refused a part: %s", reason)
                 self._queue.refused(session, flight.part_id, reason)

@@ -91,6 +91,16 @@ class SmscStub:
         self.drop_on_submit: int | None = None
         """Close the bind, unanswered, when this many submit_sm have come in (once)."""
         self.answer_delay_s = 0.0
+        """Answer each submit_sm this long after it came in (on a timer thread)."""
+        self.refuse: dict[str, int] = {}
+        """Destination -> the error status its submit_sm_resp carries."""
+        self.throttle_first = 0
+        """Answer this many submits ESME_RTHROTTLED before taking any."""
+        self.refused: list[tuple[str, int]] = []
+        self.outstanding = 0
+        self.most_outstanding = 0
+        """The most submit_sm received and not yet answered at once."""
+        self._send_lock = threading.Lock()
         self._ids = itertools.count(1000)
         self._sequence = _Sequence()
         self._closing = False
@@ -154,7 +164,8 @@ class SmscStub:
                     with self.lock:
                         again = list(self._unacknowledged.values())
                     for receipt in again:
-                        connection.sendall(receipt)
+                        with self._send_lock:
+                            connection.sendall(receipt)
                 elif pdu.command == "deliver_sm_resp":
                     with self.lock:
                         self._unacknowledged.pop(pdu.sequence, None)
@@ -187,37 +198,75 @@ class SmscStub:
             if self.drop_on_submit is not None and self.received_submits >= self.drop_on_submit:
                 self.drop_on_submit = None
                 return False  # dropped mid-batch: this submit was never answered nor taken
+            destination = pdu.destination_addr.decode()
+            status = self.refuse.get(destination, 0)
+            if not status and self.throttle_first > 0:
+                self.throttle_first -= 1
+                status = smpplib.consts.SMPP_ESME_RTHROTTLED
+            self.outstanding += 1
+            self.most_outstanding = max(self.most_outstanding, self.outstanding)
             message_id = f"{next(self._ids):x}"
             submitted = Submitted(
                 message_id,
                 pdu.source_addr.decode(),
                 pdu.source_addr_ton,
-                pdu.destination_addr.decode(),
+                destination,
                 pdu.data_coding,
                 pdu.esm_class,
                 pdu.short_message,
             )
-            self.submitted.append(submitted)
         if self.answer_delay_s:
-            threading.Event().wait(self.answer_delay_s)
-        self._answer(connection, "submit_sm_resp", pdu.sequence, message_id=message_id)
+            # Answered later, from another thread: the client may have more in flight meanwhile.
+            timer = threading.Timer(
+                self.answer_delay_s, self._accept_or_refuse, (connection, pdu, submitted, status)
+            )
+            timer.daemon = True
+            timer.start()
+        else:
+            self._accept_or_refuse(connection, pdu, submitted, status)
+        return True
+
+    def _accept_or_refuse(
+        self, connection: socket.socket, pdu: Any, submitted: Submitted, status: int
+    ) -> None:
+        try:
+            if status:
+                self._answer(connection, "submit_sm_resp", pdu.sequence, status=status)
+                with self.lock:
+                    self.refused.append((submitted.destination_addr, status))
+                return
+            self._answer(
+                connection, "submit_sm_resp", pdu.sequence, message_id=submitted.message_id
+            )
+            with self.lock:
+                # Taken only once the answer left: a part never answered was never taken.
+                self.submitted.append(submitted)
+            self._receipt(connection, submitted)
+        except OSError:
+            return
+        finally:
+            with self.lock:
+                self.outstanding -= 1
+
+    def _receipt(self, connection: socket.socket, submitted: Submitted) -> None:
+        message_id = submitted.message_id
         failed = submitted.destination_addr in self.undeliverable
         stat, err = ("UNDELIV", "001") if failed else ("DELIVRD", "000")
         receipt = (
             f"id:{message_id} sub:001 dlvrd:{'000' if failed else '001'} "
             f"submit date:2611301200 done date:2611301201 stat:{stat} err:{err} text:"
         )
-        deliver = smpplib.smpp.make_pdu(
-            "deliver_sm",
-            client=self._sequence,
-            source_addr=submitted.destination_addr,
-            destination_addr=submitted.source_addr,
-            esm_class=smpplib.consts.SMPP_MSGTYPE_DEFAULT | 0x04,
-            data_coding=0,
-            short_message=receipt.encode("ascii"),
-        )
-        raw = deliver.generate()
         with self.lock:
+            deliver = smpplib.smpp.make_pdu(
+                "deliver_sm",
+                client=self._sequence,
+                source_addr=submitted.destination_addr,
+                destination_addr=submitted.source_addr,
+                esm_class=smpplib.consts.SMPP_MSGTYPE_DEFAULT | 0x04,
+                data_coding=0,
+                short_message=receipt.encode("ascii"),
+            )
+            raw = deliver.generate()
             self._unacknowledged[deliver.sequence] = raw
-        connection.sendall(raw)
-        return True
+        with self._send_lock:
+            connection.sendall(raw)

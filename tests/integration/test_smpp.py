@@ -136,7 +136,14 @@ def _bind(database: Database, smsc: SmscStub, **changes: float) -> Iterator[Smpp
         response_timeout_s=5.0,
         reconnect_max_s=0.5,
     )
-    bind = SmppBind(account, database.sessions, SmsCentreQueue(), poll_s=0.02, settle_every_s=0.2)
+    bind = SmppBind(
+        account,
+        database.sessions,
+        SmsCentreQueue(),
+        poll_s=0.02,
+        settle_every_s=0.2,
+        retry_after=timedelta(seconds=0.3),
+    )
     stop = threading.Event()
     thread = threading.Thread(target=bind.run, args=(stop,), daemon=True)
     thread.start()
@@ -220,6 +227,41 @@ def test_delivery_receipts_mark_messages_delivered_or_failed(
     assert len(parts) == failed_long.parts
     assert {part.status for part in parts} == {SmsPartStatus.FAILED}
     assert {part.centre_message_id for part in parts} <= {s.message_id for s in smsc.submitted}
+
+
+def test_the_window_bounds_the_submits_awaiting_an_answer(
+    centre: Centre, smsc: SmscStub, database: Database
+) -> None:
+    for n in range(12):
+        centre.file(Language.EN, f"+9665000005{n:02d}")
+    centre.deliver_owed()
+    smsc.answer_delay_s = 0.2
+    for _ in _bind(database, smsc, window=3):
+        messages = centre.wait_settled()
+    assert {m.status for m in messages} == {SmsStatus.DELIVERED}
+    assert smsc.most_outstanding == 3
+
+
+def test_a_refused_part_fails_its_message_and_a_throttled_one_waits_its_turn(
+    centre: Centre, smsc: SmscStub, database: Database
+) -> None:
+    smsc.refuse = {"966500000600": 0x0B}  # ESME_RINVDSTADR
+    smsc.throttle_first = 2
+    centre.file(Language.EN, "+966500000600")
+    centre.file(Language.EN, "+966500000601")
+    centre.file(Language.AR, "+966500000602")
+    centre.deliver_owed()
+    for _ in _bind(database, smsc, window=1):
+        refused, first, second = centre.wait_settled()
+    assert refused.status == SmsStatus.FAILED
+    assert refused.error is not None and "0xb" in refused.error
+    assert (first.status, second.status) == (SmsStatus.DELIVERED, SmsStatus.DELIVERED)
+    assert [status for _, status in smsc.refused].count(0x58) == 2  # ESME_RTHROTTLED
+    with database.sessions() as session:
+        submits = {part.sms_message_id: part.submits for part in session.scalars(select(SmsPart))}
+    # The throttled submits were tried again; the refused one was not.
+    assert submits[refused.id] == 1
+    assert sum(submits.values()) == 3 + 2
 
 
 def test_a_bind_dropped_mid_batch_loses_nothing_and_sends_nothing_twice(
