@@ -224,9 +224,6 @@ class SmppBind:
 
     def run(self, stop: threading.Event) -> None:
         """Bind, serve and rebind until ``stop`` is set; unbind on the way out."""
-        with self._sessions() as session:
-            # Parts the last process sent without hearing back: the centre did not take them.
-            self._queue.requeue_unanswered(session)
         backoff = 1.0
         while not stop.is_set():
             try:
@@ -241,6 +238,10 @@ class SmppBind:
                 log.error(
                     "SMPP bind to %s:%s refused: %s", self._account.host, self._account.port, exc
                 )
+            except (SQLAlchemyError, smpplib.exceptions.UnknownCommandError):
+                # The database went away, or the centre sent what SMPP 3.4 does not know:
+                # drop the bind and start again rather than die with it.
+                log.exception("SMPP bind to %s:%s dropped", self._account.host, self._account.port)
             finally:
                 self._drop(unbind=stop.is_set())
             if not stop.is_set():
@@ -267,6 +268,10 @@ class SmppBind:
         )
         self._last_heard = time.monotonic()
         self._enquiry_sent = None
+        # Only this process binds (tawasul smpp's lock): a part still submitting now was sent
+        # on an earlier bind, or by a process that died, and never answered.
+        with self._sessions() as session:
+            self._queue.requeue_unanswered(session)
         self.binds += 1
         self.bound.set()
         log.info(
@@ -286,8 +291,11 @@ class SmppBind:
         unanswered = [flight.part_id for flight in self._in_flight.values()]
         self._in_flight.clear()
         if unanswered:
-            with self._sessions() as session:
-                self._queue.requeue_unanswered(session, unanswered)
+            try:
+                with self._sessions() as session:
+                    self._queue.requeue_unanswered(session, unanswered)
+            except SQLAlchemyError as exc:
+                log.warning("SMPP: unanswered parts go back to pending at the next bind (%s)", exc)
 
     def _drain(self) -> None:
         """Read what the centre sent before the bind went: an answer read here is a part

@@ -9,9 +9,9 @@ delivery receipts. The rules that keep a dropped bind from losing or doubling a 
 - a part is marked ``submitting`` (committed) before its submit_sm leaves;
 - the centre's submit_sm_resp moves it to ``accepted`` with the centre's message_id, and an
   accepted part is never submitted again;
-- a part still ``submitting`` when the bind drops (or when the process starts) had no answer:
-  under SMPP 3.4 the centre did not take it, so it goes back to ``pending`` and is submitted on
-  the next bind, in its turn.
+- a part still ``submitting`` when the bind drops, or when a new bind is made (the process
+  holding the last one died), had no answer: under SMPP 3.4 the centre did not take it, so it
+  goes back to ``pending`` and is submitted again, in its turn.
 """
 
 from __future__ import annotations

@@ -290,6 +290,23 @@ def test_a_bind_dropped_mid_batch_loses_nothing_and_sends_nothing_twice(
         assert resent  # the unanswered parts were submitted again, and only once accepted
 
 
+def test_parts_a_dead_process_left_unanswered_go_at_the_next_bind(
+    centre: Centre, smsc: SmscStub, database: Database
+) -> None:
+    for n in range(3):
+        centre.file(Language.EN, f"+9665000007{n:02d}")
+    centre.deliver_owed()
+    with database.sessions() as session:
+        # A tawasul smpp that marked two parts submitting, then died before they left.
+        assert len(SmsCentreQueue().claim(session, 2)) == 2
+    for _ in _bind(database, smsc):
+        messages = centre.wait_settled()
+    assert {m.status for m in messages} == {SmsStatus.DELIVERED}
+    assert sorted(s.destination_addr for s in smsc.submitted) == [
+        f"9665000007{n:02d}" for n in range(3)
+    ]
+
+
 def test_a_one_time_code_overtakes_a_backlog(
     centre: Centre, smsc: SmscStub, database: Database
 ) -> None:
