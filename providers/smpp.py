@@ -42,6 +42,9 @@ from tawasul.sms_centre import CentreReceipt, PartToSubmit, SmsCentreQueue
 from tawasul.sms_parts import SmsEncoding
 
 log = logging.getLogger(__name__)
+PDU_LOGGER = "providers.smpp.pdu"
+# smpplib logs every PDU in hex at DEBUG: numbers and texts that the log scrubbing cannot see.
+logging.getLogger(PDU_LOGGER).setLevel(logging.INFO)
 
 DATA_CODING_GSM7 = smpplib.consts.SMPP_ENCODING_DEFAULT
 """0: the centre's default alphabet (GSM 03.38), one octet per septet on the bind."""
@@ -257,7 +260,7 @@ class SmppBind:
             account.port,
             timeout=account.response_timeout_s,
             allow_unknown_opt_params=True,
-            logger_name="providers.smpp.pdu",
+            logger_name=PDU_LOGGER,
         )
         self._client = client
         client.connect()

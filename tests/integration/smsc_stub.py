@@ -235,12 +235,17 @@ class SmscStub:
                 with self.lock:
                     self.refused.append((submitted.destination_addr, status))
                 return
-            self._answer(
-                connection, "submit_sm_resp", pdu.sequence, message_id=submitted.message_id
-            )
             with self.lock:
-                # Taken only once the answer left: a part never answered was never taken.
                 self.submitted.append(submitted)
+            try:
+                self._answer(
+                    connection, "submit_sm_resp", pdu.sequence, message_id=submitted.message_id
+                )
+            except OSError:
+                with self.lock:
+                    # Taken only if the answer left: a part never answered was never taken.
+                    self.submitted.remove(submitted)
+                raise
             self._receipt(connection, submitted)
         except OSError:
             return
