@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tawasul.masking import mask_phone
@@ -34,7 +34,6 @@ from tawasul.models import (
     SmsStatus,
     utcnow,
 )
-from tawasul.notifications import SmsStage
 from tawasul.sms_parts import SmsEncoding, split_parts
 
 log = logging.getLogger(__name__)
@@ -89,18 +88,6 @@ def _spellings(centre_message_id: str) -> list[str]:
     with contextlib.suppress(ValueError):
         spellings.append(str(int(centre_message_id, 16)))
     return list(dict.fromkeys(spellings))
-
-
-def _priority() -> object:
-    """Lower goes first: a one-time code overtakes every other message waiting for the bind.
-
-    Ordered by the outbox row's ``priority`` where it has one (issue 16), else by the
-    message's stage.
-    """
-    priority = getattr(OutboxMessage, "priority", None)
-    if priority is not None:
-        return priority
-    return case((SmsMessage.template == SmsStage.VERIFICATION_CODE.value, 0), else_=1)
 
 
 class SmsCentreQueue:
@@ -182,7 +169,8 @@ class SmsCentreQueue:
             .join(OutboxMessage, OutboxMessage.id == SmsMessage.outbox_id)
             .where(SmsPart.status == SmsPartStatus.PENDING)
             .where(SmsPart.available_at <= now)
-            .order_by(_priority(), SmsPart.sms_message_id, SmsPart.seq)  # type: ignore[arg-type]
+            # Most urgent first (the one-time code: OutboxPriority.URGENT), then as owed.
+            .order_by(OutboxMessage.priority, SmsPart.sms_message_id, SmsPart.seq)
             .limit(limit)
             .with_for_update(of=SmsPart, skip_locked=True)
         ).all()
