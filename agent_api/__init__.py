@@ -32,6 +32,7 @@ from agent_api import (
     slots,
     users,
 )
+from agent_api.live_bus import RedisLiveBus
 from agent_api.services import EXTENSION, Services, install_console
 from tawasul import security_log
 from tawasul.accounts import AccountService
@@ -74,6 +75,7 @@ def create_app(
     sip_publisher: EndpointPublisher | None = None,
     call_spy: CallSpy | None = None,
     sip_guard: RegistrationGuard | None = None,
+    live_bus: RedisLiveBus | None = None,
     test_config: Mapping[str, Any] | None = None,
 ) -> Flask:
     """Build the agent API.
@@ -92,6 +94,8 @@ def create_app(
         call_spy: ChanSpy through AMI for supervisors; None answers 503 to it.
         sip_guard: the failed-registration counts whose blocks are published with the
             endpoints (fed by the composition root's AMI listener); None: a new one.
+        live_bus: Redis pub/sub for the console's live updates, shared by every API process;
+            None: this process's streams hear only this process.
         test_config: Flask settings that win over the defaults (tests).
 
     Returns:
@@ -167,7 +171,7 @@ def create_app(
         phones.bp,
     ):
         app.register_blueprint(blueprint)
-    install_console(app, settings, sessions, ami=ami, membership=queue_membership)
+    install_console(app, settings, sessions, ami=ami, membership=queue_membership, bus=live_bus)
     phones.install_phones(
         app, settings, sessions, pii, publisher=sip_publisher, spy=call_spy, guard=sip_guard
     )

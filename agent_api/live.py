@@ -4,6 +4,10 @@ One ``LiveHub`` per app fans events out to the open server-sent-event streams. R
 filed by other processes (the IVR, the fax and portal intake), so a watcher thread follows the
 audit trail's ids in the database; Asterisk's events come from the API's own AMI connection.
 The watcher runs only while someone listens.
+
+With a bus (``agent_api.live_bus``, Redis), several API processes serve the same consoles:
+every event goes through Redis to every process's streams, one process at a time watches the
+audit trail, each Asterisk event is published once, and screen-pops are kept in Redis.
 """
 
 from __future__ import annotations
@@ -18,14 +22,18 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tawasul.masking import mask_phone
 from tawasul.models import Request, RequestEvent, User, utcnow
 from tawasul.presence import INTERFACE, PresenceService, PresenceState
+
+if TYPE_CHECKING:
+    from agent_api.live_bus import Envelope, RedisLiveBus
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +81,8 @@ class ScreenPop:
     at: datetime
     uniqueid: str = ""
     """The caller's channel (``Call.uniqueid``): what the wrap-up disposition is stored on."""
+    linkedid: str = ""
+    """Asterisk's LINKEDID of the call, which links the request filed from the screen-pop."""
 
 
 class LiveHub:
@@ -85,8 +95,10 @@ class LiveHub:
         poll_s: float = 1.0,
         clock: Callable[[], datetime] = utcnow,
         after_call_work_s: int = 0,
+        bus: RedisLiveBus | None = None,
     ) -> None:
         self._sessions = sessions
+        self._bus = bus
         self._presence = presence
         self._after_call_work_s = after_call_work_s
         self._poll_s = poll_s
@@ -103,6 +115,8 @@ class LiveHub:
 
     def subscribe(self, user: User, all_branches: bool) -> tuple[int, Listener]:
         """Open a stream for the user; starts the database watcher if it is not running."""
+        if self._bus is not None:
+            self._bus.listen(self._from_bus)
         listener = Listener(user.id, None if all_branches else user.branch)
         with self._lock:
             key = next(self._ids)
@@ -134,9 +148,43 @@ class LiveHub:
     ) -> int:
         """Send an event to the streams of a branch (and admins), or of some users.
 
+        With a bus the event goes through Redis to every API process (this one included);
+        without Redis it reaches this process's streams only.
+
         Returns:
-            How many streams it was queued for.
+            How many of this process's streams it was queued for (0 when it went to the bus:
+            each process queues it for its own).
         """
+        if self._bus is not None:
+            envelope = {
+                "event": event,
+                "data": data,
+                "branch": branch,
+                "user_ids": sorted(user_ids) if user_ids is not None else None,
+            }
+            try:
+                self._bus.publish(envelope)
+                return 0
+            except RedisError as exc:
+                log.warning("console live updates: Redis unreachable, local only (%s)", exc)
+        return self._deliver(event, data, branch, user_ids)
+
+    def _from_bus(self, envelope: Envelope) -> None:
+        user_ids = envelope.get("user_ids")
+        self._deliver(
+            str(envelope["event"]),
+            dict(envelope["data"]),
+            envelope.get("branch"),
+            frozenset(int(u) for u in user_ids) if user_ids is not None else None,
+        )
+
+    def _deliver(
+        self,
+        event: str,
+        data: dict[str, Any],
+        branch: str | None,
+        user_ids: frozenset[int] | None,
+    ) -> int:
         sent = 0
         with self._lock:
             listeners = list(self._listeners.values())
@@ -160,17 +208,30 @@ class LiveHub:
             with self._lock:
                 if not self._listeners:
                     self._watcher = None
+                    if self._bus is not None:
+                        self._bus.resign()
                     return
             try:
-                last = self._poll(last)
+                # One process reads for all (the lease holder); the others hear it on the bus.
+                if self._bus is None or self._bus.lead():
+                    last = self._poll(last)
+                else:
+                    last = None
             except Exception:
                 log.exception("console live updates: reading new audit events failed")
             time.sleep(self._poll_s)
 
     def _poll(self, last: int | None) -> int:
+        if self._bus is not None:
+            # Where the last reader stopped, whichever process it was.
+            kept = self._bus.cursor()
+            last = kept if kept is not None else last
         with self._sessions() as session:
             if last is None:
-                return int(session.scalar(select(func.max(RequestEvent.id))) or 0)
+                start = int(session.scalar(select(func.max(RequestEvent.id))) or 0)
+                if self._bus is not None:
+                    self._bus.set_cursor(start)
+                return start
             rows = session.execute(
                 select(
                     RequestEvent.id,
@@ -192,6 +253,8 @@ class LiveHub:
                 {"request_id": request_id, "kind": kind, "status": status.value},
                 branch=branch,
             )
+        if rows and self._bus is not None:
+            self._bus.set_cursor(last)
         return last
 
     # -- Asterisk's events -------------------------------------------------------------------
@@ -232,6 +295,10 @@ class LiveHub:
         if branch is None:
             return
         interface = event.get("Interface") or event.get("Location") or ""
+        if name in MEMBER_EVENTS and self._presence is not None and interface:
+            self._remember(name, event, queue_name, interface)
+        if self._bus is not None and not self._bus.first(event):
+            return  # another API process heard it too and published it
         if name == "AgentConnect":
             self._screen_pop(event, queue_name, interface)
         if name == "AgentRingNoAnswer" and self._presence is not None and interface:
@@ -249,8 +316,6 @@ class LiveHub:
                 },
                 user_ids=self._users_of(interface),
             )
-        if name in MEMBER_EVENTS and self._presence is not None and interface:
-            self._remember(name, event, queue_name, interface)
         owners = self._users_of(interface) if name in MEMBER_EVENTS else frozenset()
         if owners:
             self.publish("presence", {"queue": queue_name}, user_ids=owners)
@@ -289,12 +354,10 @@ class LiveHub:
                 caller,
                 queue_name,
                 self._clock(),
-                event.get("Uniqueid", ""),
+                uniqueid=event.get("Uniqueid", ""),
+                linkedid=event.get("Linkedid", ""),
             )
-            with self._lock:
-                self._pops[pop.id] = pop
-                while len(self._pops) > MAX_POPS:
-                    self._pops.popitem(last=False)
+            self._keep(pop)
             self.publish(
                 "screen_pop",
                 {"pop_id": pop.id, "queue": queue_name, "call": pop.uniqueid},
@@ -304,10 +367,43 @@ class LiveHub:
                 "screen-pop for user:%s on %s from %s", user_id, queue_name, mask_phone(caller)
             )
 
+    def _keep(self, pop: ScreenPop) -> None:
+        if self._bus is not None:
+            kept = {
+                "user_id": pop.user_id,
+                "caller_id": pop.caller_id,
+                "queue": pop.queue,
+                "at": pop.at.isoformat(),
+                "uniqueid": pop.uniqueid,
+                "linkedid": pop.linkedid,
+            }
+            try:
+                # Any API process may be asked for it: kept in Redis for its half hour.
+                self._bus.keep_pop(pop.id, kept, POP_TTL_S)
+                return
+            except RedisError as exc:
+                log.warning("screen-pop kept in this process only (%s)", exc)
+        with self._lock:
+            self._pops[pop.id] = pop
+            while len(self._pops) > MAX_POPS:
+                self._pops.popitem(last=False)
+
     def screen_pop(self, pop_id: str, user_id: int) -> ScreenPop | None:
         """A recent screen-pop of this user (another user's, or an old one: None)."""
         with self._lock:
             pop = self._pops.get(pop_id)
+        if pop is None and self._bus is not None:
+            kept = self._bus.pop(pop_id)
+            if kept is not None:
+                pop = ScreenPop(
+                    pop_id,
+                    int(kept["user_id"]),
+                    str(kept["caller_id"]),
+                    str(kept["queue"]),
+                    datetime.fromisoformat(kept["at"]),
+                    uniqueid=str(kept.get("uniqueid", "")),
+                    linkedid=str(kept.get("linkedid", "")),
+                )
         if pop is None or pop.user_id != user_id:
             return None
         if (self._clock() - pop.at).total_seconds() > POP_TTL_S:

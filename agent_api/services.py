@@ -10,6 +10,7 @@ from flask import Flask, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_api.live import LiveHub
+from agent_api.live_bus import RedisLiveBus
 from tawasul.accounts import AccountService
 from tawasul.appointments import AppointmentBook
 from tawasul.attachments import AttachmentStore
@@ -72,6 +73,7 @@ def install_console(
     *,
     ami: Any = None,
     membership: QueueMembership | None = None,
+    bus: RedisLiveBus | None = None,
 ) -> Console:
     """Wire the console's services into the app and let them hear Asterisk's events.
 
@@ -81,13 +83,14 @@ def install_console(
         sessions: the database session factory (the live watcher reads with it).
         ami: the API's AMI client (``add_listener``), or None: no screen-pop, no live queues.
         membership: queue membership through Asterisk, or None: presence answers 503.
+        bus: Redis pub/sub shared by every API process, or None: this process's streams only.
 
     Returns:
         The console's services.
     """
     presence = PresenceService(membership) if membership is not None else None
     pii = PiiProtector.from_master_key(settings.resolved_secret_key())
-    hub = LiveHub(sessions, presence, after_call_work_s=settings.after_call_work_s)
+    hub = LiveHub(sessions, presence, after_call_work_s=settings.after_call_work_s, bus=bus)
     wired = Console(hub, Casefile(pii), presence, membership)
     app.extensions[CONSOLE_EXTENSION] = wired
     # /health only needs the client's ``connected``: a client without events gives no pops.

@@ -6,6 +6,8 @@ build through its constructor.
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from providers.ami import AMIClient
 from providers.call_control import AmiCallControl
 from providers.forwarding import HttpForwarder, LocalForwarder
@@ -14,6 +16,7 @@ from providers.queue_members import AmiQueueMembership
 from providers.sip_endpoints import PjsipFilePublisher
 from providers.sip_endpoints import publisher as sip_file_publisher
 from providers.sip_security import AmiCallSpy, SipSecurityListener
+from providers.smpp import SmppAccount, SmppBind, SmppHandover
 from providers.sms import HttpSmsGateway, LocalSmsProvider
 from tawasul.config import Settings
 from tawasul.errors import ConfigError
@@ -21,6 +24,7 @@ from tawasul.identity import SmsCodeVerifier
 from tawasul.pii import PiiProtector
 from tawasul.ports import Forwarder, IdentityVerifier, SmsSender
 from tawasul.sip_guard import RegistrationGuard
+from tawasul.sms_centre import SmsCentreQueue
 from tawasul.trunks import carrier_plan
 
 
@@ -96,12 +100,22 @@ def sip_guard(settings: Settings, ami: AMIClient) -> RegistrationGuard:
     return guard
 
 
-def sms_sender(settings: Settings) -> SmsSender:
+def sms_sender(settings: Settings, sessions: sessionmaker[Session] | None = None) -> SmsSender:
     """The configured SMS provider.
 
+    Args:
+        settings: ``sms_provider`` and its keys.
+        sessions: the worker's database; ``smpp`` records there the parts owed to the centre.
+
     Raises:
-        ConfigError: an unknown ``sms_provider``, or ``http`` without a gateway URL.
+        ConfigError: an unknown ``sms_provider``, ``http`` without a gateway URL, or ``smpp``
+            without its account or a database.
     """
+    if settings.sms_provider == "smpp":
+        smpp_account(settings)  # refuses an incomplete account in the worker too
+        if sessions is None:
+            raise ConfigError("sms_provider is smpp: the SMS sender needs the database")
+        return SmppHandover(sessions, SmsCentreQueue())
     if settings.sms_provider == "local":
         return LocalSmsProvider(settings.var_dir / "sms")
     if settings.sms_provider == "http":
@@ -109,6 +123,41 @@ def sms_sender(settings: Settings) -> SmsSender:
             raise ConfigError("sms_provider is http but sms_gateway_url is empty")
         return HttpSmsGateway(settings.sms_gateway_url, settings.sms_gateway_token)
     raise ConfigError(f"unknown sms_provider {settings.sms_provider!r}")
+
+
+def smpp_account(settings: Settings) -> SmppAccount:
+    """The SMS centre account ``tawasul smpp`` binds with.
+
+    Raises:
+        ConfigError: no system_id or no sender id (the sender id's form is checked when the
+            settings are loaded).
+    """
+    if not settings.smpp_system_id:
+        raise ConfigError("sms_provider is smpp but smpp_system_id is empty")
+    if not settings.smpp_sender_id:
+        raise ConfigError("sms_provider is smpp but smpp_sender_id is empty")
+    return SmppAccount(
+        host=settings.smpp_host,
+        port=settings.smpp_port,
+        system_id=settings.smpp_system_id,
+        password=settings.smpp_password,
+        system_type=settings.smpp_system_type,
+        sender_id=settings.smpp_sender_id,
+        window=max(1, settings.smpp_window),
+        max_per_second=float(settings.smpp_max_per_second),
+        enquire_link_s=float(settings.smpp_enquire_link_s),
+        response_timeout_s=float(settings.smpp_response_timeout_s),
+        reconnect_max_s=float(settings.smpp_reconnect_max_s),
+    )
+
+
+def smpp_bind(settings: Settings, sessions: sessionmaker[Session]) -> SmppBind:
+    """The long-lived bind of ``tawasul smpp``, not yet running.
+
+    Raises:
+        ConfigError: as :func:`smpp_account`.
+    """
+    return SmppBind(smpp_account(settings), sessions, SmsCentreQueue())
 
 
 def forwarder(settings: Settings) -> Forwarder:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,13 @@ from typing import Any
 from tawasul.errors import ConfigError
 
 ENV_PREFIX = "TAWASUL_"
+_SENDER_ID = re.compile(r"[A-Za-z0-9 .&_-]{1,11}")
+
+
+def valid_sender_id(sender_id: str) -> bool:
+    """A registered alphanumeric sender id: 1 to 11 letters, digits and ``space . & _ -``, at
+    least one of them a letter (all digits would be read as a phone number)."""
+    return bool(_SENDER_ID.fullmatch(sender_id)) and any(c.isalpha() for c in sender_id)
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,8 @@ class Settings:
     """Seconds gTTS may take per prompt (its own default waits forever)."""
 
     sms_provider: str = "local"
-    """"local" (messages kept under <var_dir>/sms for the console and the demo) or "http"."""
+    """"local" (messages kept under <var_dir>/sms for the console and the demo), "http", or
+    "smpp" (an SMS centre, through the bind of ``tawasul smpp``: docs/smpp.md)."""
     sms_gateway_url: str = ""
     sms_gateway_token: str = ""
     sms_rate_limit: int = 3
@@ -112,6 +121,27 @@ class Settings:
     sms_rate_window_s: int = 600
     sms_allowed_prefixes: tuple[str, ...] = ("+9665",)
     sms_templates_file: str = ""
+
+    smpp_host: str = "127.0.0.1"
+    """The SMS centre's SMPP 3.4 address (``sms_provider = "smpp"``)."""
+    smpp_port: int = 2775
+    smpp_system_id: str = ""
+    """The account the centre gave this centre (bind_transceiver's system_id)."""
+    smpp_password: str = ""
+    smpp_system_type: str = ""
+    smpp_sender_id: str = ""
+    """The alphanumeric sender id registered for this centre: 1 to 11 letters, digits and
+    ``space . & _ -``, at least one letter (checked when the settings are loaded)."""
+    smpp_window: int = 10
+    """Most submit_sm outstanding (not yet answered by submit_sm_resp) on the bind."""
+    smpp_max_per_second: int = 0
+    """The account's submit rate (0: only the window limits it)."""
+    smpp_enquire_link_s: int = 30
+    """A silent bind is probed with enquire_link this often."""
+    smpp_response_timeout_s: int = 10
+    """An unanswered submit_sm or enquire_link drops the bind after this long."""
+    smpp_reconnect_max_s: int = 60
+    """Rebinding waits 1, 2, 4... seconds after a drop, never more than this."""
 
     forward_url: str = ""
     """The ministry's webhook; empty: forwarding is recorded locally under <var_dir>/forwarded."""
@@ -259,6 +289,15 @@ class Settings:
     """After-call work after a queue call: the member is not rung for this long (written into
     the branch queues' ``wrapuptime`` by ``tawasul asterisk up``) and the console counts it
     down."""
+
+    def __post_init__(self) -> None:
+        if self.smpp_sender_id and not valid_sender_id(self.smpp_sender_id):
+            raise ConfigError(
+                f"smpp_sender_id {self.smpp_sender_id!r}: 1 to 11 letters, digits or "
+                "'space . & _ -', at least one letter"
+            )
+        if self.sms_provider == "smpp" and not self.smpp_sender_id:
+            raise ConfigError("sms_provider is smpp but smpp_sender_id is empty")
 
     def resolved_database_url(self) -> str:
         """Return the database URL, defaulting to SQLite under the var directory."""

@@ -81,3 +81,24 @@ def sms_length(text: str) -> SmsLength:
 def sms_parts(text: str) -> int:
     """How many SMS parts ``text`` is sent in."""
     return sms_length(text).parts
+
+
+def split_parts(text: str) -> tuple[SmsEncoding, list[str]]:
+    """Split ``text`` where the network splits it: its encoding and each part's characters.
+
+    The cut follows :func:`sms_length` exactly (an escape pair or a surrogate pair is never
+    split), so the parts sent over SMPP are the parts counted and billed.
+    """
+    encoding, widths = _widths(text)
+    length = sms_length(text)
+    if length.parts == 1:
+        return encoding, [text]
+    parts: list[str] = []
+    start, used = 0, 0
+    for index, width in enumerate(widths):
+        if used + width > length.per_part:
+            parts.append(text[start:index])
+            start, used = index, 0
+        used += width
+    parts.append(text[start:])
+    return encoding, parts

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 
 from agent_api import create_app
+from agent_api.live_bus import RedisLiveBus
 from providers import build
 from providers.ami import AMIClient
 from tawasul.accounts import AccountService, NewUser
@@ -46,10 +47,13 @@ def build_app(settings: Settings) -> Flask:
     """The agent API with its database, Redis, AMI and identity provider (one per worker)."""
     engine = make_engine(settings.resolved_database_url())
     redis_client = None
+    live_bus = None
     try:
         import redis
 
         redis_client = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
+        # Live updates go through Redis so every API process serves every console.
+        live_bus = RedisLiveBus.from_url(settings.redis_url)
     except ImportError:
         log.warning("redis is not installed: /health reports it as not configured")
     ami, call_control, membership = _telephony(settings)
@@ -69,6 +73,7 @@ def build_app(settings: Settings) -> Flask:
         ami=ami,
         call_control=call_control,
         queue_membership=membership,
+        live_bus=live_bus,
         identity_verifier=build.identity_verifier(
             settings, PiiProtector.from_master_key(settings.resolved_secret_key())
         ),

@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--no-ami", action="store_true", help="do not place callbacks")
     commands.add_parser("reconcile", help="send lost or abandoned jobs back to the relay")
     commands.add_parser("events", help="record queue and agent events from AMI (metrics)")
+    commands.add_parser("smpp", help="hold the SMS centre's SMPP bind (sms_provider = smpp)")
     commands.add_parser("purge", help="apply the retention rules now")
     vault = commands.add_parser("vault", help="encrypted recordings and documents")
     vault.add_argument("action", choices=["rotate"], help="re-encrypt under the current key")
@@ -125,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
             from tawasul_cli.events import run_events
 
             return run_events(settings)
+        if args.command == "smpp":
+            from tawasul_cli.smpp import serve_smpp
+
+            return serve_smpp(settings)
         if args.command == "reconcile":
             from tawasul_cli.commands import reconcile_now
 

@@ -26,7 +26,7 @@ def build_context(settings: Settings, ami: AMIClient | None) -> JobContext:
     security_log.install(sessions)
     pii = PiiProtector.from_master_key(settings.resolved_secret_key())
     sms = SmsDelivery(
-        build.sms_sender(settings),
+        build.sms_sender(settings, sessions),
         sms_templates(settings),
         settings.sms_allowed_prefixes,
         settings.sms_rate_limit,

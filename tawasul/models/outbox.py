@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tawasul.models.base import Base, UTCDateTime, _enum, utcnow
@@ -33,6 +33,23 @@ class OutboxStatus(StrEnum):
     """Given up: permanent error or attempts exhausted. ``last_error`` says why."""
 
 
+class OutboxPriority(IntEnum):
+    """Which owed effect goes first when there is a backlog: the lower, the sooner.
+
+    The relay hands rows to RQ in this order (then in the order they were owed), and the SMS
+    per-number limit treats each priority its own way (``tawasul.sms``, README "SMS").
+    """
+
+    URGENT = 0
+    """Someone is waiting for it now: the one-time identity code. Never held by the
+    per-number limit nor counted against it; capped by its own limit (``tawasul.identity``)."""
+    DECISION = 1
+    """A decision or the appointment (approved, rejected, reminder): counted by the limit;
+    when held, it goes before the progress messages held for the same number."""
+    NORMAL = 2
+    """Progress messages (received, in review, completed) and every other effect."""
+
+
 class OutboxMessage(Base):
     """A side effect written in the same transaction as the change that causes it.
 
@@ -51,6 +68,10 @@ class OutboxMessage(Base):
     status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.PENDING)
     available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     """Not before this time (a reminder the day before, a message held by the rate limit)."""
+    priority: Mapped[int] = mapped_column(
+        Integer, default=OutboxPriority.NORMAL, server_default=str(int(OutboxPriority.NORMAL))
+    )
+    """An :class:`OutboxPriority`: the relay hands the lower first."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     """How many times it was handed to RQ."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -92,4 +113,53 @@ class SmsMessage(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """While held by the per-number limit: when it may go (None once it went, or never held)."""
+
+
+class SmsPartStatus(StrEnum):
+    """Where one part of a message stands on its way through an SMS centre (SMPP)."""
+
+    PENDING = "pending"
+    """Owed to the SMS centre: the next bind submits it."""
+    SUBMITTING = "submitting"
+    """A submit_sm went out and its submit_sm_resp has not come back."""
+    ACCEPTED = "accepted"
+    """The centre answered with its message_id: never submitted again."""
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    """Refused at submit, or a delivery receipt said it never arrived; ``error`` says why."""
+
+
+class SmsPart(Base):
+    """One part of an SMS handed to the SMS centre, its message_id and its delivery receipt.
+
+    No text and no number are kept here: the part is cut again from its message's body when it
+    is submitted (``tawasul.sms_parts.split_parts`` always cuts the same way), so the retention
+    rule on ``sms_message`` covers every copy.
+    """
+
+    __tablename__ = "sms_part"
+    __table_args__ = (
+        UniqueConstraint("sms_message_id", "seq", name="uq_sms_part_message_seq"),
+        Index("ix_sms_part_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sms_message_id: Mapped[int] = mapped_column(ForeignKey("sms_message.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    """1-based, as in the concatenation header."""
+    total: Mapped[int] = mapped_column(Integer)
+    status: Mapped[SmsPartStatus] = mapped_column(
+        _enum(SmsPartStatus), default=SmsPartStatus.PENDING
+    )
+    centre_message_id: Mapped[str | None] = mapped_column(String(65), index=True)
+    """The SMS centre's message_id from submit_sm_resp; delivery receipts name it."""
+    submits: Mapped[int] = mapped_column(Integer, default=0)
+    """How many submit_sm went out for it (more than one only when a bind dropped unanswered)."""
+    error: Mapped[str | None] = mapped_column(Text)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    """Not submitted before this (the centre throttled us)."""
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -86,7 +86,7 @@ def test_the_takes_calls_migration_makes_agents_and_only_agents_take_calls(
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0010")  # before app_user.takes_calls
+        command.downgrade(config, "0011")  # before app_user.takes_calls
     now = datetime(2026, 11, 30, tzinfo=UTC)
     users = sa.table(
         "app_user",

@@ -9,7 +9,7 @@ from tawasul.display_names import DisplayNames
 from tawasul.errors import ValidationError
 from tawasul.models import Language
 from tawasul.notifications import PART_BUDGETS, SmsStage, SmsTemplates
-from tawasul.sms_parts import SmsEncoding, sms_length, sms_parts
+from tawasul.sms_parts import SmsEncoding, sms_length, sms_parts, split_parts
 
 
 @pytest.mark.parametrize(
@@ -155,3 +155,34 @@ def test_configured_names_are_used() -> None:
     params = {"reference": "1", "appointment": "x", "branch": "dammam", "meeting_link": None}
     assert templates.render(SmsStage.APPROVED, Language.EN, params).endswith(", Dammam branch.")
     assert names.official("minister", Language.EN) == "His Excellency the Minister"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "a" * 160,
+        "a" * 161,
+        "a" * 152 + "[" + "a" * 152,
+        "ب" * 70,
+        "ب" * 135,
+        "ب" * 66 + "😀" + "ب" * 66,
+        "a" * 159 + "ب",
+    ],
+)
+def test_split_parts_cuts_where_the_count_does(text: str) -> None:
+    encoding, parts = split_parts(text)
+    length = sms_length(text)
+    assert encoding == length.encoding
+    assert len(parts) == length.parts
+    assert "".join(parts) == text
+    if len(parts) > 1:
+        # No part over its size, and no pair cut in two.
+        assert all(sms_length(part).units <= length.per_part for part in parts)
+        assert all(sms_length(part).encoding == encoding or encoding == "ucs2" for part in parts)
+
+
+def test_split_parts_keeps_an_escape_pair_whole() -> None:
+    _, parts = split_parts("a" * 152 + "[" + "a" * 152)
+    assert parts[0] == "a" * 152
+    assert parts[1].startswith("[")
