@@ -1,8 +1,8 @@
 // The request page's actions: the moves of the workflow and the dialogs some of them open.
 
-import { api, query } from "./api.js";
-import { failed, h, toast } from "./dom.js";
-import { bothCalendars, number, t } from "./i18n.js";
+import { api, ApiError, query } from "./api.js";
+import { clearErrors, failed, h, showError, toast } from "./dom.js";
+import { bothCalendars, clock, number, plural, t } from "./i18n.js";
 import { showRequest } from "./request.js";
 import { CATEGORIES } from "./state.js";
 
@@ -20,6 +20,9 @@ export const MOVES = {
   call: { call: true },
 };
 
+// Complete and No-show before the appointment's start: a supervisor may override with a reason.
+const OVERRIDABLE = new Set(["complete", "no-show"]);
+
 async function post(request, path, body) {
   await api("POST", `/requests/${request.id}/${path}`, body);
   closeDialog();
@@ -27,8 +30,11 @@ async function post(request, path, body) {
   toast(t("done"));
 }
 
-export async function act(request, action) {
+// One of the request page's action buttons pressed; an error shows next to that button.
+export async function act(request, action, button) {
   const move = MOVES[action];
+  const panel = document.getElementById("actions");
+  if (panel) clearErrors(panel);
   try {
     if (move.path && !move.dialog) return await post(request, move.path);
     if (move.call) return await callBack(request);
@@ -36,11 +42,39 @@ export async function act(request, action) {
     if (move.dialog === "verify") return verifyDialog(request);
     if (move.dialog === "reason") return reasonDialog(request, action, move);
     if (move.dialog === "slot") return await slotDialog(request);
-    if (move.dialog === "reassign") return reassignDialog(request);
+    if (move.dialog === "reassign") return await reassignDialog(request);
   } catch (problem) {
-    failed(problem);
+    if (overridable(problem, move)) return overrideDialog(request, action, move, problem);
+    if (panel && button) showError(problem, panel, { near: button });
+    else failed(problem);
   }
   return null;
+}
+
+function overridable(problem, move) {
+  return (
+    problem instanceof ApiError &&
+    problem.id === "appointment_not_started" &&
+    OVERRIDABLE.has(move.path) &&
+    (problem.details.override_allowed ?? true)
+  );
+}
+
+// The appointment has not started: say so, and let a supervisor go on with a reason (audited).
+function overrideDialog(request, action, move, problem) {
+  const form = h(
+    "form",
+    { id: "override-form" },
+    h("label", { for: "override-reason" }, t("override_reason")),
+    h("textarea", { id: "override-reason", name: "override_reason", rows: 2, maxlength: 500, required: true }),
+    h("button", { type: "submit", class: "danger" }, t("override")),
+  );
+  form.addEventListener(
+    "submit",
+    guarded(form, () => post(request, move.path, { override_reason: form["override-reason"].value })),
+  );
+  openDialog(t(`action_${action}`), form);
+  showError(problem, form, { field: "override_reason" });
 }
 
 async function callBack(request) {
@@ -70,13 +104,15 @@ export function closeDialog() {
   if (dialog.open) dialog.close();
 }
 
-export function guarded(handler) {
+// A form's submit handler: its errors show in the form, next to the field they are about.
+export function guarded(form, handler, options = {}) {
   return async (event) => {
     event.preventDefault();
+    clearErrors(form);
     try {
       await handler(event);
     } catch (problem) {
-      failed(problem);
+      showError(problem, form, options);
     }
   };
 }
@@ -102,37 +138,58 @@ function categoryDialog(request) {
   );
   form.addEventListener(
     "submit",
-    guarded(() => post(request, "claim", { category: form.category.value })),
+    guarded(form, () => post(request, "claim", { category: form.category.value }), { field: "category" }),
   );
   openDialog(t("action_claim"), form);
 }
 
 function verifyDialog(request) {
-  const info = h("p", { role: "status" });
-  const send = h(
-    "button",
-    {
-      type: "button",
-      id: "send-code",
-      onclick: guarded(async () => {
-        await api("POST", `/requests/${request.id}/verification`);
-        info.textContent = t("code_sent");
-      }),
-    },
-    t("send_code"),
-  );
+  const info = h("p", { role: "status", id: "code-status" });
+  const send = h("button", { type: "button", id: "send-code" }, t("send_code"));
+  const sender = h("div", { id: "send-code-box" }, send, info);
+  send.addEventListener("click", async () => {
+    clearErrors(sender);
+    try {
+      await api("POST", `/requests/${request.id}/verification`);
+      info.textContent = await codeState(request.id);
+    } catch (problem) {
+      showError(problem, sender, { near: send });
+    }
+  });
   const form = h(
     "form",
     { id: "verify-form" },
     h("label", { for: "code" }, t("code")),
-    h("input", { id: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true }),
+    h("input", { id: "code", name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true }),
     h("button", { type: "submit", class: "primary" }, t("check_code")),
   );
   form.addEventListener(
     "submit",
-    guarded(() => post(request, "verification/check", { code: form.code.value.trim() })),
+    guarded(form, () => post(request, "verification/check", { code: form.code.value.trim() }), {
+      field: "code",
+      clear: true,
+    }),
   );
-  openDialog(t("action_verify"), send, info, form);
+  openDialog(t("action_verify"), sender, form, inPersonForm(request));
+}
+
+// What became of the code's SMS: sent, or held by the per-number limit until a time.
+async function codeState(id) {
+  const fresh = await api("GET", `/requests/${id}`).catch(() => null);
+  const held = fresh && (fresh.sms || []).find((sms) => sms.held_until);
+  return held ? t("held_until", { time: clock(held.held_until) }) : t("code_sent");
+}
+
+// A walk-in whose ID card the agent has seen (only where the server offers it).
+function inPersonForm(request) {
+  if (!(request.allowed_actions || []).includes("verify_in_person")) return null;
+  const form = h(
+    "form",
+    { id: "in-person-form" },
+    h("button", { type: "submit", id: "verify-in-person" }, t("verify_in_person")),
+  );
+  form.addEventListener("submit", guarded(form, () => post(request, "verify-in-person")));
+  return form;
 }
 
 function reasonDialog(request, action, move) {
@@ -142,14 +199,14 @@ function reasonDialog(request, action, move) {
     "form",
     { id: `${action}-form` },
     h("label", { for: "reason" }, t("reason")),
-    h("textarea", { id: "reason", rows: 3, maxlength: 500, required: move.required }),
+    h("textarea", { id: "reason", name: "reason", rows: 3, maxlength: 500, required: move.required }),
     parts,
     h("button", { type: "submit", class: "danger" }, t("confirm")),
   );
   if (parts) watchSmsParts(request, form.reason, parts);
   form.addEventListener(
     "submit",
-    guarded(() => post(request, move.path, { reason: form.reason.value })),
+    guarded(form, () => post(request, move.path, { reason: form.reason.value }), { field: "reason" }),
   );
   openDialog(t(`action_${action}`), form);
 }
@@ -162,7 +219,7 @@ function watchSmsParts(request, field, output) {
     const body = { reason: field.value };
     const preview = await api("POST", `/requests/${request.id}/reject/preview`, body);
     if (mine !== asked) return; // a newer keystroke's answer wins
-    output.textContent = `${number(preview.parts)} ${t("sms_parts")} (${t("sms_parts_budget")} ${number(preview.budget)})`;
+    output.textContent = `${plural("sms_parts_n", preview.parts)} (${t("sms_parts_budget")} ${number(preview.budget)})`;
     output.classList.toggle("over", preview.parts > preview.budget);
   };
   field.addEventListener("input", () => {
