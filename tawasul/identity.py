@@ -7,6 +7,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,18 @@ log = logging.getLogger(__name__)
 CODE_DIGITS = 6
 CODE_TTL = timedelta(minutes=5)
 MAX_ATTEMPTS = 3
+
+
+class IdentityDocument(StrEnum):
+    """An identity document an agent may see at the counter to verify a requester in person."""
+
+    NATIONAL_ID = "national_id"
+    IQAMA = "iqama"
+    PASSPORT = "passport"
+
+
+IN_PERSON = "in_person"
+"""The ``provider`` of an identity check an agent made by seeing the requester's document."""
 
 
 def settled_outcome(
