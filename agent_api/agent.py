@@ -16,7 +16,7 @@ from agent_api import parsing
 from agent_api.errors import ApiError
 from agent_api.openapi_parts import error
 from agent_api.schemas import dump_request
-from agent_api.services import console, db, services, user
+from agent_api.services import console, db, services, telephony_available, user
 from tawasul.casefile import open_requests_of_caller
 from tawasul.errors import NotFound, TelephonyUnavailable
 from tawasul.masking import mask_phone
@@ -58,13 +58,30 @@ def _dump_presence(presence: Presence) -> dict[str, Any]:
 
 @bp.get("/state")
 def state() -> ResponseReturnValue:
-    """The agent's presence in the branch queue, as Asterisk has it."""
+    """The agent's presence in the branch queue, as Asterisk has it (always a 200).
+
+    Staff who take no calls get ``not_an_agent``, an agent without a softphone
+    ``no_extension``; ``telephony`` is the answer ``/queues/live`` gives too.
+    """
+    me = user()
+    if not me.takes_calls:
+        return jsonify(
+            {"state": "not_an_agent", "takes_calls": False, "telephony": telephony_available()}
+        )
     service = console().presence
     if service is None:
         return jsonify({"state": "unknown", "telephony": False})
-    me = user()
+    if not (me.extension or "").strip():
+        return jsonify(
+            {"state": "no_extension", "takes_calls": True, "telephony": telephony_available()}
+        )
     _end_read()
-    return jsonify({**_dump_presence(service.current(me)), "telephony": True})
+    try:
+        presence = service.current(me)
+    except TelephonyUnavailable as exc:
+        log.warning("presence of user %s unknown: %s", me.id, exc)
+        return jsonify({"state": "unknown", "takes_calls": True, "telephony": False})
+    return jsonify({**_dump_presence(presence), "takes_calls": True, "telephony": True})
 
 
 @bp.put("/state")
@@ -154,16 +171,25 @@ def screen_pop(pop_id: str) -> ResponseReturnValue:
 
 
 _PRESENCE = {"200": {"description": "the presence: state, reason, queue, since"}}
+_STATE = {
+    "200": {
+        "description": "state: logged_out, ready or paused (with reason, queue, interface, "
+        "since, in_call); not_an_agent (takes_calls false), no_extension, or unknown; "
+        "telephony as /queues/live has it"
+    },
+    "401": error("no valid credentials"),
+}
 _REFUSED = {
     "401": error("no valid credentials"),
+    "409": error("not-an-agent: the user takes no calls"),
     "422": error("no usable extension, or a pause without a reason"),
     "503": error("Asterisk is not reachable"),
 }
 OPENAPI_PATHS: dict[str, Any] = {
     "/agent/state": {
         "get": {
-            "summary": "The agent's presence in the branch queue",
-            "responses": {**_PRESENCE, **_REFUSED},
+            "summary": "The agent's presence in the branch queue (200 for every user)",
+            "responses": _STATE,
         },
         "put": {
             "summary": "Log in (ready), pause with a reason, resume, log out",

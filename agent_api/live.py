@@ -273,6 +273,10 @@ class LiveHub:
             return frozenset()
         with self._sessions() as session:
             found = session.scalars(
-                select(User.id).where(User.extension == interface, User.is_active.is_(True))
+                select(User.id).where(
+                    User.extension == interface,
+                    User.is_active.is_(True),
+                    User.takes_calls.is_(True),
+                )
             )
             return frozenset(found)

@@ -30,7 +30,9 @@ from tawasul.metrics.calls import (
     series,
     visits,
 )
+from tawasul.metrics.definitions import call_definitions
 from tawasul.metrics.erlang import agents_needed
+from tawasul.metrics.inbound import by_bucket, by_ending, inbound_calls
 from tawasul.metrics.report import daily_report
 from tawasul.metrics.requests import RequestFigures, days
 from tawasul.models import Report, utcnow
@@ -101,6 +103,7 @@ def call_metrics() -> ResponseReturnValue:
         hours = (end - start).total_seconds() / 3600
         total = figures(db(), visits(db(), start, end, queues), hours, **options)
         branches = [queue.removeprefix("tawasul-") for queue in queues]
+        calls = inbound_calls(db(), start, end, branches, settings.default_branch)
         return jsonify(
             {
                 "items": rows,
@@ -108,7 +111,15 @@ def call_metrics() -> ResponseReturnValue:
                 "agents": [vars(agent) for agent in agent_times(db(), start, end, queues)],
                 "callbacks": callback_counts(db(), start, end, branches),
                 "queues": queues,
+                "inbound": {"total": len(calls), "by_ending": by_ending(calls)},
+                "inbound_items": [
+                    {"start": moment.isoformat(), "ending": name, "calls": count}
+                    for moment, counts in by_bucket(calls, granularity, zone)
+                    for name, count in counts.items()
+                    if count
+                ],
                 "definitions": "docs/metrics.md",
+                "definitions_by_figure": call_definitions(settings),
             }
         )
     columns = ["start", *(f.name for f in fields(CallFigures))]
@@ -217,7 +228,9 @@ def _get(summary: str, params: list[dict[str, Any]], media: str) -> dict[str, An
 
 OPENAPI_PATHS: dict[str, Any] = {
     "/metrics/calls": _get(
-        "Queue figures per period (docs/metrics.md)",
+        "Queue figures per period (docs/metrics.md); JSON adds inbound {total, by_ending}: "
+        "every IVR call by how it ended, inbound_items [{start, ending, calls}] per period, and "
+        "definitions_by_figure {figure: {formula, unit, source, ...}}",
         [
             _param("from", _DAY),
             _param("to", _DAY),

@@ -92,6 +92,15 @@ def install_console(
     return wired
 
 
+def telephony_available() -> bool:
+    """Whether the console reaches Asterisk now: the one answer ``/agent/state`` and
+    ``/queues/live`` both give (queue membership wired, and the AMI link up when there is one)."""
+    if console().membership is None:
+        return False
+    connected = getattr(services().ami, "connected", None)
+    return connected is None or bool(connected.is_set())
+
+
 def db() -> Session:
     """The database session of this HTTP request (closed when the request ends)."""
     if "db" not in g:

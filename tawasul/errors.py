@@ -96,6 +96,12 @@ class AppointmentNotStarted(TawasulError):
         self.may_override = may_override
 
 
+class NotAnAgent(Conflict):
+    """The user takes no calls (``User.takes_calls`` is false), so has no queue presence."""
+
+    error_id = "not-an-agent"
+
+
 class VerificationFailed(TawasulError):
     """An identity check did not succeed (wrong code, expired, refused, still pending)."""
 

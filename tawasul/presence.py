@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from tawasul.errors import ValidationError
+from tawasul.errors import NotAnAgent, ValidationError
 from tawasul.models import User, utcnow
 
 INTERFACE = re.compile(r"(PJSIP|SIP|IAX2|Local)/[A-Za-z0-9_.+@-]{1,64}(/n)?")
@@ -171,9 +171,12 @@ class PresenceService:
         """The user's softphone as a queue interface.
 
         Raises:
+            NotAnAgent: the user takes no calls, so is never a queue member.
             ValidationError: no extension in the profile, or one that is not an endpoint name
                 (nothing unchecked ever reaches Asterisk).
         """
+        if not user.takes_calls:
+            raise NotAnAgent(f"{user.username} takes no calls: not a member of any queue")
         extension = (user.extension or "").strip()
         if not extension:
             raise ValidationError("extension", "set your softphone extension first")
@@ -185,6 +188,7 @@ class PresenceService:
         """The user's presence now, read from Asterisk.
 
         Raises:
+            NotAnAgent: the user takes no calls.
             ValidationError: no usable extension in the user's profile.
             TelephonyUnavailable: Asterisk could not be asked.
         """
@@ -222,6 +226,7 @@ class PresenceService:
             The presence after the change, as Asterisk now reports it.
 
         Raises:
+            NotAnAgent: the user takes no calls.
             ValidationError: a pause without a reason, a reason without a pause, or no usable
                 extension.
             TelephonyUnavailable: Asterisk could not be asked, or refused.

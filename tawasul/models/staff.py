@@ -32,6 +32,9 @@ class User(Base):
     branch: Mapped[str] = mapped_column(String(32), index=True)
     extension: Mapped[str | None] = mapped_column(String(64))
     """The softphone endpoint click-to-call rings first, e.g. PJSIP/1001."""
+    takes_calls: Mapped[bool] = mapped_column(default=False)
+    """The account answers the branch queue's calls: only such staff are queue members and have
+    a presence (agents by default; a supervisor who also answers sets it on their own)."""
     is_active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
