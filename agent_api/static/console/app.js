@@ -5,6 +5,7 @@
 import { api, ApiError, setCsrf } from "./api.js";
 import { failed } from "./dom.js";
 import { language, setLanguage, translateStatic } from "./i18n.js";
+import { helpSheet, listenForKeys } from "./keys.js";
 import { changePresence, renderPresence } from "./presence.js";
 import { route } from "./router.js";
 import { showSignIn, start, switchLanguage } from "./signin.js";
@@ -28,7 +29,9 @@ function wire() {
   document.getElementById("go-ready").addEventListener("click", () => changePresence("ready"));
   document.getElementById("go-pause").addEventListener("click", () => changePresence("paused"));
   document.getElementById("go-logout").addEventListener("click", () => changePresence("logged_out"));
+  document.getElementById("show-help").addEventListener("click", helpSheet);
   window.addEventListener("hashchange", route);
+  listenForKeys();
   setInterval(renderPresence, 1000);
 }
 

@@ -4,7 +4,7 @@ import { api, ApiError, query } from "./api.js";
 import { clearErrors, failed, h, showError, toast } from "./dom.js";
 import { bothCalendars, clock, number, plural, t } from "./i18n.js";
 import { showRequest } from "./request.js";
-import { CATEGORIES } from "./state.js";
+import { CATEGORIES, state } from "./state.js";
 
 export const MOVES = {
   claim: { dialog: "category" },
@@ -180,15 +180,26 @@ async function codeState(id) {
   return held ? t("held_until", { time: clock(held.held_until) }) : t("code_sent");
 }
 
-// A walk-in whose ID card the agent has seen (only where the server offers it).
+// A walk-in whose ID card the agent has seen (only where the server allows it): audited with
+// who, when and which document.
 function inPersonForm(request) {
   if (!(request.allowed_actions || []).includes("verify_in_person")) return null;
   const form = h(
     "form",
     { id: "in-person-form" },
-    h("button", { type: "submit", id: "verify-in-person" }, t("verify_in_person")),
+    h("h3", {}, t("verify_in_person")),
+    h("label", { for: "in-person-document" }, t("document_seen")),
+    h(
+      "select",
+      { id: "in-person-document", name: "document", required: true },
+      ["national_id", "iqama", "passport"].map((kind) => h("option", { value: kind }, t(`document_${kind}`))),
+    ),
+    h("button", { type: "submit", id: "verify-in-person" }, t("confirm")),
   );
-  form.addEventListener("submit", guarded(form, () => post(request, "verify-in-person")));
+  form.addEventListener(
+    "submit",
+    guarded(form, () => post(request, "verify-in-person", { document: form.document.value })),
+  );
   return form;
 }
 
@@ -230,16 +241,21 @@ function watchSmsParts(request, field, output) {
 }
 
 function slotButton(request, slot) {
-  return h(
+  const button = h(
     "button",
-    {
-      type: "button",
-      class: "slot",
-      dataset: { slotId: slot.id },
-      onclick: guarded(() => post(request, "schedule", { slot_id: slot.id })),
-    },
-    `${bothCalendars(slot.starts_at)} – ${slot.ends_at.time} · ${t(`mode_${slot.mode}`)} · ${number(slot.free)} ${t("free_places")}`,
+    { type: "button", class: "slot", dataset: { slotId: slot.id } },
+    `${bothCalendars(slot.starts_at)} – ${clock(slot.ends_at.utc)} · ${t(`mode_${slot.mode}`)} · ${plural("free_places_n", slot.free)}`,
   );
+  button.addEventListener("click", async () => {
+    const box = document.getElementById("slots");
+    clearErrors(box);
+    try {
+      await post(request, "schedule", { slot_id: slot.id });
+    } catch (problem) {
+      showError(problem, box, { near: button });
+    }
+  });
+  return button;
 }
 
 async function slotDialog(request) {
@@ -255,17 +271,35 @@ async function slotDialog(request) {
   openDialog(t("choose_slot"), list);
 }
 
-function reassignDialog(request) {
+// The branch's active agents and supervisors (GET /users/staff), asked once a session.
+export async function branchStaff() {
+  if (!state.staff) state.staff = api("GET", "/users/staff").then((answer) => answer.items);
+  return state.staff.catch(() => {
+    state.staff = null;
+    return [];
+  });
+}
+
+async function reassignDialog(request) {
+  const staff = (await branchStaff()).filter((member) => member.id !== request.assigned_to);
+  if (!staff.length) return openDialog(t("action_reassign"), h("p", {}, t("no_staff")));
   const form = h(
     "form",
     { id: "reassign-form" },
-    h("label", { for: "user-id" }, t("user_id")),
-    h("input", { id: "user-id", type: "number", min: 1, required: true }),
+    h("label", { for: "user-id" }, t("staff_member")),
+    h(
+      "select",
+      { id: "user-id", name: "user_id", required: true },
+      h("option", { value: "" }, t("choose_staff")),
+      staff.map((member) => h("option", { value: member.id }, `${member.name} · ${t(`role_${member.role}`)}`)),
+    ),
     h("button", { type: "submit", class: "primary" }, t("confirm")),
   );
   form.addEventListener(
     "submit",
-    guarded(() => post(request, "assignment", { user_id: Number(form["user-id"].value) })),
+    guarded(form, () => post(request, "assignment", { user_id: Number(form["user-id"].value) }), {
+      field: "user_id",
+    }),
   );
-  openDialog(t("action_reassign"), form);
+  return openDialog(t("action_reassign"), form);
 }

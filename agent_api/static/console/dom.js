@@ -102,7 +102,9 @@ export function clearErrors(container) {
   for (const shown of container.querySelectorAll(".field-error, .form-error")) shown.remove();
   for (const field of container.querySelectorAll("[aria-invalid]")) {
     field.removeAttribute("aria-invalid");
-    field.removeAttribute("aria-describedby");
+    const before = field.dataset.describedby;
+    if (before) field.setAttribute("aria-describedby", before);
+    else field.removeAttribute("aria-describedby");
   }
 }
 
@@ -132,9 +134,12 @@ export function showError(problem, container, { field, near, clear = false } = {
     return;
   }
   line.id = `${target.id || target.name}-error`;
-  target.after(line);
+  (target.type === "radio" || target.type === "checkbox" ? target.closest("fieldset, label") : target).after(line);
   target.setAttribute("aria-invalid", "true");
-  target.setAttribute("aria-describedby", line.id);
+  // Kept with the field's own hint, if it has one.
+  const hint = target.getAttribute("aria-describedby") || "";
+  target.dataset.describedby = hint;
+  target.setAttribute("aria-describedby", `${hint} ${line.id}`.trim());
   if (clear) target.value = "";
   target.focus();
 }

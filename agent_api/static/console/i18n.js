@@ -275,7 +275,7 @@ const TEXTS = {
     staff_member: "الموظف",
     choose_staff: "اختر موظفاً",
     no_staff: "لا يوجد موظفون نشطون آخرون في الفرع",
-    verify_in_person: "رأيت بطاقة الهوية (تحقق حضوري)",
+    verify_in_person: "التحقق حضورياً برؤية الوثيقة",
     // -- the supervisor's page
     agents_now: "الموظفون الآن",
     agent: "الموظف",
@@ -301,6 +301,17 @@ const TEXTS = {
     count: "العدد",
     none: "لا شيء",
     help: "مساعدة",
+    role_agent: "موظف",
+    main_menu: "القائمة الرئيسية",
+    state_not_an_agent: "لا يستقبل مكالمات",
+    state_no_extension: "بلا امتداد هاتف",
+    set_extension: "اضبط امتداد هاتفك",
+    document_seen: "الوثيقة التي رأيتها",
+    document_national_id: "بطاقة الهوية الوطنية",
+    document_iqama: "الإقامة",
+    document_passport: "جواز السفر",
+    role_supervisor: "مشرف",
+    role_admin: "مدير النظام",
   },
   en: {
     brand: "Tawasul",
@@ -571,7 +582,7 @@ const TEXTS = {
     staff_member: "Staff member",
     choose_staff: "Choose a staff member",
     no_staff: "No other active staff in the branch",
-    verify_in_person: "I have seen the ID card (verify in person)",
+    verify_in_person: "Verify in person (document seen)",
     agents_now: "Agents now",
     agent: "Agent",
     agent_state: "State",
@@ -596,6 +607,17 @@ const TEXTS = {
     count: "Count",
     none: "None",
     help: "Help",
+    role_agent: "agent",
+    main_menu: "Main menu",
+    state_not_an_agent: "Takes no calls",
+    state_no_extension: "No phone extension",
+    set_extension: "Set your extension",
+    document_seen: "Document seen",
+    document_national_id: "National ID card",
+    document_iqama: "Iqama",
+    document_passport: "Passport",
+    role_supervisor: "supervisor",
+    role_admin: "admin",
   },
 };
 
@@ -736,12 +758,16 @@ export function hijri(iso) {
   return hijriWords(part("year"), part("month"), part("day"));
 }
 
-// A moment as the API dumps it ({utc, hijri: {date, ar, en}, ...}): both calendars.
+// The Hijri date of a moment as the API dumps it ({utc, hijri: {date, ar, en}, ...}).
+export function hijriOf(moment) {
+  const found = moment.hijri && moment.hijri.date && moment.hijri.date.split("-").map(Number);
+  return found ? hijriWords(...found) : hijri(moment.utc);
+}
+
+// A moment as the API dumps it: both calendars.
 export function bothCalendars(moment) {
   if (!moment) return "—";
-  const found = moment.hijri && moment.hijri.date && moment.hijri.date.split("-").map(Number);
-  const hijriText = found ? hijriWords(...found) : hijri(moment.utc);
-  return `${gregorian(moment.utc)} · ${hijriText}`;
+  return `${gregorian(moment.utc)} · ${hijriOf(moment)}`;
 }
 
 export function translateStatic(root = document) {
@@ -753,5 +779,9 @@ export function translateStatic(root = document) {
   }
   for (const element of root.querySelectorAll("[data-t-label]")) {
     element.setAttribute("aria-label", t(element.dataset.tLabel));
+  }
+  // The language switch is written in the other language, and says so.
+  for (const element of root.querySelectorAll("#switch-language")) {
+    element.lang = current === "ar" ? "en" : "ar";
   }
 }

@@ -25,16 +25,35 @@ export async function changePresence(wanted) {
   }
 }
 
+// The words of the badge: the state, why a pause, or why there is no queue presence.
+function presenceLabel(presence) {
+  if (presence.telephony === false || presence.unavailable) return t("telephony_off");
+  const label = t(`state_${presence.state}`);
+  return presence.state === "paused" && presence.reason
+    ? `${label} · ${t(`reason_${presence.reason}`)}`
+    : label;
+}
+
+// Said once when the state changes (the per-second timer beside it is not announced).
+function announce(label) {
+  const live = document.getElementById("presence-announce");
+  if (live.textContent !== label) live.textContent = label;
+}
+
 export function renderPresence() {
   const presence = state.presence;
   const badge = document.getElementById("presence-state");
   const since = document.getElementById("presence-since");
   if (!presence) return;
+  const controls = document.getElementById("presence-controls");
+  // Staff who take no calls have no queue presence: no badge, no buttons.
+  document.getElementById("presence").hidden = presence.state === "not_an_agent";
+  controls.hidden = presence.state === "no_extension" || presence.telephony === false;
+  document.getElementById("set-extension").hidden = presence.state !== "no_extension";
+  const label = presenceLabel(presence);
   badge.dataset.state = presence.state;
-  let label = t(`state_${presence.state}`);
-  if (presence.unavailable || presence.telephony === false) label = t("telephony_off");
-  if (presence.state === "paused" && presence.reason) label += ` · ${t(`reason_${presence.reason}`)}`;
-  badge.textContent = label;
+  if (badge.textContent !== label) badge.textContent = label;
+  announce(label);
   badge.title = presence.detail || "";
   since.textContent = presence.since
     ? `${t("in_state_for")} ${duration((Date.now() - Date.parse(presence.since)) / 1000)}`

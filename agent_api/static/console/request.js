@@ -1,9 +1,9 @@
 // The request page: details, voice message, documents, notes, actions and history.
 
 import { api } from "./api.js";
-import { act, MOVES } from "./dialogs.js";
+import { act, branchStaff, MOVES } from "./dialogs.js";
 import { displayName, failed, h, main, statusBadge } from "./dom.js";
-import { bothCalendars, gregorian, hijri, number, t } from "./i18n.js";
+import { bothCalendars, clock, gregorian, has, hijri, number, t } from "./i18n.js";
 import { state } from "./state.js";
 
 function detail(key, value) {
@@ -36,13 +36,14 @@ function nationalIdField(id, casefile, actions) {
   return [shown, " ", reveal];
 }
 
-function assignee(request) {
+function assignee(request, staff) {
   if (request.assigned_to === null) return t("nobody");
   if (request.assigned_to === state.me.id) return state.me.username;
-  return `#${number(request.assigned_to)}`;
+  const member = staff.find((item) => item.id === request.assigned_to);
+  return member ? member.name : `#${number(request.assigned_to)}`;
 }
 
-function detailsList(request, nationalId) {
+function detailsList(request, nationalId, staff) {
   return h(
     "dl",
     { class: "details" },
@@ -56,7 +57,7 @@ function detailsList(request, nationalId) {
     detail("official", displayName("official", request.target_official)),
     detail("meeting_mode", request.meeting_mode ? t(`mode_${request.meeting_mode}`) : "—"),
     detail("language", t(`lang_${request.language}`)),
-    detail("assigned_to", assignee(request)),
+    detail("assigned_to", h("bdi", {}, assignee(request, staff))),
     request.appointment
       ? detail(
           "appointment",
@@ -102,40 +103,87 @@ function documentsPanel(id, files) {
   );
 }
 
-function actionButtons(request, casefile) {
-  return casefile.actions
-    .filter((action) => MOVES[action])
-    .map((action) =>
-      h(
-        "button",
-        {
-          type: "button",
-          id: `action-${action}`,
-          class: action === "reject" || action === "cancel" ? "danger" : "primary",
-          onclick: () => act(request, action),
-        },
-        t(`action_${action}`),
-      ),
-    );
+// The request's allowed_actions (API names) as the page's buttons; verifying opens one dialog
+// (send a code, check it, or in person). Older servers give only the casefile's actions.
+const BUTTON_OF = {
+  send_code: "verify",
+  check_code: "verify",
+  verify_in_person: "verify",
+  call_back: "call",
+};
+
+function pageActions(request, casefile) {
+  if (!request.allowed_actions) return casefile.actions.filter((action) => MOVES[action]);
+  const wanted = new Set(request.allowed_actions.map((action) => BUTTON_OF[action] || action));
+  return Object.keys(MOVES).filter((action) => wanted.has(action));
 }
 
-function historyList(casefile) {
+function actionButtons(request, casefile) {
+  const overrides = new Set(request.override_actions || []);
+  return pageActions(request, casefile).map((action) => {
+    const button = h(
+      "button",
+      {
+        type: "button",
+        id: `action-${action}`,
+        class: action === "reject" || action === "cancel" ? "danger" : "primary",
+        dataset: { override: overrides.has(action) ? "true" : null },
+      },
+      t(`action_${action}`),
+    );
+    button.addEventListener("click", () => act(request, action, button));
+    return button;
+  });
+}
+
+// Who did it, in words: a person by name, or a named part of the system.
+function actorName(actor) {
+  if (!actor) return null;
+  if (typeof actor === "string") return actor; // an older server's "user:1"
+  if (actor.name) return actor.name;
+  return has(`actor_${actor.system}`) ? t(`actor_${actor.system}`) : actor.system;
+}
+
+function entryWords(entry) {
+  if (entry.source === "sms") {
+    return has(`sms_${entry.kind}`) ? t(`sms_${entry.kind}`) : t("event_sms");
+  }
+  return has(`event_${entry.kind}`) ? t(`event_${entry.kind}`) : entry.kind;
+}
+
+function entryStatus(entry) {
+  const details = entry.details || {};
+  if (entry.source === "sms" && details.held_until) {
+    return t("held_until", { time: clock(details.held_until) });
+  }
+  const key = {
+    sms: `sms_status_${entry.status}`,
+    call: `outcome_${entry.status}`,
+    click_to_call: `call_status_${entry.status}`,
+  }[entry.source] || `status_${entry.status}`;
+  return has(key) ? t(key) : null;
+}
+
+function historyEntry(entry) {
+  const who = actorName(entry.actor);
+  const status = entry.status ? entryStatus(entry) : null;
   return h(
-    "ol",
-    { class: "history", id: "history" },
-    casefile.history.map((entry) =>
-      h(
-        "li",
-        { dataset: { source: entry.source } },
-        h("time", { datetime: entry.at }, `${gregorian(entry.at)} · ${hijri(entry.at)}`),
-        " ",
-        h("strong", {}, entry.kind),
-        entry.status ? [" ", h("span", { class: "tag" }, entry.status)] : null,
-        entry.actor ? h("small", {}, ` ${entry.actor}`) : null,
-        entry.details && entry.details.to ? h("small", { dir: "ltr" }, ` ${entry.details.to}`) : null,
-      ),
-    ),
+    "li",
+    { dataset: { source: entry.source, kind: entry.kind } },
+    h("time", { datetime: entry.at }, `${gregorian(entry.at)} · ${hijri(entry.at)}`),
+    " ",
+    h("strong", {}, entryWords(entry)),
+    status ? [" ", h("span", { class: "tag" }, status)] : null,
+    who ? h("span", { class: "actor" }, ` · ${t("history_by")} `, h("bdi", {}, who)) : null,
+    entry.note ? h("q", { class: "note-text" }, entry.note.text) : null,
+    entry.details && entry.details.to ? [" ", h("bdi", { dir: "ltr" }, entry.details.to)] : null,
   );
+}
+
+// Newest first, whatever order the server sent.
+function historyList(entries) {
+  const sorted = [...entries].sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
+  return h("ol", { class: "history", id: "history" }, sorted.map(historyEntry));
 }
 
 function noteForm(id) {
@@ -161,20 +209,31 @@ function noteForm(id) {
   return form;
 }
 
-function notesPanel(id, notes, actions) {
-  const list = h(
-    "ul",
-    { class: "notes", id: "notes" },
-    notes.items.map((note) =>
-      h("li", {}, h("time", { datetime: note.created_at }, gregorian(note.created_at)), " ", note.text),
-    ),
+// Each note with its author (names come with the history's note entries).
+function noteItem(note, authors) {
+  const author = authors.get(note.id) || (note.author_id ? `#${number(note.author_id)}` : null);
+  return h(
+    "li",
+    {},
+    h("time", { datetime: note.created_at }, gregorian(note.created_at)),
+    author ? h("span", { class: "actor" }, ` · ${t("note_by")} `, h("bdi", {}, author)) : null,
+    " ",
+    h("span", { class: "note-text" }, note.text),
   );
+}
+
+function notesPanel(id, notes, actions, history) {
+  const authors = new Map(
+    history.filter((entry) => entry.note && entry.note.author).map((entry) => [entry.note.id, entry.note.author.name]),
+  );
+  const newest = [...notes.items].sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at));
+  const list = h("ul", { class: "notes", id: "notes" }, newest.map((note) => noteItem(note, authors)));
   return h(
     "section",
     { class: "panel" },
     h("h2", {}, t("notes")),
-    list,
     actions.has("note") ? noteForm(id) : null,
+    list,
   );
 }
 
@@ -196,7 +255,7 @@ function restoreDraft(field, selection) {
 }
 
 function requestPage(found) {
-  const { request, casefile, notes, files } = found;
+  const { request, casefile, notes, files, history } = found;
   const id = request.id;
   const actions = new Set(casefile.actions);
   const buttons = actionButtons(request, casefile);
@@ -216,10 +275,10 @@ function requestPage(found) {
       h(
         "div",
         {},
-        h("section", { class: "panel" }, detailsList(request, nationalIdField(id, casefile, actions))),
+        h("section", { class: "panel" }, detailsList(request, nationalIdField(id, casefile, actions), found.staff)),
         voicePanel(request),
         documentsPanel(id, files),
-        notesPanel(id, notes, actions),
+        notesPanel(id, notes, actions, history),
       ),
       h(
         "div",
@@ -230,20 +289,24 @@ function requestPage(found) {
           h("h2", {}, t("actions")),
           buttons.length ? buttons : h("p", {}, "—"),
         ),
-        h("section", { class: "panel" }, h("h2", {}, t("history")), historyList(casefile)),
+        h("section", { class: "panel" }, h("h2", {}, t("history")), historyList(history)),
       ),
     ),
   );
 }
 
 async function loadRequest(id) {
-  const [request, casefile, notes, files] = await Promise.all([
+  const [request, casefile, notes, files, worded] = await Promise.all([
     api("GET", `/requests/${id}`),
     api("GET", `/requests/${id}/casefile`),
     api("GET", `/requests/${id}/notes`),
     api("GET", `/requests/${id}/attachments`),
+    api("GET", `/requests/${id}/history`).catch(() => null),
   ]);
-  return { request, casefile, notes, files };
+  const staff = request.assigned_to === null ? [] : await branchStaff();
+  // The history in words (names, notes with authors); the casefile's raw one on older servers.
+  const history = worded ? worded.items : casefile.history;
+  return { request, casefile, notes, files, history, staff };
 }
 
 export async function showRequest(id) {
@@ -263,6 +326,11 @@ export async function showRequest(id) {
   state.refresh = (event) => {
     if (event && event.request_id === id) showRequest(id);
   };
+  if (state.claimOnOpen === id) {
+    state.claimOnOpen = null; // "c" pressed on the list: claim once the page is there
+    document.getElementById("action-claim")?.click();
+    return;
+  }
   if (kept.restore()) return;
   if (kept.again) return; // the same request drawn again: the agent keeps their place
   main().focus({ preventScroll: true });

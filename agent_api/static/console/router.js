@@ -2,6 +2,7 @@
 
 import { showRequest } from "./request.js";
 import { showScreenPop } from "./screenpop.js";
+import { showSettings } from "./settings.js";
 import { state } from "./state.js";
 import { showSupervisor } from "./supervisor.js";
 import { showWorkList } from "./worklist.js";
@@ -18,5 +19,6 @@ export function route() {
   if ((match = hash.match(/^#\/request\/(\d+)$/))) showRequest(Number(match[1]));
   else if ((match = hash.match(/^#\/pop\/([A-Za-z0-9_-]+)$/))) showScreenPop(match[1]);
   else if (hash === "#/supervisor" && state.me.role !== "agent") showSupervisor();
+  else if (hash === "#/settings") showSettings();
   else showWorkList();
 }

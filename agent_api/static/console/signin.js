@@ -1,10 +1,11 @@
 // Signing in and out, and what starts once a user is known.
 
-import { api, ApiError, setCsrf } from "./api.js";
-import { displayName, h, main, whenSignedOut } from "./dom.js";
+import { api, setCsrf } from "./api.js";
+import { displayName, errorText, h, main, whenSignedOut } from "./dom.js";
 import { language, setLanguage, t, translateStatic } from "./i18n.js";
 import { closeStream, loadPresence, openStream, renderPresence } from "./presence.js";
 import { route } from "./router.js";
+import { landingScope } from "./worklist.js";
 import { state } from "./state.js";
 
 function signInForm(error) {
@@ -49,7 +50,7 @@ export function showSignIn(message = "") {
       setCsrf(answer.csrf_token);
       await start(answer.user);
     } catch (problem) {
-      error.textContent = problem instanceof ApiError ? problem.message : t("error");
+      error.textContent = errorText(problem);
       form.password.value = "";
       form.password.focus();
     }
@@ -62,8 +63,16 @@ whenSignedOut(showSignIn);
 
 export async function start(user) {
   state.me = user;
+  state.staff = null;
   document.getElementById("bar").hidden = false;
-  state.names = await api("GET", "/display-names").catch(() => state.names);
+  const [names, me] = await Promise.all([
+    api("GET", "/display-names").catch(() => state.names),
+    api("GET", "/auth/me").catch(() => ({})),
+  ]);
+  state.names = names;
+  // Each role lands on its own work: a supervisor on what awaits a decision, an agent on new work.
+  landingScope(me.views, me.default_view);
+  if (me.user) state.me = me.user;
   document.getElementById("who").textContent = `${user.username} · ${displayName("branch", user.branch)}`;
   document.getElementById("nav-supervisor").hidden = user.role === "agent";
   openStream();

@@ -29,4 +29,8 @@ export const state = {
   revealed: null,
   // Display names of branches and officials in both languages (GET /display-names).
   names: { branch: {}, official: {} },
+  // The branch's staff (a promise, see dialogs.branchStaff), for names and reassigning.
+  staff: null,
+  // The work views of the user's role and the one they land on (GET /auth/me).
+  views: null,
 };

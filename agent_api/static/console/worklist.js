@@ -2,11 +2,29 @@
 
 import { api, query } from "./api.js";
 import { debounce, displayName, failed, h, main, statusBadge, toggleGroup } from "./dom.js";
-import { gregorian, language, number, t } from "./i18n.js";
+import { age, gregorian, hijriOf, number, t } from "./i18n.js";
 import { CHANNELS, STATUSES, state } from "./state.js";
 
 const PAGE_SIZE = 25;
-const COLUMNS = ["reference", "status", "channel", "category", "created", "official", "callback_number"];
+const COLUMNS = ["reference", "status", "channel", "category", "created", "age", "official", "callback_number"];
+
+// The page's scope buttons and the API's work views (GET /requests?view=...); the ids stay.
+const VIEW_OF = { mine: "mine", unclaimed: "new_work", all_branch: "all", awaiting_decision: "awaiting_decision" };
+const SCOPE_OF = Object.fromEntries(Object.entries(VIEW_OF).map(([scope, view]) => [scope, view].reverse()));
+const SCOPE_LABEL = { mine: "mine", unclaimed: "new_work", all_branch: "all_branch", awaiting_decision: "awaiting_decision" };
+// Views that choose the statuses themselves (a status filter moves to "all of the branch").
+const FIXED_STATUS = new Set(["unclaimed", "awaiting_decision"]);
+
+// The scope a role lands on (GET /auth/me's default_view), and the scopes it has.
+export function landingScope(views, defaultView) {
+  state.views = views ? views.map((view) => SCOPE_OF[view]).filter(Boolean) : null;
+  if (defaultView && SCOPE_OF[defaultView]) state.list.scope = SCOPE_OF[defaultView];
+}
+
+function scopes() {
+  const order = ["awaiting_decision", "unclaimed", "mine", "all_branch"];
+  return state.views ? order.filter((scope) => state.views.includes(scope)) : ["mine", "unclaimed", "all_branch"];
+}
 
 // What is pasted around a number: spaces, dashes, dots, brackets, slashes, direction marks.
 const NUMBER_SEPARATORS = /[\s\p{Pd}\p{Cf}.()\/]/gu;
@@ -21,12 +39,24 @@ function searchTerms(text) {
   return { reference_number: text };
 }
 
+// The filters as the counts and the number search take them (no views there).
 function listFilters() {
   const list = state.list;
   const params = { channel: list.channel };
   if (list.scope === "mine") params.mine = "true";
   if (list.scope === "unclaimed") params.status = "received";
+  if (list.scope === "awaiting_decision") params.status = "identity_verified";
   if (list.search) Object.assign(params, searchTerms(list.search));
+  return params;
+}
+
+// The list's own query: the scope's work view (oldest first where work waits), with age and due.
+function viewFilters() {
+  const list = state.list;
+  const params = { view: state.views ? VIEW_OF[list.scope] : null, channel: list.channel };
+  if (!state.views) Object.assign(params, listFilters());
+  else if (list.search) Object.assign(params, searchTerms(list.search));
+  if (list.status && !FIXED_STATUS.has(list.scope)) params.status = list.status;
   return params;
 }
 
@@ -50,11 +80,12 @@ function choiceSelect(id, label, anyKey, values, prefix, current) {
 
 function filtersForm(load) {
   const list = state.list;
-  const scopes = toggleGroup(["mine", "unclaimed", "all_branch"], list.scope, "scope", (scope) => {
+  const scopeButtons = toggleGroup(scopes(), list.scope, "scope", (scope) => {
     list.scope = scope;
     list.status = "";
     showWorkList();
   });
+  for (const button of scopeButtons.children) button.textContent = t(SCOPE_LABEL[button.id.slice(6)]);
   const statusSelect = choiceSelect("filter-status", "status", "any_status", STATUSES, "status", list.status);
   const channelSelect = choiceSelect(
     "filter-channel", "channel", "any_channel", CHANNELS, "channel", list.channel,
@@ -70,7 +101,7 @@ function filtersForm(load) {
   const filters = h(
     "form",
     { class: "filters", role: "search" },
-    scopes,
+    scopeButtons,
     statusSelect,
     channelSelect,
     searchBox,
@@ -112,7 +143,7 @@ function countButton(status, found) {
       dataset: { status },
       onclick: () => {
         list.status = list.status === status ? "" : status;
-        if (list.scope === "unclaimed") list.scope = "all_branch";
+        if (FIXED_STATUS.has(list.scope)) list.scope = "all_branch";
         showWorkList();
       },
     },
@@ -128,16 +159,16 @@ function listLoader(rows, counts, more) {
   const showCounts = (found) =>
     counts.replaceChildren(...STATUSES.map((status) => countButton(status, found)));
   async function page(append) {
-    const params = { ...listFilters(), limit: PAGE_SIZE, cursor: append ? cursor : null };
-    if (list.status && list.scope !== "unclaimed") params.status = list.status;
+    const paging = { limit: PAGE_SIZE, cursor: append ? cursor : null };
+    const params = { ...viewFilters(), ...paging };
     const answer = params.number
-      ? await api("POST", "/requests/search", searchBody(params))
+      ? await api("POST", "/requests/search", searchBody({ ...listFilters(), ...paging, status: list.status || listFilters().status }))
       : await api("GET", `/requests${query(params)}`);
     if (answer.counts) showCounts(answer.counts);
     if (!append) rows.replaceChildren();
     for (const item of answer.items) rows.append(requestRow(item));
     if (!rows.children.length) {
-      rows.append(h("tr", {}, h("td", { colspan: 7, class: "empty" }, t("none_found"))));
+      rows.append(h("tr", {}, h("td", { colspan: COLUMNS.length, class: "empty" }, t("none_found"))));
     }
     cursor = answer.next_cursor;
     more.hidden = !cursor;
@@ -181,14 +212,37 @@ export async function showWorkList() {
   await loader.load();
 }
 
+// How long the request has waited, and a marker near or past its deadline.
+function ageCell(item) {
+  const seconds = item.age_s ?? (Date.now() - Date.parse(item.created_at.utc)) / 1000;
+  const due = item.due && item.due.state !== "ok" ? item.due.state : null;
+  return h(
+    "td",
+    { class: "age", dataset: { due: due || "ok" } },
+    age(seconds),
+    due ? h("span", { class: `due due-${due}` }, ` · ${t(`due_${due}`)}`) : null,
+  );
+}
+
+// A whole row opens its request (the reference stays a link, for keyboard and new tabs).
+function openRow(event) {
+  if (event.target.closest("a, button, input, select, textarea")) return;
+  const link = event.currentTarget.querySelector("a.reference");
+  if (link) location.hash = link.getAttribute("href");
+}
+
 export function requestRow(item) {
   return h(
     "tr",
-    { dataset: { id: item.id, status: item.status } },
+    { class: "row-link", dataset: { id: item.id, status: item.status }, onclick: openRow },
     h(
       "td",
       {},
-      h("a", { href: `#/request/${item.id}`, class: "reference" }, item.reference_number),
+      h(
+        "a",
+        { href: `#/request/${item.id}`, class: "reference" },
+        h("bdi", {}, item.reference_number),
+      ),
       item.is_partial ? h("span", { class: "partial" }, ` (${t("partial")})`) : null,
     ),
     h("td", {}, statusBadge(item.status)),
@@ -199,9 +253,10 @@ export function requestRow(item) {
       {},
       h("time", { datetime: item.created_at.utc }, gregorian(item.created_at.utc)),
       h("br"),
-      h("small", {}, item.created_at.hijri ? item.created_at.hijri[language()] : ""),
+      h("small", {}, item.created_at.hijri ? hijriOf(item.created_at) : ""),
     ),
+    ageCell(item),
     h("td", {}, displayName("official", item.target_official)),
-    h("td", { class: "number", dir: "ltr" }, item.callback_number || "—"),
+    h("td", { class: "number" }, h("bdi", { dir: "ltr" }, item.callback_number || "—")),
   );
 }
