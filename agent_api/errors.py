@@ -73,6 +73,8 @@ def _details(exc: TawasulError) -> dict[str, Any]:
     if isinstance(exc, VerificationFailed):
         return {"reason": exc.reason, "attempts_left": exc.attempts_left}
     if isinstance(exc, TooManyAttempts):
+        if exc.reason:
+            return {"retry_after_s": exc.retry_after_s, "reason": exc.reason}
         return {"retry_after_s": exc.retry_after_s}
     if isinstance(exc, Forbidden):
         return {"reason": exc.reason, **exc.details}

@@ -156,6 +156,15 @@ def build_spec() -> dict[str, Any]:
                     "description": "what the signed-in user may do now (one request's answers)",
                     "items": enum_of(RequestAction),
                 },
+                "sms": {
+                    "type": "array",
+                    "description": (
+                        "the request's SMS (one request's answers): stage, priority (urgent:"
+                        " the identity code, never held; decision; normal), status, held_until"
+                        " while the per-number limit holds it"
+                    ),
+                    "items": {"type": "object"},
+                },
                 "override_actions": {
                     "type": "array",
                     "description": "of those, the ones that need override_reason now",

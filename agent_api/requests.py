@@ -32,6 +32,7 @@ from agent_api.schemas import (
     dump_event,
     dump_note,
     dump_request,
+    dump_sms,
     dump_verification,
 )
 from agent_api.services import console, db, services, user
@@ -44,6 +45,7 @@ from tawasul.identity import IdentityDocument
 from tawasul.models import Channel, Language, MeetingMode, Request, RequesterCategory, utcnow
 from tawasul.permissions import visible_branches
 from tawasul.pii import PiiProtector
+from tawasul.sms import owed_sms
 from tawasul.workflow import RequestStatus
 from tawasul.worklist import (
     OLDEST_FIRST,
@@ -75,6 +77,7 @@ def _dump(request: Request) -> dict[str, Any]:
     allowed, override = services().casework.allowed_actions(db(), user(), request)
     dumped["allowed_actions"] = [action.value for action in allowed]
     dumped["override_actions"] = [action.value for action in override]
+    dumped["sms"] = [dump_sms(item) for item in owed_sms(db(), request.id)]
     return dumped
 
 

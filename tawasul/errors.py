@@ -74,9 +74,11 @@ class TooManyAttempts(TawasulError):
 
     error_id = "too-many-attempts"
 
-    def __init__(self, message: str, retry_after_s: int) -> None:
+    def __init__(self, message: str, retry_after_s: int, reason: str | None = None) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+        self.reason = reason
+        """A stable id of which limit, when it helps the reader (``codes_sent``)."""
 
 
 class Conflict(TawasulError):

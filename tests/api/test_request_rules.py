@@ -182,3 +182,74 @@ def test_after_the_start_the_agent_closes_without_override(client, auth, request
     done = client.post(f"/requests/{rid}/complete", headers=auth["agent"])
     assert done.status_code == 200, done.json
     assert "appointment_start_overridden" not in [e.kind for e in requests.events(rid)]
+
+
+# -- identity verified in person; rejection without verification ---------------------------
+
+
+def test_an_agent_who_saw_the_id_card_verifies_in_person(client, auth, requests, database):
+    from tawasul.models import IdentityVerification
+
+    rid = claimed_by_agent(client, auth, requests)
+    client.post(f"/requests/{rid}/verification", headers=auth["agent"])  # a code is waiting
+
+    answer = client.post(
+        f"/requests/{rid}/verify-in-person", json={"document": "iqama"}, headers=auth["agent"]
+    )
+
+    assert answer.status_code == 200, answer.json
+    assert answer.json["status"] == "identity_verified"
+    event = requests.events(rid)[-1]
+    assert (event.kind, event.to_status) == ("identity_verified", "identity_verified")
+    assert event.actor == f"user:{auth.users['agent'].id}"
+    assert event.details["method"] == "in_person"
+    assert event.details["document"] == "iqama"
+    with database.sessions() as session:
+        checks = session.query(IdentityVerification).filter_by(request_id=rid).all()
+        by_provider = {check.provider: check for check in checks}
+        assert by_provider["sms"].status == "failed"  # the code no longer works
+        seen = by_provider["in_person"]
+        assert seen.status == "verified"
+        assert seen.started_by == auth.users["agent"].id
+        assert seen.verified_at is not None
+        assert seen.id == event.details["verification_id"]
+
+
+@pytest.mark.parametrize("body", [{}, {"document": "driving_licence"}, {"document": 7}])
+def test_verify_in_person_names_the_document_field(client, auth, requests, body):
+    rid = claimed_by_agent(client, auth, requests)
+    answer = client.post(f"/requests/{rid}/verify-in-person", json=body, headers=auth["agent"])
+    assert answer.status_code == 422, answer.json
+    assert answer.json["details"]["field"] == "document"
+    assert requests.get(rid).status == "in_review"
+
+
+def test_verify_in_person_only_in_review(client, auth, requests):
+    rid = requests.file().id
+    answer = client.post(
+        f"/requests/{rid}/verify-in-person",
+        json={"document": "national_id"},
+        headers=auth["agent"],
+    )
+    assert answer.status_code == 409
+    assert answer.json["error"] == "illegal-transition"
+
+
+def test_a_supervisor_rejects_a_request_in_review_without_verification(client, auth, requests):
+    rid = claimed_by_agent(client, auth, requests)
+    offered = client.get(f"/requests/{rid}", headers=auth["supervisor"]).json["allowed_actions"]
+    assert "reject" in offered
+    answer = client.post(
+        f"/requests/{rid}/reject",
+        json={"reason": "the ministry does not handle this matter"},
+        headers=auth["supervisor"],
+    )
+    assert answer.status_code == 200, answer.json
+    assert answer.json["status"] == "rejected"
+    assert requests.sms_stages(rid)[-1] == "rejected"
+    # Received requests are not rejected unread: claim (review) first.
+    fresh = requests.file().id
+    refused = client.post(
+        f"/requests/{fresh}/reject", json={"reason": "no"}, headers=auth["supervisor"]
+    )
+    assert refused.status_code == 409
