@@ -176,7 +176,8 @@ function verifyDialog(request) {
 // What became of the code's SMS: sent, or held by the per-number limit until a time.
 async function codeState(id) {
   const fresh = await api("GET", `/requests/${id}`).catch(() => null);
-  const held = fresh && (fresh.sms || []).find((sms) => sms.held_until);
+  const codes = fresh ? (fresh.sms || []).filter((sms) => sms.stage === "verification_code") : [];
+  const held = codes.length ? codes[codes.length - 1].held_until && codes[codes.length - 1] : null;
   return held ? t("held_until", { time: clock(held.held_until) }) : t("code_sent");
 }
 
@@ -198,7 +199,7 @@ function inPersonForm(request) {
   );
   form.addEventListener(
     "submit",
-    guarded(form, () => post(request, "verify-in-person", { document: form.document.value })),
+    guarded(form, () => post(request, "verify-in-person", { document: form.elements.namedItem("document").value })),
   );
   return form;
 }

@@ -82,6 +82,35 @@ function voicePanel(request) {
   );
 }
 
+// The request's text messages: what each is, its priority, and "held until ..." while the
+// per-number limit holds it.
+function smsItem(sms) {
+  const stage = has(`sms_${sms.stage}`) ? t(`sms_${sms.stage}`) : sms.stage;
+  const status = sms.held_until
+    ? t("held_until", { time: `${clock(sms.held_until)} (${gregorian(sms.held_until, false)})` })
+    : has(`sms_status_${sms.status}`)
+      ? t(`sms_status_${sms.status}`)
+      : sms.status;
+  return h(
+    "li",
+    { dataset: { stage: sms.stage, held: sms.held_until ? "true" : "false" } },
+    h("strong", {}, stage),
+    " · ",
+    h("span", { class: "sms-status" }, status),
+    sms.priority !== "normal" ? [" · ", h("span", { class: "tag" }, t(`priority_${sms.priority}`))] : null,
+  );
+}
+
+function smsPanel(request) {
+  if (!request.sms || !request.sms.length) return null;
+  return h(
+    "section",
+    { class: "panel", id: "sms" },
+    h("h2", {}, t("text_messages")),
+    h("ul", { class: "sms-list" }, request.sms.map(smsItem)),
+  );
+}
+
 function documentsPanel(id, files) {
   const item = (file) =>
     h(
@@ -277,6 +306,7 @@ function requestPage(found) {
         {},
         h("section", { class: "panel" }, detailsList(request, nationalIdField(id, casefile, actions), found.staff)),
         voicePanel(request),
+        smsPanel(request),
         documentsPanel(id, files),
         notesPanel(id, notes, actions, history),
       ),

@@ -3,8 +3,8 @@
 import { api } from "./api.js";
 import { guarded } from "./dialogs.js";
 import { failed, h, main } from "./dom.js";
-import { language, t } from "./i18n.js";
-import { state } from "./state.js";
+import { t } from "./i18n.js";
+import { CATEGORIES, state } from "./state.js";
 import { requestRow } from "./worklist.js";
 
 function openRequests(pop) {
@@ -17,36 +17,61 @@ function openRequests(pop) {
   );
 }
 
+function choice(id, name, label, values, prefix, selected) {
+  return [
+    h("label", { for: id }, t(label)),
+    h(
+      "select",
+      { id, name },
+      values.map((value) => h("option", { value, selected: value === selected }, t(`${prefix}_${value}`))),
+    ),
+  ];
+}
+
+function newRequestFields(pop) {
+  return [
+    h("label", { for: "new-mobile" }, t("mobile")),
+    h("input", { id: "new-mobile", name: "mobile", dir: "ltr", value: pop.caller_id, required: true }),
+    h("label", { for: "new-national-id" }, t("national_id")),
+    h("input", {
+      id: "new-national-id",
+      name: "national_id",
+      dir: "ltr",
+      inputmode: "numeric",
+      required: true,
+    }),
+    // The caller's language, not the agent's: the SMS and the IVR speak it.
+    choice("new-language", "language", "language", ["ar", "en"], "lang", pop.language || "ar"),
+    choice("new-category", "category", "category", CATEGORIES, "category", null),
+    choice("new-meeting-mode", "meeting_mode", "meeting_mode", ["in_person", "video"], "mode", null),
+    h("label", { for: "new-official" }, t("official")),
+    h("input", { id: "new-official", name: "target_official", maxlength: 64 }),
+  ];
+}
+
+// A phone caller's new request: filed as a phone request linked to this call.
 function newRequestForm(pop) {
   const form = h(
     "form",
     { id: "new-request-form", class: "panel" },
     h("h2", {}, t("new_request_for")),
-    h("label", { for: "new-mobile" }, t("mobile")),
-    h("input", { id: "new-mobile", dir: "ltr", value: pop.caller_id, required: true }),
-    h("label", { for: "new-national-id" }, t("national_id")),
-    h("input", {
-      id: "new-national-id",
-      dir: "ltr",
-      inputmode: "numeric",
-      pattern: "[12][0-9]{9}",
-      required: true,
-    }),
-    h("label", { for: "new-official" }, t("official")),
-    h("input", { id: "new-official", maxlength: 64 }),
+    newRequestFields(pop),
     h("button", { type: "submit", class: "primary" }, t("file_request")),
   );
   form.addEventListener(
     "submit",
-    guarded(async () => {
+    guarded(form, async () => {
+      const value = (name) => form.elements.namedItem(name).value.trim();
       const body = {
-        channel: "manual",
-        mobile: form["new-mobile"].value.trim(),
-        national_id: form["new-national-id"].value.trim(),
-        language: language(),
+        channel: "phone",
+        pop_id: pop.id,
+        mobile: value("mobile"),
+        national_id: value("national_id"),
+        language: value("language"),
+        category: value("category"),
+        meeting_mode: value("meeting_mode"),
       };
-      const official = form["new-official"].value.trim();
-      if (official) body.target_official = official;
+      if (value("target_official")) body.target_official = value("target_official");
       const created = await api("POST", "/requests", body);
       location.hash = `#/request/${created.id}`;
     }),

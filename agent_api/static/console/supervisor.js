@@ -3,7 +3,7 @@
 import { api, query } from "./api.js";
 import { barChart, columnChart } from "./charts.js";
 import { debounce, displayName, failed, h, main, toggleGroup } from "./dom.js";
-import { duration, gregorian, language, number, percent, t } from "./i18n.js";
+import { age, clock, duration, gregorian, language, number, percent, plural, t } from "./i18n.js";
 import { CATEGORIES, CHANNELS, STATUSES, state } from "./state.js";
 
 const LIVE_COLUMNS = [
@@ -32,7 +32,7 @@ function exportLinks(period, from, to) {
       "a",
       {
         // In the console's language: the export names branches, categories and statuses.
-        href: `/metrics/requests${query({ from, to, lang: language(), format: "csv" })}`,
+        href: `/metrics/requests${query({ from, to, lang: language(), format: "csv", layout: "long" })}`,
         id: "export-requests",
       },
       `${t("export_csv")} · ${t("requests_per_day")}`,
@@ -41,7 +41,7 @@ function exportLinks(period, from, to) {
     h(
       "a",
       {
-        href: `/metrics/calls${query({ from, to, by: period === "today" ? "hour" : "day", format: "csv" })}`,
+        href: `/metrics/calls${query({ from, to, by: period === "today" ? "hour" : "day", format: "csv", layout: "long" })}`,
         id: "export-calls",
       },
       `${t("export_csv")} · ${t("calls_per_hour")}`,
@@ -58,13 +58,35 @@ function refreshEvery(refreshLive) {
   }, 10000);
 }
 
-export async function showSupervisor() {
-  const drawing = ++state.drawing;
-  const period = state.supervisorPeriod;
-  const { from, to } = periodDates(period);
-  const live = h("section", { class: "panel", id: "live-queues" }, h("h2", {}, t("live_queues")));
-  const tiles = h("section", { class: "tiles", id: "kpis" });
-  const charts = h("section", { class: "charts", id: "charts" });
+// Reloads the live parts of the page: queues and alerts, agents, callbacks waiting.
+function liveRefresher(parts) {
+  return async () => {
+    try {
+      const [queues, people, waiting] = await Promise.all([
+        api("GET", "/queues/live"),
+        api("GET", "/queues/agents").catch(() => null),
+        api("GET", "/queues/callbacks").catch(() => null),
+      ]);
+      renderLive(parts.live, parts.alerts, queues);
+      renderAgents(parts.agents, people);
+      renderCallbacks(parts.callbacks, waiting);
+    } catch (problem) {
+      failed(problem);
+    }
+  };
+}
+
+function skeleton(period, from, to) {
+  const panel = (id, key) => h("section", { class: "panel", id }, h("h2", {}, t(key)));
+  const parts = {
+    alerts: h("div", { id: "alerts" }),
+    live: panel("live-queues", "live_queues"),
+    agents: panel("agents", "agents_now"),
+    callbacks: panel("callbacks", "callbacks_waiting"),
+    tiles: h("section", { class: "tiles", id: "kpis" }),
+    outcomes: h("div", { id: "outcomes" }),
+    charts: h("section", { class: "charts", id: "charts" }),
+  };
   const switcher = toggleGroup(["today", "week", "month"], period, "period", (name) => {
     state.supervisorPeriod = name;
     showSupervisor();
@@ -74,29 +96,36 @@ export async function showSupervisor() {
       "section",
       { class: "supervisor", id: "supervisor" },
       h("h1", {}, t("supervisor")),
-      live,
+      parts.alerts,
+      parts.live,
+      h("div", { class: "columns" }, parts.agents, parts.callbacks),
       switcher,
-      tiles,
-      charts,
+      parts.tiles,
+      parts.outcomes,
+      parts.charts,
       exportLinks(period, from, to),
     ),
   );
-  const refreshLive = async () => {
-    try {
-      renderLive(live, await api("GET", "/queues/live"));
-    } catch (problem) {
-      failed(problem);
-    }
-  };
+  return parts;
+}
+
+export async function showSupervisor() {
+  const drawing = ++state.drawing;
+  const period = state.supervisorPeriod;
+  const { from, to } = periodDates(period);
+  const parts = skeleton(period, from, to);
+  const refreshLive = liveRefresher(parts);
+  const by = period === "today" ? "hour" : "day";
   try {
-    const [queues, calls, requests] = await Promise.all([
+    const [queues, calls, requests, hourly] = await Promise.all([
       api("GET", "/queues/live"),
-      api("GET", `/metrics/calls${query({ from, to, by: period === "today" ? "hour" : "day" })}`),
+      api("GET", `/metrics/calls${query({ from, to, by })}`),
       api("GET", `/metrics/requests${query({ from, to })}`),
+      by === "hour" ? api("GET", `/metrics/requests${query({ from, to, by })}`) : null,
     ]);
     if (drawing !== state.drawing) return;
-    renderLive(live, queues);
-    renderFigures(tiles, charts, queues, calls, requests);
+    refreshLive();
+    renderFigures(parts, queues, calls, requests, hourly);
   } catch (problem) {
     if (drawing !== state.drawing) return;
     failed(problem);
@@ -124,7 +153,25 @@ function liveRow(item) {
   );
 }
 
-function renderLive(section, queues) {
+// Waiting callers or the longest wait over target: said at the top of the page.
+function renderAlerts(box, queues) {
+  const found = queues.items.flatMap((item) => (item.alerts || []).map((alert) => [item, alert]));
+  box.replaceChildren(
+    ...found.map(([item, alert]) =>
+      h(
+        "p",
+        { class: "alert", dataset: { alert: alert.kind, branch: item.branch } },
+        `${displayName("branch", item.branch)} · `,
+        alert.kind === "waiting_callers"
+          ? t("alert_waiting", { n: number(alert.value), max: number(alert.threshold) })
+          : t("alert_longest", { wait: duration(alert.value), max: duration(alert.threshold) }),
+      ),
+    ),
+  );
+}
+
+function renderLive(section, alertBox, queues) {
+  renderAlerts(alertBox, queues);
   section.replaceChildren(
     h("h2", {}, t("live_queues")),
     ...(queues.telephony ? [] : [h("p", { class: "warning" }, t("telephony_off"))]),
@@ -137,12 +184,72 @@ function renderLive(section, queues) {
         h(
           "tr",
           {},
-          h("th", { scope: "col" }, ""),
+          h("td", {}),
           LIVE_COLUMNS.map((key) => h("th", { scope: "col" }, t(key))),
         ),
       ),
       h("tbody", {}, queues.items.map(liveRow)),
     ),
+  );
+}
+
+function simpleTable(id, columns, rows) {
+  return h(
+    "table",
+    { class: "figures", id },
+    h("thead", {}, h("tr", {}, columns.map((key) => h("th", { scope: "col" }, t(key))))),
+    h("tbody", {}, rows),
+  );
+}
+
+function agentState(item) {
+  const label = t(`state_${item.state}`);
+  return item.state === "paused" && item.reason ? `${label} · ${t(`reason_${item.reason}`)}` : label;
+}
+
+function agentRow(item) {
+  const call = item.current_call;
+  return h(
+    "tr",
+    { dataset: { agent: item.user.name, state: item.state } },
+    h("th", { scope: "row" }, h("bdi", {}, item.user.name)),
+    h("td", {}, agentState(item)),
+    h("td", {}, duration(item.time_in_state_s)),
+    h("td", {}, call ? [h("bdi", { dir: "ltr" }, call.caller_masked || "—"), " · ", duration((Date.now() - Date.parse(call.since)) / 1000)] : "—"),
+    h("td", {}, number(item.calls_today)),
+    h("td", {}, duration(item.aht_s)),
+  );
+}
+
+// Per agent who takes calls: state, time in state, current call, calls today, AHT.
+function renderAgents(section, people) {
+  const columns = ["agent", "agent_state", "time_in_state", "current_call", "calls_today", "aht"];
+  section.replaceChildren(
+    h("h2", {}, t("agents_now")),
+    people && people.items.length
+      ? simpleTable("agents-table", columns, people.items.map(agentRow))
+      : h("p", {}, t("none")),
+  );
+}
+
+function callbackRow(item) {
+  return h(
+    "tr",
+    { dataset: { callback: item.id } },
+    h("td", {}, item.request_id ? h("a", { href: `#/request/${item.request_id}` }, h("bdi", {}, item.reference_number)) : "—"),
+    h("td", {}, h("bdi", { dir: "ltr" }, item.number_masked)),
+    h("td", {}, age(item.age_s)),
+    h("td", {}, `${number(item.attempts)} / ${number(item.max_attempts)}`),
+  );
+}
+
+// Callbacks waiting (queued or being dialled), oldest first.
+function renderCallbacks(section, waiting) {
+  section.replaceChildren(
+    h("h2", {}, t("callbacks_waiting")),
+    waiting && waiting.items.length
+      ? simpleTable("callbacks-table", ["reference", "callback_number", "age", "attempts"], waiting.items.map(callbackRow))
+      : h("p", {}, t("none")),
   );
 }
 
@@ -156,18 +263,25 @@ function sumBy(rows, field) {
   return total;
 }
 
+// A figure's tile, with what it means beside it (in the user's language).
 function tile(key, value, extra, id) {
+  const definition = `def_${key}`;
   return h(
     "div",
     { class: "tile", id },
     h("span", { class: "label" }, t(key)),
     h("span", { class: "value" }, value),
     extra ? h("span", { class: "extra" }, extra) : null,
+    TEXTS_WITH_DEFINITION.has(key) ? h("p", { class: "definition" }, t(definition, DEFINITION_PARAMS)) : null,
   );
 }
 
+const TEXTS_WITH_DEFINITION = new Set(["service_level", "asa", "aht", "abandonment"]);
+const DEFINITION_PARAMS = {};
+
 function serviceLevelTile(level, targets) {
   const met = level === null ? "none" : String(level >= targets.service_level_percent);
+  DEFINITION_PARAMS.s = number(targets.threshold_s);
   const shown = tile(
     "service_level",
     percent(level),
@@ -180,7 +294,7 @@ function serviceLevelTile(level, targets) {
 
 function renderTiles(tiles, queues, calls, days) {
   const total = calls.total;
-  const forwarding = days.filter((day) => day.same_day_forwarding_rate !== null);
+  const forwarding = days.filter((day) => day.same_day_forwarding_rate !== null && day.same_day_forwarding_rate !== undefined);
   const forwardingRate = forwarding.length
     ? forwarding[forwarding.length - 1].same_day_forwarding_rate
     : null;
@@ -195,6 +309,30 @@ function renderTiles(tiles, queues, calls, days) {
   );
 }
 
+// Every inbound call, by how it ended (the phone menu's own endings too), one tile each.
+function outcomeTiles(calls) {
+  const inbound = calls.inbound;
+  if (!inbound) return null;
+  const endings = Object.entries(inbound.by_ending || {}).filter(([, count]) => count);
+  return h(
+    "section",
+    { class: "panel", id: "calls-by-outcome" },
+    h("h2", {}, `${t("calls_by_outcome")} · ${plural("calls_n", inbound.total)}`),
+    h(
+      "div",
+      { class: "tiles outcome-tiles" },
+      endings.map(([ending, count]) =>
+        h(
+          "div",
+          { class: "tile", dataset: { ending } },
+          h("span", { class: "label" }, t(`ending_${ending}`)),
+          h("span", { class: "value" }, number(count)),
+        ),
+      ),
+    ),
+  );
+}
+
 function splitChart(key, names, prefix, totals, format = number) {
   const items = names.map((name) => ({ label: t(`${prefix}_${name}`), value: totals[name] || 0 }));
   return chartPanel(key, barChart(items, format));
@@ -202,23 +340,38 @@ function splitChart(key, names, prefix, totals, format = number) {
 
 function callsLabel(item) {
   const time = item.start.slice(11, 16);
-  return time === "00:00" ? item.start.slice(5, 10) : time;
+  return time === "00:00" ? gregorian(item.start, false) : clock(item.start);
 }
 
-function renderFigures(tiles, charts, queues, calls, requests) {
-  const days = requests.items;
-  renderTiles(tiles, queues, calls, days);
-  const video = sumBy(days, "video_call_hours");
-  charts.replaceChildren(
-    splitChart("requests_by_status", STATUSES, "status", sumBy(days, "by_status")),
-    splitChart("requests_by_channel", CHANNELS, "channel", sumBy(days, "by_channel")),
-    chartPanel(
-      "requests_per_day",
+// Requests received: one column an hour for Today, else one a day.
+function requestsChart(requests, hourly) {
+  if (hourly) {
+    return chartPanel(
+      "requests_by_hour",
       columnChart(
-        days.map((day) => ({ label: gregorian(`${day.day}T12:00:00Z`, false), value: day.received })),
+        hourly.items.map((item) => ({ label: clock(item.start), value: item.received })),
         { format: number },
       ),
+    );
+  }
+  return chartPanel(
+    "requests_per_day",
+    columnChart(
+      requests.items.map((day) => ({ label: gregorian(`${day.day}T12:00:00Z`, false), value: day.received })),
+      { format: number },
     ),
+  );
+}
+
+function renderFigures(parts, queues, calls, requests, hourly) {
+  const days = requests.items;
+  renderTiles(parts.tiles, queues, calls, days);
+  parts.outcomes.replaceChildren(outcomeTiles(calls) || "");
+  const video = sumBy(days, "video_call_hours");
+  parts.charts.replaceChildren(
+    splitChart("requests_by_status", STATUSES, "status", sumBy(days, "by_status")),
+    splitChart("requests_by_channel", CHANNELS, "channel", sumBy(days, "by_channel")),
+    requestsChart(requests, hourly),
     chartPanel(
       "calls_per_hour",
       columnChart(
