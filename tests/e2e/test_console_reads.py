@@ -212,4 +212,5 @@ def test_the_supervisors_page_explains_counts_and_draws_its_figures(
     )
     assert lefts == sorted(lefts)
     assert supervisor.errors == []
+    supervisor.page.unroute_all(behavior="ignoreErrors")
     supervisor.close()

@@ -41,7 +41,7 @@ function exportLinks(period, from, to) {
     h(
       "a",
       {
-        href: `/metrics/calls${query({ from, to, by: period === "today" ? "hour" : "day", format: "csv", layout: "long" })}`,
+        href: `/metrics/calls${query({ from, to, by: period === "today" ? "hour" : "day", format: "csv" })}`,
         id: "export-calls",
       },
       `${t("export_csv")} · ${t("calls_per_hour")}`,

@@ -241,7 +241,7 @@ export function requestRow(item) {
       h(
         "a",
         { href: `#/request/${item.id}`, class: "reference" },
-        h("bdi", {}, item.reference_number),
+        item.reference_number,
       ),
       item.is_partial ? h("span", { class: "partial" }, ` (${t("partial")})`) : null,
     ),
