@@ -32,7 +32,7 @@ function exportLinks(period, from, to) {
       "a",
       {
         // In the console's language: the export names branches, categories and statuses.
-        href: `/metrics/requests${query({ from, to, lang: language(), format: "csv", layout: "long" })}`,
+        href: `/metrics/requests${query({ from, to, lang: language(), layout: "long", format: "csv" })}`,
         id: "export-requests",
       },
       `${t("export_csv")} · ${t("requests_per_day")}`,
