@@ -5,7 +5,7 @@ import { guarded } from "./dialogs.js";
 import { failed, h, main } from "./dom.js";
 import { t } from "./i18n.js";
 import { CATEGORIES, state } from "./state.js";
-import { requestRow } from "./worklist.js";
+import { requestRow, requestsTable } from "./worklist.js";
 
 function openRequests(pop) {
   if (!pop.requests.length) return null;
@@ -13,7 +13,7 @@ function openRequests(pop) {
     "section",
     { class: "panel" },
     h("h2", {}, t("open_requests")),
-    h("table", { class: "requests", id: "pop-requests" }, h("tbody", {}, pop.requests.map(requestRow))),
+    requestsTable(h("tbody", {}, pop.requests.map(requestRow)), "pop-requests"),
   );
 }
 

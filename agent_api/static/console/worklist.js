@@ -123,10 +123,10 @@ function filtersForm(load) {
   return filters;
 }
 
-function requestsTable(rows) {
+export function requestsTable(rows, id = "requests") {
   return h(
     "table",
-    { class: "requests", id: "requests" },
+    { class: "requests", id },
     h("thead", {}, h("tr", {}, COLUMNS.map((key) => h("th", { scope: "col" }, t(key))))),
     rows,
   );
