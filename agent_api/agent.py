@@ -19,6 +19,7 @@ from agent_api.schemas import dump_request
 from agent_api.services import console, db, services, telephony_available, user
 from tawasul.casefile import open_requests_of_caller
 from tawasul.errors import NotFound, TelephonyUnavailable
+from tawasul.intake import call_of_pop
 from tawasul.masking import mask_phone
 from tawasul.permissions import Action, may, visible_branches
 from tawasul.presence import PauseReason, Presence, PresenceService, PresenceState
@@ -145,6 +146,7 @@ def screen_pop(pop_id: str) -> ResponseReturnValue:
     if pop is None:
         raise NotFound("no such screen-pop (or it is older than 30 minutes)")
     found = open_requests_of_caller(db(), pop.caller_id, visible_branches(me))
+    call = call_of_pop(db(), (pop.uniqueid, pop.linkedid))
     casework = services().casework
     ids = [item.id for item in found]
     assignees = casework.assignees(db(), ids)
@@ -156,6 +158,9 @@ def screen_pop(pop_id: str) -> ResponseReturnValue:
             "at": pop.at.isoformat(),
             # The agent is speaking with this caller; the number fills the new-request form.
             "caller_id": pop.caller_id,
+            # The IVR's record of the call, when there is one: its language is the caller's.
+            "call_id": call.id if call is not None else None,
+            "caller_language": call.language.value if call and call.language else None,
             "caller_id_masked": mask_phone(pop.caller_id),
             "requests": [
                 dump_request(
@@ -241,7 +246,13 @@ OPENAPI_PATHS: dict[str, Any] = {
                 }
             ],
             "responses": {
-                "200": {"description": "caller_id, requests"},
+                "200": {
+                    "description": (
+                        "caller_id, requests, call_id and caller_language (the IVR's call, if"
+                        " recorded: POST /requests with channel phone and this screen-pop's id"
+                        " links it)"
+                    )
+                },
                 "401": error("no valid credentials"),
                 "404": error("no such screen-pop of this agent"),
             },

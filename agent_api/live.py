@@ -64,6 +64,9 @@ class ScreenPop:
     caller_id: str
     queue: str
     at: datetime
+    uniqueid: str = ""
+    """Asterisk's UNIQUEID of the caller's channel: the IVR's call row (``Call.uniqueid``)."""
+    linkedid: str = ""
 
 
 class LiveHub:
@@ -244,7 +247,15 @@ class LiveHub:
         owners = self._users_of(interface)
         caller = event.get("CallerIDNum", "")
         for user_id in owners:
-            pop = ScreenPop(secrets.token_urlsafe(12), user_id, caller, queue_name, self._clock())
+            pop = ScreenPop(
+                secrets.token_urlsafe(12),
+                user_id,
+                caller,
+                queue_name,
+                self._clock(),
+                uniqueid=event.get("Uniqueid", ""),
+                linkedid=event.get("Linkedid", ""),
+            )
             with self._lock:
                 self._pops[pop.id] = pop
                 while len(self._pops) > MAX_POPS:

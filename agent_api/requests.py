@@ -78,6 +78,16 @@ def _dump(request: Request) -> dict[str, Any]:
     dumped["allowed_actions"] = [action.value for action in allowed]
     dumped["override_actions"] = [action.value for action in override]
     dumped["sms"] = [dump_sms(item) for item in owed_sms(db(), request.id)]
+    verified = services().casework.identity_check(db(), request.id)
+    dumped["identity"] = (
+        {
+            "method": verified.provider,
+            "verified_by": verified.started_by,
+            "verified_at": verified.verified_at.isoformat() if verified.verified_at else None,
+        }
+        if verified is not None
+        else None
+    )
     return dumped
 
 
