@@ -18,7 +18,7 @@ from agent_api.openapi_parts import error
 from agent_api.schemas import dump_request
 from agent_api.services import console, db, services, telephony_available, user
 from tawasul.casefile import open_requests_of_caller
-from tawasul.errors import NotFound, TelephonyUnavailable
+from tawasul.errors import NotFound, TelephonyUnavailable, ValidationError
 from tawasul.intake import call_of_pop
 from tawasul.masking import mask_phone
 from tawasul.permissions import Action, may, visible_branches
@@ -61,7 +61,7 @@ def _dump_presence(presence: Presence) -> dict[str, Any]:
 def state() -> ResponseReturnValue:
     """The agent's presence in the branch queue, as Asterisk has it (always a 200).
 
-    Staff who take no calls get ``not_an_agent``, an agent without a softphone
+    Staff who take no calls get ``not_an_agent``, an agent without a usable softphone
     ``no_extension``; ``telephony`` is the answer ``/queues/live`` gives too.
     """
     me = user()
@@ -72,7 +72,10 @@ def state() -> ResponseReturnValue:
     service = console().presence
     if service is None:
         return jsonify({"state": "unknown", "telephony": False})
-    if not (me.extension or "").strip():
+    try:
+        service.interface_of(me)
+    except ValidationError:
+        # No usable softphone: the page offers to set one (PATCH /auth/me), not an error.
         return jsonify(
             {"state": "no_extension", "takes_calls": True, "telephony": telephony_available()}
         )
