@@ -195,7 +195,7 @@ def test_a_called_in_request_is_taken_from_claim_to_complete(
         raise AssertionError(f"no figures; the page said {supervisor.errors}") from exc
     supervisor.page.wait_for_selector("#live-queues tr[data-branch=riyadh]")
     supervisor.page.wait_for_selector("[data-chart=requests_by_channel] .bars")
-    supervisor.shot("supervisor-en")
+    supervisor.shot("supervisor-en", full_page=True)
     assert supervisor.page.get_attribute("#export-requests", "href").endswith("format=csv")
     # The export names branches and categories in the console's language.
     assert "lang=en" in supervisor.page.get_attribute("#export-requests", "href")

@@ -315,6 +315,7 @@ def test_the_screen_pop_files_a_phone_request_linked_to_the_call(
         "at": "2026-11-30T08:00:00+00:00",
         "caller_id": "0501234567",
         "caller_id_masked": "05*****567",
+        "caller_language": "en",
         "requests": [],
     }
     sent = []
@@ -329,7 +330,8 @@ def test_the_screen_pop_files_a_phone_request_linked_to_the_call(
     agent.sign_in("agent")
     agent.page.goto(f"{page_console.url}/console/#/pop/pop-1")
     agent.page.fill("#new-national-id", "1000000008")
-    agent.page.select_option("#new-language", "en")
+    # The caller's language (the IVR's call), not the agent's Arabic.
+    expect(agent.page.locator("#new-language")).to_have_value("en")
     agent.page.select_option("#new-category", "company")
     agent.page.select_option("#new-meeting-mode", "video")
     agent.page.fill("#new-official", "الوكيل")
@@ -338,7 +340,7 @@ def test_the_screen_pop_files_a_phone_request_linked_to_the_call(
     assert sent == [
         {
             "channel": "phone",
-            "pop_id": "pop-1",
+            "screen_pop_id": "pop-1",
             "mobile": "0501234567",
             "national_id": "1000000008",
             "language": "en",

@@ -41,7 +41,7 @@ function exportLinks(period, from, to) {
     h(
       "a",
       {
-        href: `/metrics/calls${query({ from, to, by: period === "today" ? "hour" : "day", format: "csv" })}`,
+        href: `/metrics/calls${query({ from, to, by: period === "today" ? "hour" : "day", layout: "long", format: "csv" })}`,
         id: "export-calls",
       },
       `${t("export_csv")} · ${t("calls_per_hour")}`,

@@ -174,7 +174,7 @@ function listLoader(rows, counts, more) {
     more.hidden = !cursor;
   }
   async function loadCounts() {
-    const params = listFilters();
+    const params = state.views ? { ...viewFilters() } : listFilters();
     if (params.number) return; // the search's own answer brings them (see page)
     delete params.status;
     const answer = await api("GET", `/requests/counts${query(params)}`);
