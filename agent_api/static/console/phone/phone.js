@@ -1,0 +1,516 @@
+// The phone in the console: the agent's endpoint registered from the page, its state in the
+// header, a ringing queue call answered or declined, the call's controls, and the wrap-up.
+// The console calls startPhone() after sign-in, stopPhone() at sign-out, expectCall() before it
+// asks the server to ring this page (click-to-call, listen/whisper/barge), and spyButtons() on
+// the supervisor's per-agent table. Built with DOM nodes, never HTML strings.
+
+import { api } from "../api.js";
+import { duration, language } from "../i18n.js";
+import { LINE, Line } from "./line.js";
+import { startRinging, stopRinging, unlockSound } from "./ring.js";
+import { pt } from "./texts.js";
+
+// A call the page asked for is answered without a click if it arrives within this time.
+const EXPECT_S = 30;
+const KEYPAD = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
+
+// The phone's own style sheet, added once (the console's page stays as it is).
+if (!document.querySelector('link[href="phone/phone.css"]')) {
+  document.head.append(Object.assign(document.createElement("link"), { rel: "stylesheet", href: "phone/phone.css" }));
+}
+
+const phone = {
+  line: null,
+  account: null,
+  call: null,
+  status: "unregistered", // unregistered | connecting | registered | ringing | in_call | wrap_up | none
+  expectedUntil: 0,
+  declined: false,
+  timer: null,
+  wrapUp: null,
+  presence: null,
+};
+
+function el(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) element.addEventListener(key.slice(2), value);
+    else if (value === true) element.setAttribute(key, "");
+    else element.setAttribute(key, String(value));
+  }
+  element.append(...children.flat().filter((child) => child !== null && child !== undefined));
+  return element;
+}
+
+// -- the header badge and the panel ------------------------------------------------------------
+
+function badge() {
+  let found = document.getElementById("phone-state");
+  if (!found) {
+    found = el("span", { id: "phone-state", class: "badge phone-badge", role: "status" });
+    const bar = document.getElementById("bar");
+    bar.insertBefore(found, document.getElementById("who"));
+  }
+  return found;
+}
+
+function panel() {
+  let found = document.getElementById("phone");
+  if (!found) {
+    found = el("section", { id: "phone", class: "phone", hidden: true });
+    found.setAttribute("aria-labelledby", "phone-title");
+    document.body.append(found);
+  }
+  return found;
+}
+
+function setStatus(status) {
+  phone.status = status;
+  const shown = badge();
+  shown.dataset.state = status;
+  shown.textContent = pt(`phone_${status}`);
+  document.body.dataset.phone = status;
+}
+
+// Redraw what depends on the language (the console calls this when the language changes).
+export function renderPhone() {
+  if (!phone.line && phone.status !== "none") return;
+  setStatus(phone.status);
+  if (phone.status === "ringing") showRinging();
+  else if (phone.status === "in_call") showInCall();
+  else if (phone.status === "wrap_up") showWrapUp();
+}
+
+// -- start and stop ---------------------------------------------------------------------------
+
+export async function startPhone() {
+  unlockSound();
+  let account;
+  try {
+    account = await api("GET", "/agent/phone");
+  } catch (problem) {
+    // Staff who take no calls have no endpoint: no phone, and nothing to warn about.
+    setStatus(problem.status === 404 ? "none" : "unregistered");
+    if (problem.status !== 404) badge().title = problem.message;
+    return;
+  }
+  phone.account = account;
+  const audio = el("audio", { id: "phone-audio", autoplay: true });
+  document.body.append(audio);
+  const line = new Line(account, audio);
+  phone.line = line;
+  line.addEventListener("state", (event) => onLineState(event.detail.state));
+  line.addEventListener("ringing", (event) => onRinging(event.detail.call));
+  line.addEventListener("answered", () => onAnswered());
+  line.addEventListener("held", () => showInCall());
+  line.addEventListener("ended", (event) => onEnded(event.detail.call));
+  setStatus("connecting");
+  try {
+    await line.start();
+  } catch (problem) {
+    setStatus("unregistered");
+    badge().title = `${pt("phone_failed")}: ${problem.message}`;
+  }
+}
+
+export async function stopPhone() {
+  stopRinging();
+  clearInterval(phone.timer);
+  const line = phone.line;
+  phone.line = null;
+  phone.call = null;
+  if (line) await line.stop().catch(() => {});
+  document.getElementById("phone-audio")?.remove();
+  document.getElementById("phone")?.remove();
+  document.getElementById("phone-state")?.remove();
+  delete document.body.dataset.phone;
+}
+
+// The page is about to ask the server for a call to itself: answer it without a click.
+export function expectCall() {
+  unlockSound();
+  phone.expectedUntil = Date.now() + EXPECT_S * 1000;
+}
+
+function onLineState(state) {
+  if (phone.call) return; // a call's own state is shown while it lasts
+  if (phone.status === "wrap_up") return;
+  if (state === LINE.REGISTERED) setStatus("registered");
+  else if (state === LINE.CONNECTING) setStatus("connecting");
+  else setStatus("unregistered");
+}
+
+// -- ringing ----------------------------------------------------------------------------------
+
+function callerText(call) {
+  const remote = call.remote;
+  return remote.name && remote.name !== remote.user ? `${remote.name} ${remote.user}` : remote.user;
+}
+
+function onRinging(call) {
+  phone.call = call;
+  phone.declined = false;
+  if (Date.now() < phone.expectedUntil) {
+    phone.expectedUntil = 0;
+    answer();
+    return;
+  }
+  setStatus("ringing");
+  startRinging(pt("incoming_call"), callerText(call));
+  showRinging();
+}
+
+function showRinging() {
+  const call = phone.call;
+  if (!call) return;
+  const box = panel();
+  box.hidden = false;
+  box.dataset.view = "ringing";
+  box.replaceChildren(
+    el("h2", { id: "phone-title" }, pt("incoming_call")),
+    el(
+      "p",
+      { class: "phone-caller" },
+      `${pt("incoming_from")}: `,
+      el("span", { dir: "ltr", id: "phone-caller" }, callerText(call)),
+    ),
+    el(
+      "div",
+      { class: "phone-actions" },
+      el("button", { type: "button", id: "phone-answer", class: "primary", onclick: answer }, pt("answer")),
+      el("button", { type: "button", id: "phone-decline", class: "danger", onclick: decline }, pt("decline")),
+    ),
+  );
+  box.querySelector("#phone-answer").focus();
+}
+
+async function answer() {
+  stopRinging();
+  const call = phone.call;
+  if (!call) return;
+  try {
+    await call.answer();
+  } catch (problem) {
+    notify(problem.name === "NotAllowedError" ? pt("microphone_refused") : problem.message);
+  }
+}
+
+async function decline() {
+  stopRinging();
+  phone.declined = true;
+  if (phone.call) await phone.call.decline().catch(() => {});
+}
+
+// -- in a call ---------------------------------------------------------------------------------
+
+function onAnswered() {
+  const call = phone.call;
+  if (!call) return;
+  if (!call.answeredAt) call.answeredAt = Date.now();
+  setStatus("in_call");
+  showInCall();
+  clearInterval(phone.timer);
+  phone.timer = setInterval(tick, 1000);
+  call.watchMedia((flowing) => {
+    const warning = document.getElementById("phone-media-warning");
+    if (warning) warning.hidden = flowing;
+    document.body.dataset.phoneMedia = flowing ? "flowing" : "stopped";
+  });
+}
+
+function tick() {
+  const call = phone.call;
+  const shown = document.getElementById("phone-timer");
+  if (call && call.answeredAt && shown) shown.textContent = duration((Date.now() - call.answeredAt) / 1000);
+}
+
+function toggle(id, label, pressed, onclick) {
+  return el("button", { type: "button", id, "aria-pressed": pressed ? "true" : "false", onclick }, label);
+}
+
+function showInCall() {
+  const call = phone.call;
+  if (!call || !call.answeredAt) return;
+  setStatus(call.held ? "on_hold" : "in_call");
+  const box = panel();
+  box.hidden = false;
+  box.dataset.view = "in-call";
+  const keypadOpen = box.querySelector("#phone-keypad-grid")?.hidden === false;
+  const stopped = document.body.dataset.phoneMedia === "stopped";
+  box.replaceChildren(
+    el("h2", { id: "phone-title" }, pt(call.held ? "phone_on_hold" : "phone_in_call")),
+    el(
+      "p",
+      { class: "phone-caller" },
+      el("span", { dir: "ltr", id: "phone-caller" }, callerText(call)),
+      " · ",
+      el("span", { class: "visually-hidden" }, `${pt("call_time")} `),
+      el("time", { id: "phone-timer", dir: "ltr" }, duration((Date.now() - call.answeredAt) / 1000)),
+    ),
+    el("p", { id: "phone-media-warning", class: "phone-warning", role: "alert", hidden: !stopped }, pt("media_stopped")),
+    el(
+      "div",
+      { class: "phone-actions" },
+      toggle("phone-mute", pt(call.muted ? "unmute" : "mute"), call.muted, () => {
+        call.setMuted(!call.muted);
+        showInCall();
+      }),
+      toggle("phone-hold", pt(call.held ? "resume" : "hold"), call.held, () => {
+        call.setHeld(!call.held).catch((problem) => notify(problem.message));
+      }),
+      el(
+        "button",
+        {
+          type: "button",
+          id: "phone-keypad",
+          "aria-expanded": keypadOpen ? "true" : "false",
+          "aria-controls": "phone-keypad-grid",
+          onclick: (event) => {
+            const grid = document.getElementById("phone-keypad-grid");
+            grid.hidden = !grid.hidden;
+            event.currentTarget.setAttribute("aria-expanded", String(!grid.hidden));
+          },
+        },
+        pt("keypad"),
+      ),
+      el("button", { type: "button", id: "phone-transfer", onclick: showTransfer }, pt("transfer")),
+      el("button", { type: "button", id: "phone-hangup", class: "danger", onclick: hangUp }, pt("hang_up")),
+    ),
+    el(
+      "div",
+      { id: "phone-keypad-grid", class: "phone-keypad", hidden: !keypadOpen, role: "group", "aria-label": pt("keypad") },
+      KEYPAD.map((digit) =>
+        el(
+          "button",
+          {
+            type: "button",
+            dir: "ltr",
+            "aria-label": `${pt("keypad_digit")} ${digit}`,
+            onclick: () => call.dtmf(digit).catch((problem) => notify(problem.message)),
+          },
+          digit,
+        ),
+      ),
+    ),
+    el("div", { id: "phone-transfer-box" }),
+    el("p", { id: "phone-notice", role: "status" }),
+  );
+}
+
+async function hangUp() {
+  if (phone.call) await phone.call.hangup().catch((problem) => notify(problem.message));
+}
+
+async function showTransfer() {
+  const call = phone.call;
+  const box = document.getElementById("phone-transfer-box");
+  if (!call || !box) return;
+  let targets = [];
+  try {
+    targets = (await api("GET", "/agent/transfer-targets")).targets;
+  } catch (problem) {
+    notify(problem.message);
+  }
+  const choice = el(
+    "select",
+    { id: "phone-transfer-target" },
+    el("option", { value: "" }, "—"),
+    targets.map((target) =>
+      el("option", { value: target.uri }, `${pt(`transfer_${target.kind}`)} · ${target.label}`),
+    ),
+  );
+  const typed = el("input", { id: "phone-transfer-number", dir: "ltr", inputmode: "tel", maxlength: 32 });
+  const form = el(
+    "form",
+    { class: "phone-transfer" },
+    el("label", { for: "phone-transfer-target" }, pt("transfer_to")),
+    choice,
+    el("label", { for: "phone-transfer-number" }, pt("transfer_or_number")),
+    typed,
+    el("button", { type: "submit", class: "primary" }, pt("transfer_go")),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const target = transferUri(typed.value.trim() || choice.value);
+    if (!target) return;
+    try {
+      await call.transfer(target);
+      notify(pt("transferred"));
+    } catch (problem) {
+      notify(problem.message);
+    }
+  });
+  box.replaceChildren(form);
+  choice.focus();
+}
+
+// A typed extension becomes a SIP URI in the endpoint's own domain; a listed target is one.
+function transferUri(value) {
+  if (!value) return "";
+  if (value.startsWith("sip:")) return value;
+  if (!/^[0-9*#+]{1,32}$/.test(value)) return "";
+  const domain = phone.account.aor.replace(/^sip:[^@]*@/, "");
+  return `sip:${value}@${domain}`;
+}
+
+function notify(message) {
+  const shown = document.getElementById("phone-notice");
+  if (shown) shown.textContent = message;
+  else badge().title = message;
+}
+
+// -- after the call ----------------------------------------------------------------------------
+
+function onEnded(call) {
+  stopRinging();
+  clearInterval(phone.timer);
+  delete document.body.dataset.phoneMedia;
+  phone.call = null;
+  const wasAnswered = Boolean(call.answeredAt);
+  if (!wasAnswered) {
+    panel().hidden = true;
+    setStatus(phone.line && phone.line.state === LINE.REGISTERED ? "registered" : "unregistered");
+    // A queue call the agent neither answered nor declined rang out: the server paused them.
+    if (!phone.declined) showMissed();
+    return;
+  }
+  if (call.header("X-Tawasul-Spy")) {
+    // Listening to an agent is not a call of one's own: no wrap-up.
+    panel().hidden = true;
+    setStatus("registered");
+    return;
+  }
+  startWrapUp();
+}
+
+function showMissed() {
+  const box = panel();
+  box.hidden = false;
+  box.dataset.view = "missed";
+  box.replaceChildren(
+    el("h2", { id: "phone-title" }, pt("phone_registered")),
+    el("p", { id: "phone-missed", role: "alert" }, pt("missed_call")),
+    el("button", { type: "button", onclick: () => (box.hidden = true) }, "×"),
+  );
+}
+
+async function startWrapUp() {
+  let setup = { dispositions: [], after_call_work_s: 0 };
+  try {
+    setup = await api("GET", "/agent/wrap-up");
+  } catch (problem) {
+    notify(problem.message);
+  }
+  phone.wrapUp = { setup, endsAt: Date.now() + setup.after_call_work_s * 1000, saved: false };
+  setStatus("wrap_up");
+  showWrapUp();
+  clearInterval(phone.timer);
+  phone.timer = setInterval(wrapUpTick, 1000);
+}
+
+function wrapUpTick() {
+  const wrap = phone.wrapUp;
+  if (!wrap) return;
+  const left = Math.max(0, (wrap.endsAt - Date.now()) / 1000);
+  const shown = document.getElementById("wrap-up-countdown");
+  if (shown) shown.textContent = duration(left);
+  if (left <= 0) finishWrapUp(false);
+}
+
+function showWrapUp() {
+  const wrap = phone.wrapUp;
+  if (!wrap) return;
+  const box = panel();
+  box.hidden = false;
+  box.dataset.view = "wrap-up";
+  const choice = el(
+    "select",
+    { id: "wrap-up-disposition", required: true },
+    el("option", { value: "" }, pt("choose_disposition")),
+    wrap.setup.dispositions.map((item) =>
+      el("option", { value: item.code }, item.label[language()] || item.code),
+    ),
+  );
+  const form = el(
+    "form",
+    { id: "wrap-up", class: "phone-wrap-up" },
+    el("h2", { id: "phone-title" }, pt("wrap_up")),
+    el("label", { for: "wrap-up-disposition" }, pt("disposition")),
+    choice,
+    el(
+      "p",
+      {},
+      `${pt("after_call_work")} `,
+      el("time", { id: "wrap-up-countdown", dir: "ltr" }, duration((wrap.endsAt - Date.now()) / 1000)),
+    ),
+    el("button", { type: "submit", class: "primary", id: "wrap-up-ready" }, pt("ready_now")),
+    el("p", { id: "phone-notice", role: "status" }),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    finishWrapUp(true);
+  });
+  box.replaceChildren(form);
+  choice.focus();
+}
+
+// Save the disposition (if chosen) and end the after-call work. The server keeps the agent out
+// of the queue for the after-call-work time; "ready now" ends it early.
+async function finishWrapUp(early) {
+  const wrap = phone.wrapUp;
+  if (!wrap || wrap.finishing) return;
+  wrap.finishing = true;
+  clearInterval(phone.timer);
+  const disposition = document.getElementById("wrap-up-disposition")?.value || "";
+  try {
+    await api("POST", "/agent/wrap-up", { disposition: disposition || null, ready: true, early });
+  } catch (problem) {
+    wrap.finishing = false;
+    notify(problem.message);
+    return;
+  }
+  phone.wrapUp = null;
+  panel().hidden = true;
+  setStatus(phone.line && phone.line.state === LINE.REGISTERED ? "registered" : "unregistered");
+  document.dispatchEvent(new CustomEvent("tawasul:presence-changed"));
+}
+
+// -- the supervisor on a live call ---------------------------------------------------------------
+
+// Listen / whisper / barge buttons for one row of the per-agent table: the server calls the
+// supervisor's own page, which answers at once because it asked.
+export function spyButtons(agent) {
+  const name = agent.display_name || agent.username;
+  return el(
+    "span",
+    { class: "spy", role: "group", "aria-label": name },
+    ["listen", "whisper", "barge"].map((mode) =>
+      el(
+        "button",
+        {
+          type: "button",
+          class: "link",
+          "data-spy": mode,
+          "aria-label": `${pt({ listen: "listen_to", whisper: "whisper_to", barge: "barge_into" }[mode])} ${name}`,
+          disabled: phone.status !== "registered",
+          onclick: async () => {
+            expectCall();
+            try {
+              await api("POST", `/supervisor/agents/${agent.user_id}/${mode}`);
+              notify(pt("spy_ringing"));
+            } catch (problem) {
+              phone.expectedUntil = 0;
+              notify(problem.message);
+            }
+          },
+        },
+        pt(mode),
+      ),
+    ),
+  );
+}
+
+export function phoneStatus() {
+  return phone.status;
+}
