@@ -16,15 +16,15 @@ export const LINE = Object.freeze({
 });
 
 export class Line extends EventTarget {
-  // `account` is what GET /agent/phone answers: the WebSocket URL, the SIP address of record,
-  // the user and secret to authenticate with, and the ICE servers (none on a LAN).
+  // `account` is what GET /auth/me/sip answers: the WebSocket URL, the SIP URI (address of
+  // record), the user and secret to authenticate with, and any ICE servers (none on a LAN).
   constructor(account, audioElement) {
     super();
     this.account = account;
     this.state = LINE.OFF;
     this.call = null;
-    this.manager = new Web.SessionManager(websocketUrl(account.websocket_url), {
-      aor: account.aor,
+    this.manager = new Web.SessionManager(websocketUrl(account.ws_url), {
+      aor: account.uri,
       media: { remote: { audio: audioElement } },
       // RFC 4733 events in the RTP stream, as the IVR and the queues expect (not SIP INFO).
       sendDTMFUsingSessionDescriptionHandler: true,
@@ -34,9 +34,8 @@ export class Line extends EventTarget {
       registrationRetry: true,
       registrationRetryInterval: 5,
       userAgentOptions: {
-        authorizationUsername: account.username,
+        authorizationUsername: account.user,
         authorizationPassword: account.password,
-        displayName: account.display_name || account.username,
         logBuiltinEnabled: false,
         sessionDescriptionHandlerFactoryOptions: {
           // The library's default asks a public STUN server: the page must not reach outside the

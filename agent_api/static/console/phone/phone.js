@@ -88,14 +88,19 @@ export async function startPhone() {
   unlockSound();
   let account;
   try {
-    account = await api("GET", "/agent/phone");
+    account = await api("GET", "/auth/me/sip");
   } catch (problem) {
-    // Staff who take no calls have no endpoint: no phone, and nothing to warn about.
-    setStatus(problem.status === 404 ? "none" : "unregistered");
-    if (problem.status !== 404) badge().title = problem.message;
+    // Staff who take no calls have no extension: no phone, and nothing to warn about.
+    setStatus(problem.status === 422 ? "none" : "unregistered");
+    if (problem.status !== 422) badge().title = problem.message;
     return;
   }
   phone.account = account;
+  if (account.device !== "webrtc") {
+    // The account's phone is a desk phone or a softphone: the page must not take its calls.
+    setStatus("desk");
+    return;
+  }
   const audio = el("audio", { id: "phone-audio", autoplay: true });
   document.body.append(audio);
   const line = new Line(account, audio);
@@ -127,10 +132,19 @@ export async function stopPhone() {
   delete document.body.dataset.phone;
 }
 
-// The page is about to ask the server for a call to itself: answer it without a click.
-export function expectCall() {
+// The page is about to ask the server for a call to itself ("callback" for click-to-call,
+// "spy" for listen/whisper/barge): answer it without a click.
+export function expectCall(kind = "callback") {
   unlockSound();
   phone.expectedUntil = Date.now() + EXPECT_S * 1000;
+  phone.expectedKind = kind;
+}
+
+// The screen-pop of the answered queue call names the call (its uniqueid), which the wrap-up's
+// disposition is stored against; the console's screen-pop sends it here.
+export function callIdentified(uniqueid) {
+  if (phone.call) phone.call.uniqueid = uniqueid;
+  else if (phone.wrapUp && !phone.wrapUp.uniqueid) phone.wrapUp.uniqueid = uniqueid;
 }
 
 function onLineState(state) {
@@ -153,9 +167,11 @@ function onRinging(call) {
   phone.declined = false;
   if (Date.now() < phone.expectedUntil) {
     phone.expectedUntil = 0;
+    call.kind = phone.expectedKind;
     answer();
     return;
   }
+  call.kind = "queue";
   setStatus("ringing");
   startRinging(pt("incoming_call"), callerText(call));
   showRinging();
@@ -375,13 +391,13 @@ function onEnded(call) {
     if (!phone.declined) showMissed();
     return;
   }
-  if (call.header("X-Tawasul-Spy")) {
+  if (call.kind === "spy") {
     // Listening to an agent is not a call of one's own: no wrap-up.
     panel().hidden = true;
     setStatus("registered");
     return;
   }
-  startWrapUp();
+  startWrapUp(call);
 }
 
 function showMissed() {
@@ -395,14 +411,17 @@ function showMissed() {
   );
 }
 
-async function startWrapUp() {
+async function startWrapUp(call) {
   let setup = { dispositions: [], after_call_work_s: 0 };
   try {
     setup = await api("GET", "/agent/wrap-up");
   } catch (problem) {
     notify(problem.message);
   }
-  phone.wrapUp = { setup, endsAt: Date.now() + setup.after_call_work_s * 1000, saved: false };
+  // Asterisk keeps the agent's queue member out of rotation for the same time (wrapuptime):
+  // the countdown shows it; a click-to-call has none but still gets its disposition.
+  const seconds = call.kind === "queue" ? setup.after_call_work_s : 0;
+  phone.wrapUp = { setup, endsAt: Date.now() + seconds * 1000, uniqueid: call.uniqueid || "" };
   setStatus("wrap_up");
   showWrapUp();
   clearInterval(phone.timer);
@@ -415,7 +434,7 @@ function wrapUpTick() {
   const left = Math.max(0, (wrap.endsAt - Date.now()) / 1000);
   const shown = document.getElementById("wrap-up-countdown");
   if (shown) shown.textContent = duration(left);
-  if (left <= 0) finishWrapUp(false);
+  if (left <= 0) endWrapUp();
 }
 
 function showWrapUp() {
@@ -426,10 +445,10 @@ function showWrapUp() {
   box.dataset.view = "wrap-up";
   const choice = el(
     "select",
-    { id: "wrap-up-disposition", required: true },
+    { id: "wrap-up-disposition", required: true, disabled: Boolean(wrap.saved) },
     el("option", { value: "" }, pt("choose_disposition")),
     wrap.setup.dispositions.map((item) =>
-      el("option", { value: item.code }, item.label[language()] || item.code),
+      el("option", { value: item.code, selected: item.code === wrap.saved }, item[language()] || item.code),
     ),
   );
   const form = el(
@@ -444,36 +463,55 @@ function showWrapUp() {
       `${pt("after_call_work")} `,
       el("time", { id: "wrap-up-countdown", dir: "ltr" }, duration((wrap.endsAt - Date.now()) / 1000)),
     ),
-    el("button", { type: "submit", class: "primary", id: "wrap-up-ready" }, pt("ready_now")),
-    el("p", { id: "phone-notice", role: "status" }),
+    el("button", { type: "submit", class: "primary", id: "wrap-up-save", disabled: Boolean(wrap.saved) }, pt("save_disposition")),
+    el("p", { id: "phone-notice", role: "status" }, wrap.saved ? pt("disposition_saved") : ""),
   );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    finishWrapUp(true);
+    saveDisposition().then((saved) => {
+      if (saved && Date.now() >= wrap.endsAt) endWrapUp();
+    });
   });
   box.replaceChildren(form);
-  choice.focus();
+  if (!wrap.saved) choice.focus();
 }
 
-// Save the disposition (if chosen) and end the after-call work. The server keeps the agent out
-// of the queue for the after-call-work time; "ready now" ends it early.
-async function finishWrapUp(early) {
+// Store the chosen disposition against the call (once); false when nothing was stored.
+async function saveDisposition() {
   const wrap = phone.wrapUp;
-  if (!wrap || wrap.finishing) return;
-  wrap.finishing = true;
-  clearInterval(phone.timer);
-  const disposition = document.getElementById("wrap-up-disposition")?.value || "";
+  const code = document.getElementById("wrap-up-disposition")?.value || "";
+  if (!wrap || wrap.saved || !code) return false;
+  if (!wrap.uniqueid) {
+    notify(pt("no_call_to_dispose"));
+    return false;
+  }
   try {
-    await api("POST", "/agent/wrap-up", { disposition: disposition || null, ready: true, early });
+    await api("POST", `/agent/calls/${encodeURIComponent(wrap.uniqueid)}/disposition`, { code });
   } catch (problem) {
-    wrap.finishing = false;
     notify(problem.message);
+    return false;
+  }
+  wrap.saved = code;
+  showWrapUp();
+  return true;
+}
+
+// The after-call work is over: Asterisk rings the agent again (its wrapuptime ran out too).
+// A disposition chosen but not saved is saved now; the page goes back to "registered".
+async function endWrapUp() {
+  const wrap = phone.wrapUp;
+  if (!wrap || wrap.ending) return;
+  wrap.ending = true;
+  clearInterval(phone.timer);
+  if (!wrap.saved && document.getElementById("wrap-up-disposition")?.value) await saveDisposition();
+  if (!wrap.saved && wrap.uniqueid) {
+    // Still to be chosen: the form stays, the agent takes calls again meanwhile.
+    setStatus(phone.line && phone.line.state === LINE.REGISTERED ? "registered" : "unregistered");
     return;
   }
   phone.wrapUp = null;
   panel().hidden = true;
   setStatus(phone.line && phone.line.state === LINE.REGISTERED ? "registered" : "unregistered");
-  document.dispatchEvent(new CustomEvent("tawasul:presence-changed"));
 }
 
 // -- the supervisor on a live call ---------------------------------------------------------------
@@ -495,9 +533,9 @@ export function spyButtons(agent) {
           "aria-label": `${pt({ listen: "listen_to", whisper: "whisper_to", barge: "barge_into" }[mode])} ${name}`,
           disabled: phone.status !== "registered",
           onclick: async () => {
-            expectCall();
+            expectCall("spy");
             try {
-              await api("POST", `/supervisor/agents/${agent.user_id}/${mode}`);
+              await api("POST", "/supervisor/spy", { agent_id: agent.user_id, mode });
               notify(pt("spy_ringing"));
             } catch (problem) {
               phone.expectedUntil = 0;
