@@ -24,6 +24,7 @@ from agent_api import (
     intake,
     metrics,
     openapi,
+    phones,
     portal,
     queues,
     requests,
@@ -45,6 +46,9 @@ from tawasul.notifications import sms_templates
 from tawasul.pii import PiiProtector, decode_key
 from tawasul.ports import CallControl, IdentityVerifier
 from tawasul.presence import QueueMembership
+from tawasul.sip_accounts import EndpointPublisher
+from tawasul.sip_guard import RegistrationGuard
+from tawasul.supervision import CallSpy
 from tawasul.vault import vault_for
 
 SESSION_COOKIE = "tawasul_session"
@@ -67,6 +71,9 @@ def create_app(
     call_control: CallControl | None = None,
     identity_verifier: IdentityVerifier | None = None,
     queue_membership: QueueMembership | None = None,
+    sip_publisher: EndpointPublisher | None = None,
+    call_spy: CallSpy | None = None,
+    sip_guard: RegistrationGuard | None = None,
     test_config: Mapping[str, Any] | None = None,
 ) -> Flask:
     """Build the agent API.
@@ -80,6 +87,11 @@ def create_app(
         identity_verifier: the identity provider, built by the composition root from
             ``identity_provider``; None stands for the one-time code by SMS.
         queue_membership: the agents' queue presence in Asterisk; None answers 503 to it.
+        sip_publisher: where the accounts' SIP endpoints are published (Asterisk's
+            configuration and a reload); None publishes nothing.
+        call_spy: ChanSpy through AMI for supervisors; None answers 503 to it.
+        sip_guard: the failed-registration counts whose blocks are published with the
+            endpoints (fed by the composition root's AMI listener); None: a new one.
         test_config: Flask settings that win over the defaults (tests).
 
     Returns:
@@ -152,7 +164,11 @@ def create_app(
         agent.bp,
         casefile.bp,
         queues.bp,
+        phones.bp,
     ):
         app.register_blueprint(blueprint)
     install_console(app, settings, sessions, ami=ami, membership=queue_membership)
+    phones.install_phones(
+        app, settings, sessions, pii, publisher=sip_publisher, spy=call_spy, guard=sip_guard
+    )
     return app

@@ -30,7 +30,14 @@ from tawasul.presence import INTERFACE, PresenceService, PresenceState
 log = logging.getLogger(__name__)
 
 QUEUE_EVENTS = frozenset(
-    {"QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon", "AgentConnect", "AgentComplete"}
+    {
+        "QueueCallerJoin",
+        "QueueCallerLeave",
+        "QueueCallerAbandon",
+        "AgentConnect",
+        "AgentComplete",
+        "AgentRingNoAnswer",
+    }
 )
 MEMBER_EVENTS = frozenset(
     {"QueueMemberAdded", "QueueMemberRemoved", "QueueMemberPause", "QueueMemberStatus"}
@@ -223,6 +230,8 @@ class LiveHub:
         interface = event.get("Interface") or event.get("Location") or ""
         if name == "AgentConnect":
             self._screen_pop(event, queue_name, interface)
+        if name == "AgentRingNoAnswer" and self._presence is not None and interface:
+            self._missed_call(queue_name, interface)
         if name in MEMBER_EVENTS and self._presence is not None and interface:
             self._remember(name, event, queue_name, interface)
         owners = self._users_of(interface) if name in MEMBER_EVENTS else frozenset()
@@ -240,6 +249,19 @@ class LiveHub:
             state, reason = PresenceState.READY, ""
         self._presence.remember(queue_name, interface, state, reason)
 
+    def _missed_call(self, queue_name: str, interface: str) -> None:
+        assert self._presence is not None
+        if not INTERFACE.fullmatch(interface):
+            return
+        self._presence.missed_call(queue_name, interface)
+        log.info("%s paused on %s: a queue call rang out", interface, queue_name)
+        # The agent's page says why it was paused (the member event that follows says paused).
+        self.publish(
+            "presence",
+            {"queue": queue_name, "reason": "missed-call", "missed_call": True},
+            user_ids=self._users_of(interface),
+        )
+
     def _screen_pop(self, event: dict[str, str], queue_name: str, interface: str) -> None:
         owners = self._users_of(interface)
         caller = event.get("CallerIDNum", "")
@@ -251,7 +273,7 @@ class LiveHub:
                     self._pops.popitem(last=False)
             self.publish(
                 "screen_pop",
-                {"pop_id": pop.id, "queue": queue_name},
+                {"pop_id": pop.id, "queue": queue_name, "call": event.get("Uniqueid", "")},
                 user_ids=frozenset({user_id}),
             )
             log.info(

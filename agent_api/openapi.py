@@ -23,6 +23,7 @@ from agent_api import (
     health,
     intake,
     metrics,
+    phones,
     portal,
     queues,
     requests,
@@ -175,6 +176,7 @@ def build_spec() -> dict[str, Any]:
         agent.OPENAPI_PATHS,
         casefile.OPENAPI_PATHS,
         queues.OPENAPI_PATHS,
+        phones.OPENAPI_PATHS,
     )
     return {
         "openapi": "3.1.0",

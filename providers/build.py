@@ -11,12 +11,16 @@ from providers.call_control import AmiCallControl
 from providers.forwarding import HttpForwarder, LocalForwarder
 from providers.national_identity import NationalIdentityVerifier
 from providers.queue_members import AmiQueueMembership
+from providers.sip_endpoints import PjsipFilePublisher
+from providers.sip_endpoints import publisher as sip_file_publisher
+from providers.sip_security import AmiCallSpy, SipSecurityListener
 from providers.sms import HttpSmsGateway, LocalSmsProvider
 from tawasul.config import Settings
 from tawasul.errors import ConfigError
 from tawasul.identity import SmsCodeVerifier
 from tawasul.pii import PiiProtector
 from tawasul.ports import Forwarder, IdentityVerifier, SmsSender
+from tawasul.sip_guard import RegistrationGuard
 
 
 def ami_client(settings: Settings, name: str) -> AMIClient:
@@ -59,6 +63,29 @@ def click_to_call_control(ami: AMIClient) -> AmiCallControl:
 def queue_membership(ami: AMIClient) -> AmiQueueMembership:
     """The agents' queue presence in Asterisk (the core's ``QueueMembership`` port)."""
     return AmiQueueMembership(ami)
+
+
+def sip_publisher(settings: Settings) -> PjsipFilePublisher:
+    """The accounts' SIP endpoints: the generated file Asterisk includes, and its reload.
+
+    Raises:
+        ConfigError: no secret for the AMI reload user is configured or readable.
+    """
+    return sip_file_publisher(settings)
+
+
+def call_spy(ami: AMIClient) -> AmiCallSpy:
+    """Supervisors' listen / whisper / barge through ChanSpy (the core's ``CallSpy``)."""
+    return AmiCallSpy(ami)
+
+
+def sip_guard(settings: Settings, ami: AMIClient) -> RegistrationGuard:
+    """Failed SIP registrations counted per address from the AMI security events."""
+    guard = RegistrationGuard(
+        settings.sip_block_after, settings.sip_block_window_s, settings.sip_block_s
+    )
+    ami.add_listener(SipSecurityListener(guard))
+    return guard
 
 
 def sms_sender(settings: Settings) -> SmsSender:

@@ -174,6 +174,38 @@ class Settings:
     """The largest scanned document (telegram, walk-in letter) an agent may upload."""
     click_to_call_timeout_s: int = 45
 
+    # -- the agents' phones (tawasul.sip_accounts, providers.sip_endpoints) ------------------
+    asterisk_http_port: int = 8088
+    """Asterisk's HTTP server (on 127.0.0.1): the WebRTC phones' websocket is ``/ws`` on it."""
+    sip_ws_url: str = ""
+    """The websocket URL the console's phone registers to; empty: ``ws://127.0.0.1:<port>/ws``.
+    Production puts TLS in front (``wss://...``), see docs/security.md."""
+    sip_server: str = ""
+    """The SIP server a desk phone is told to register to; empty: ``127.0.0.1:<sip_port>``."""
+    ami_reload_username: str = "tawasul-reload"
+    """The AMI user that may only reload res_pjsip (generated endpoints), nothing else."""
+    ami_reload_secret: str = ""
+    """Empty means read ``<var_dir>/asterisk/ami-reload.secret`` (``tawasul asterisk up``)."""
+    sip_accounts_file: str = ""
+    """The generated endpoints file Asterisk includes; empty: under ``asterisk_root``."""
+    sip_block_after: int = 5
+    """Failed SIP registrations from one address within ``sip_block_window_s`` before it is
+    refused for ``sip_block_s``."""
+    sip_block_window_s: int = 300
+    sip_block_s: int = 900
+    dispositions: tuple[str, ...] = (
+        "resolved=تم الحل|Resolved",
+        "request_filed=تم تسجيل طلب|Request filed",
+        "information=استفسار|Information given",
+        "callback=معاودة اتصال|Callback needed",
+        "wrong_number=رقم خاطئ|Wrong number",
+        "dropped=انقطع الاتصال|Call dropped",
+    )
+    """The wrap-up codes an agent chooses after a call, "<code>=<Arabic>|<English>"."""
+    after_call_work_s: int = 10
+    """After-call work after a queue call: the member is not rung for this long (queues.conf
+    ``wrapuptime`` is kept equal) and the console counts it down."""
+
     def resolved_database_url(self) -> str:
         """Return the database URL, defaulting to SQLite under the var directory."""
         return self.database_url or f"sqlite:///{self.var_dir / 'tawasul.db'}"
@@ -211,6 +243,22 @@ class Settings:
             return path.read_text(encoding="ascii").strip()
         except FileNotFoundError as exc:
             raise ConfigError(f"no AMI secret: set TAWASUL_AMI_SECRET or create {path}") from exc
+
+    def resolved_ami_reload_secret(self) -> str:
+        """Return the reload user's AMI secret, from the setting or the harness's file."""
+        if self.ami_reload_secret:
+            return self.ami_reload_secret
+        path = self.var_dir / "asterisk" / "ami-reload.secret"
+        try:
+            return path.read_text(encoding="ascii").strip()
+        except FileNotFoundError as exc:
+            raise ConfigError(
+                f"no AMI reload secret: set TAWASUL_AMI_RELOAD_SECRET or create {path}"
+            ) from exc
+
+    def resolved_sip_ws_url(self) -> str:
+        """The websocket URL of the console's phone."""
+        return self.sip_ws_url or f"ws://127.0.0.1:{self.asterisk_http_port}/ws"
 
 
 def _coerce(name: str, kind: Any, raw: Any) -> Any:

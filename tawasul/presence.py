@@ -37,6 +37,8 @@ class PauseReason(StrEnum):
     MEETING = "meeting"
     TRAINING = "training"
     AFTER_CALL_WORK = "after-call-work"
+    MISSED_CALL = "missed-call"
+    """Set by the system, not chosen: a queue call rang the agent's phone out (ring-no-answer)."""
 
 
 @dataclass(frozen=True)
@@ -243,6 +245,22 @@ class PresenceService:
             self._membership.pause(queue, interface, paused, reason.value if reason else "")
         self.remember(queue, interface, state, reason.value if reason else "")
         return self.current(user)
+
+    def missed_call(self, queue: str, interface: str) -> None:
+        """Pause a member whose phone let a queue call ring out, with the reason "missed-call".
+
+        A phone nobody answers (a tab left open, an agent away) would otherwise be rung again
+        for every caller, each waiting a ring timeout for nothing.
+
+        Args:
+            queue: the Asterisk queue that rang the member.
+            interface: the member's device.
+
+        Raises:
+            TelephonyUnavailable: Asterisk could not be asked, or refused.
+        """
+        self._membership.pause(queue, interface, True, PauseReason.MISSED_CALL.value)
+        self.remember(queue, interface, PresenceState.PAUSED, PauseReason.MISSED_CALL.value)
 
     def remember(self, queue: str, interface: str, state: PresenceState, reason: str) -> None:
         """Note when a member entered a state (from our actions or Asterisk's events).

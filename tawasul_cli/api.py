@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import logging
 import sys
+from typing import Any
 
 from agent_api import create_app
 from providers import build
@@ -12,7 +13,7 @@ from providers.ami import AMIClient
 from tawasul.accounts import AccountService, NewUser
 from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
-from tawasul.errors import ValidationError
+from tawasul.errors import ConfigError, ValidationError
 from tawasul.migrate import upgrade
 from tawasul.models import Role
 from tawasul.pii import PiiProtector
@@ -51,6 +52,14 @@ def serve_api(settings: Settings) -> int:
         log.warning("redis is not installed: /health reports it as not configured")
     ami, call_control, membership = _telephony(settings)
     sessions = make_session_factory(engine)
+    phones: dict[str, Any] = {}
+    if ami is not None:
+        try:
+            phones["sip_publisher"] = build.sip_publisher(settings)
+        except ConfigError as exc:
+            log.warning("SIP endpoints are not published to Asterisk: %s", exc)
+        phones["call_spy"] = build.call_spy(ami)
+        phones["sip_guard"] = build.sip_guard(settings, ami)
     app = create_app(
         settings,
         sessions=sessions,
@@ -61,6 +70,7 @@ def serve_api(settings: Settings) -> int:
         identity_verifier=build.identity_verifier(
             settings, PiiProtector.from_master_key(settings.resolved_secret_key())
         ),
+        **phones,
     )
     log.info("agent API on http://127.0.0.1:%s", settings.api_port)
     log.info("console on http://127.0.0.1:%s/console/", settings.api_port)

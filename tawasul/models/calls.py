@@ -45,6 +45,10 @@ class Call(Base):
         _enum(CallOutcome), default=CallOutcome.IN_PROGRESS
     )
     request_id: Mapped[int | None] = mapped_column(ForeignKey("request.id"), index=True)
+    disposition: Mapped[str | None] = mapped_column(String(32))
+    """The agent's wrap-up code (``Settings.dispositions``), None until given."""
+    disposition_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    disposition_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     request: Mapped[Request | None] = relationship(back_populates="calls")
 

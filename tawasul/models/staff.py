@@ -31,7 +31,15 @@ class User(Base):
     role: Mapped[Role] = mapped_column(_enum(Role, 16))
     branch: Mapped[str] = mapped_column(String(32), index=True)
     extension: Mapped[str | None] = mapped_column(String(64))
-    """The softphone endpoint click-to-call rings first, e.g. PJSIP/1001."""
+    """The softphone endpoint click-to-call rings first, e.g. PJSIP/1001. An extension of the
+    form ``PJSIP/<digits>`` is also the account's SIP identity: ``tawasul.sip_accounts``
+    generates Asterisk's endpoint ``<digits>`` from it."""
+    sip_secret: Mapped[str | None] = mapped_column(String(255))
+    """The SIP digest password, encrypted (``PiiProtector``, context ``sip:<id>``); never the
+    login password. None until the account's first endpoint is generated."""
+    sip_device: Mapped[str] = mapped_column(String(8), default="webrtc")
+    """What registers as the endpoint: "webrtc" (the console page) or "sip" (a desk phone
+    or softphone over UDP)."""
     is_active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -28,6 +28,7 @@ from tests.integration.support import (
     IVR,
     TEST_AGI_PORT,
     TEST_AMI_PORT,
+    TEST_HTTP_PORT,
     TEST_REDIS_PORT,
     TEST_SIP_PORT,
     TEST_VAR_NAME,
@@ -44,6 +45,7 @@ def asterisk() -> Iterator[Harness]:
         ami_port=TEST_AMI_PORT,
         agi_port=TEST_AGI_PORT,
         sip_port=TEST_SIP_PORT,
+        asterisk_http_port=TEST_HTTP_PORT,
     )
     PromptBuilder().build(load_catalogue())
     harness = Harness(settings, default_cache_dir())
