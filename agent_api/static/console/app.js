@@ -3,6 +3,7 @@
 
 import { api, ApiError, query, setCsrf } from "./api.js";
 import { barChart, columnChart } from "./charts.js";
+import { callIdentified, expectCall, renderPhone, startPhone, stopPhone } from "./phone/phone.js";
 import {
   bothCalendars,
   duration,
@@ -165,6 +166,7 @@ async function start(user) {
   document.getElementById("nav-supervisor").hidden = user.role === "agent";
   openStream();
   loadPresence();
+  startPhone();
   if (!location.hash || location.hash === "#/") location.hash = "#/work";
   else route();
 }
@@ -173,6 +175,7 @@ function switchLanguage() {
   setLanguage(language() === "ar" ? "en" : "ar");
   translateStatic();
   renderPresence();
+  renderPhone();
   if (state.me) route();
   else showSignIn();
 }
@@ -236,6 +239,7 @@ function openStream() {
   });
   source.addEventListener("screen_pop", (event) => {
     const data = JSON.parse(event.data);
+    callIdentified(data.call);
     location.hash = `#/pop/${encodeURIComponent(data.pop_id)}`;
   });
   state.stream = source;
@@ -744,6 +748,7 @@ async function act(request, action) {
 
 async function callBack(request) {
   toast(t("calling"));
+  expectCall("callback");
   const placed = await api("POST", `/requests/${request.id}/call`);
   toast(placed.connected ? t("call_connected") : `${t("call_not_connected")} (${placed.result || ""})`);
   await showRequest(request.id);
@@ -1264,6 +1269,7 @@ function wire() {
       if (!(problem instanceof ApiError && problem.status === 401)) failed(problem);
     }
     state.me = null;
+    await stopPhone();
     setCsrf("");
     showSignIn();
   });

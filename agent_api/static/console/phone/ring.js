@@ -30,6 +30,9 @@ function burst() {
   }
 }
 
+// A console reopened in a signed-in session had no click yet: the first one unlocks the sound.
+document.addEventListener("click", unlockSound, { once: true, capture: true });
+
 export function startRinging(title, body) {
   stopRinging();
   burst();
