@@ -47,9 +47,9 @@ DEMO_USERS = (("agent", Role.AGENT), ("supervisor", Role.SUPERVISOR))
 # Their phones are their console pages: endpoints 1001 and 1002 (tawasul.sip_accounts).
 DEMO_EXTENSIONS = {Role.AGENT: "PJSIP/1001", Role.SUPERVISOR: "PJSIP/1002"}
 # A caller who asks for an agent in English (2, then 3) and stays on the line ten minutes,
-# sounding a tone every 3 s so the agent hears them in the page.
+# beeping all along (SIM_VOICE) so the agent hears them in the page.
 WAITING_CALLER = "w1/2/w2/3/w600"
-WAITING_CALLER_TONES = "440/400,0/2600"
+WAITING_CALLER_VOICE = "beep"
 
 
 def demo_national_id() -> str:
@@ -263,7 +263,7 @@ def _call_when_an_agent_is_ready(
     while not stop.wait(1):
         if _ready_agent(ami, queue):
             simulator.call_into(
-                INBOUND, WAITING_CALLER, {"SIM_TONES": WAITING_CALLER_TONES}, "0509876543"
+                INBOUND, WAITING_CALLER, {"SIM_VOICE": WAITING_CALLER_VOICE}, "0509876543"
             )
             print("  an agent is ready: the waiting demo caller is calling now", flush=True)
             return

@@ -36,7 +36,9 @@ export class Line extends EventTarget {
       userAgentOptions: {
         authorizationUsername: account.user,
         authorizationPassword: account.password,
-        logBuiltinEnabled: false,
+        // SIP messages in the browser's console when support asks for them:
+        // localStorage.setItem("tawasul.sipLog", "on") and reload.
+        logBuiltinEnabled: localStorage.getItem("tawasul.sipLog") === "on",
         sessionDescriptionHandlerFactoryOptions: {
           // The library's default asks a public STUN server: the page must not reach outside the
           // deployment, so only the ICE servers the server configured (none on a LAN).
@@ -162,10 +164,21 @@ export class Call {
     return this.manager.sendDTMF(this.session, tone);
   }
 
-  // Blind transfer: a REFER to a SIP URI (an agent's extension, a queue's number), which
-  // Asterisk turns into a new call from the caller to the target; this leg then ends.
-  transfer(target) {
-    return this.manager.transfer(this.session, target);
+  // Blind transfer: a REFER to a SIP URI (an agent's extension, a branch queue), which
+  // Asterisk turns into a new call from the caller to the target. Its NOTIFYs report how that
+  // call goes (RFC 3515); once it is answered (a final 2xx) this leg is hung up, as a desk
+  // phone does; a failure leaves the agent with the caller.
+  transfer(target, onOutcome = () => {}) {
+    return this.manager.transfer(this.session, target, {
+      onNotify: (notification) => {
+        notification.accept();
+        const status = /^SIP\/2\.0 (\d{3})/.exec(notification.request.body || "");
+        const code = status ? Number(status[1]) : 0;
+        if (code < 200) return;
+        onOutcome(code < 300);
+        if (code < 300) this.hangup().catch(() => {});
+      },
+    });
   }
 
   peerConnection() {
@@ -193,7 +206,7 @@ export class Call {
 
   // Calls `onChange(flowing)` when incoming audio stops or starts again: inbound packets that
   // do not grow for MEDIA_SILENCE_S mean the media path broke (a NAT, a network change), while
-  // the signalling still says the call is up. On hold the far end sends music, so it still counts.
+  // the signalling still says the call is up. On hold nothing is expected, so nothing is missed.
   watchMedia(onChange) {
     let last = -1;
     let stillSince = Date.now();
@@ -201,7 +214,7 @@ export class Call {
     this.watch = setInterval(async () => {
       const { packetsReceived } = await this.stats();
       const now = Date.now();
-      if (packetsReceived > last) {
+      if (packetsReceived > last || this.held) {
         last = packetsReceived;
         stillSince = now;
       }

@@ -322,9 +322,11 @@ async function showTransfer() {
   const call = phone.call;
   const box = document.getElementById("phone-transfer-box");
   if (!call || !box) return;
-  let targets = [];
+  // Another branch's queue (Asterisk's tawasul-agents context takes "queue-<branch>"); an agent
+  // or a supervisor by extension, typed.
+  let branches = {};
   try {
-    targets = (await api("GET", "/agent/transfer-targets")).targets;
+    branches = (await api("GET", "/display-names")).branch || {};
   } catch (problem) {
     notify(problem.message);
   }
@@ -332,8 +334,8 @@ async function showTransfer() {
     "select",
     { id: "phone-transfer-target" },
     el("option", { value: "" }, "—"),
-    targets.map((target) =>
-      el("option", { value: target.uri }, `${pt(`transfer_${target.kind}`)} · ${target.label}`),
+    Object.entries(branches).map(([code, names]) =>
+      el("option", { value: `queue-${code}` }, `${pt("transfer_queue")} · ${names[language()] || code}`),
     ),
   );
   const typed = el("input", { id: "phone-transfer-number", dir: "ltr", inputmode: "tel", maxlength: 32 });
@@ -349,10 +351,14 @@ async function showTransfer() {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const target = transferUri(typed.value.trim() || choice.value);
-    if (!target) return;
+    if (!target) {
+      notify(pt("transfer_invalid"));
+      typed.focus();
+      return;
+    }
     try {
-      await call.transfer(target);
-      notify(pt("transferred"));
+      await call.transfer(target, (done) => notify(pt(done ? "transferred" : "transfer_failed")));
+      notify(pt("transferring"));
     } catch (problem) {
       notify(problem.message);
     }
@@ -361,12 +367,10 @@ async function showTransfer() {
   choice.focus();
 }
 
-// A typed extension becomes a SIP URI in the endpoint's own domain; a listed target is one.
+// An extension or a branch queue becomes a SIP URI in the endpoint's own domain.
 function transferUri(value) {
-  if (!value) return "";
-  if (value.startsWith("sip:")) return value;
-  if (!/^[0-9*#+]{1,32}$/.test(value)) return "";
-  const domain = phone.account.aor.replace(/^sip:[^@]*@/, "");
+  if (!/^([0-9]{2,10}|queue-[a-z][a-z0-9_]{0,31})$/.test(value)) return "";
+  const domain = phone.account.uri.replace(/^sip:[^@]*@/, "");
   return `sip:${value}@${domain}`;
 }
 
