@@ -14,7 +14,7 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -269,6 +269,7 @@ class PhonePage:
 
     def wait_audio(self, what: str) -> None:
         """Inbound RTP packets on the page's call keep growing."""
+        wait_until(lambda: self.inbound_packets() > 0, 10, f"{what} to start")
         first = self.inbound_packets()
         time.sleep(2)
         second = self.inbound_packets()
@@ -280,24 +281,35 @@ class PhonePage:
         )
 
 
-def open_phone(browser: Any, centre: Centre, username: str, language: str = "en") -> PhonePage:
-    """Sign in and wait until the page's phone is registered."""
-    context = browser.new_context(
-        viewport={"width": 1366, "height": 768}, locale="en-GB" if language == "en" else "ar-SA"
-    )
-    context.add_init_script(RECORD_PEER_CONNECTIONS)
-    context.add_init_script(f"localStorage.setItem('tawasul.language', '{language}')")
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    handle = PhonePage(page, [])
-    page.on("pageerror", lambda error: handle.errors.append(str(error)))
-    page.goto(f"{centre.url}/console/")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("#sign-in button[type=submit]")
-    page.wait_for_selector("#requests")
-    handle.phone_state("registered")
-    return handle
+@pytest.fixture
+def open_phone(centre: Centre, phone_browser: Any) -> Iterator[Callable[..., PhonePage]]:
+    """Sign in and wait until the page's phone is registered; the tabs close after the test
+    (an open tab would keep registering its endpoint into the next test)."""
+    opened: list[PhonePage] = []
+
+    def open_one(username: str, language: str = "en") -> PhonePage:
+        context = phone_browser.new_context(
+            viewport={"width": 1366, "height": 768},
+            locale="en-GB" if language == "en" else "ar-SA",
+        )
+        context.add_init_script(RECORD_PEER_CONNECTIONS)
+        context.add_init_script(f"localStorage.setItem('tawasul.language', '{language}')")
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        handle = PhonePage(page, [])
+        opened.append(handle)
+        page.on("pageerror", lambda error: handle.errors.append(str(error)))
+        page.goto(f"{centre.url}/console/")
+        page.fill("#username", username)
+        page.fill("#password", PASSWORD)
+        page.click("#sign-in button[type=submit]")
+        page.wait_for_selector("#requests")
+        handle.phone_state("registered")
+        return handle
+
+    yield open_one
+    for handle in opened:
+        handle.page.context.close()
 
 
 def go_ready(agent: PhonePage) -> None:
@@ -312,10 +324,10 @@ def caller_for_an_agent(phone: Phone) -> PlacedCall:
 
 
 def test_a_queue_call_is_answered_held_transferred_and_wrapped_up_in_the_page(
-    centre: Centre, ivr: IVR, phone: Phone, phone_browser: Any
+    centre: Centre, ivr: IVR, phone: Phone, open_phone: Callable[..., PhonePage]
 ) -> None:
-    agent = open_phone(phone_browser, centre, "agent")
-    second = open_phone(phone_browser, centre, "agent2", language="ar")
+    agent = open_phone("agent")
+    second = open_phone("agent2", language="ar")
     go_ready(agent)
 
     placed = caller_for_an_agent(phone)
@@ -390,7 +402,7 @@ def test_a_queue_call_is_answered_held_transferred_and_wrapped_up_in_the_page(
 
 
 def test_click_to_call_rings_the_page_then_the_requester_with_audio_both_ways(
-    centre: Centre, pii: PiiProtector, phone_browser: Any
+    centre: Centre, pii: PiiProtector, open_phone: Callable[..., PhonePage]
 ) -> None:
     with centre.database.sessions() as session:
         request = IntakeService(pii).file_request(
@@ -398,7 +410,7 @@ def test_click_to_call_rings_the_page_then_the_requester_with_audio_both_ways(
             NewRequest("1000000008", Language.AR, "riyadh", callback_number=TALKING_REQUESTER),
         )
         request_id = request.id
-    agent = open_phone(phone_browser, centre, "agent")
+    agent = open_phone("agent")
     agent.page.goto(f"{centre.url}/console/#/request/{request_id}")
     started = time.monotonic()
     agent.page.get_by_role("button", name=re.compile("Call back")).click()
@@ -418,9 +430,9 @@ def test_click_to_call_rings_the_page_then_the_requester_with_audio_both_ways(
 
 
 def test_a_queue_call_left_ringing_pauses_the_agent_and_says_why(
-    centre: Centre, ivr: IVR, phone: Phone, phone_browser: Any
+    centre: Centre, ivr: IVR, phone: Phone, open_phone: Callable[..., PhonePage]
 ) -> None:
-    agent = open_phone(phone_browser, centre, "agent")
+    agent = open_phone("agent")
     go_ready(agent)
     caller_for_an_agent(phone)
     expect(agent.page.locator("#phone[data-view=ringing]")).to_be_visible(timeout=40_000)
