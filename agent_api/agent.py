@@ -16,7 +16,7 @@ from agent_api import parsing
 from agent_api.errors import ApiError
 from agent_api.openapi_parts import error
 from agent_api.schemas import dump_request
-from agent_api.services import console, db, services, user
+from agent_api.services import console, db, services, telephony_available, user
 from tawasul.casefile import open_requests_of_caller
 from tawasul.errors import NotFound, TelephonyUnavailable
 from tawasul.masking import mask_phone
@@ -53,18 +53,36 @@ def _dump_presence(presence: Presence) -> dict[str, Any]:
         "interface": presence.interface,
         "since": presence.since.isoformat() if presence.since else None,
         "in_call": presence.in_call,
+        "device_available": presence.device_available,
     }
 
 
 @bp.get("/state")
 def state() -> ResponseReturnValue:
-    """The agent's presence in the branch queue, as Asterisk has it."""
+    """The agent's presence in the branch queue, as Asterisk has it (always a 200).
+
+    Staff who take no calls get ``not_an_agent``, an agent without a softphone
+    ``no_extension``; ``telephony`` is the answer ``/queues/live`` gives too.
+    """
+    me = user()
+    if not me.takes_calls:
+        return jsonify(
+            {"state": "not_an_agent", "takes_calls": False, "telephony": telephony_available()}
+        )
     service = console().presence
     if service is None:
         return jsonify({"state": "unknown", "telephony": False})
-    me = user()
+    if not (me.extension or "").strip():
+        return jsonify(
+            {"state": "no_extension", "takes_calls": True, "telephony": telephony_available()}
+        )
     _end_read()
-    return jsonify({**_dump_presence(service.current(me)), "telephony": True})
+    try:
+        presence = service.current(me)
+    except TelephonyUnavailable as exc:
+        log.warning("presence of user %s unknown: %s", me.id, exc)
+        return jsonify({"state": "unknown", "takes_calls": True, "telephony": False})
+    return jsonify({**_dump_presence(presence), "takes_calls": True, "telephony": True})
 
 
 @bp.put("/state")
@@ -140,6 +158,8 @@ def screen_pop(pop_id: str) -> ResponseReturnValue:
             # The agent is speaking with this caller; the number fills the new-request form.
             "caller_id": pop.caller_id,
             "caller_id_masked": mask_phone(pop.caller_id),
+            # The caller's channel: the call a wrap-up disposition is stored against.
+            "call": pop.uniqueid,
             "requests": [
                 dump_request(
                     item,
@@ -154,16 +174,25 @@ def screen_pop(pop_id: str) -> ResponseReturnValue:
 
 
 _PRESENCE = {"200": {"description": "the presence: state, reason, queue, since"}}
+_STATE = {
+    "200": {
+        "description": "state: logged_out, ready or paused (with reason, queue, interface, "
+        "since, in_call); not_an_agent (takes_calls false), no_extension, or unknown; "
+        "telephony as /queues/live has it"
+    },
+    "401": error("no valid credentials"),
+}
 _REFUSED = {
     "401": error("no valid credentials"),
+    "409": error("not-an-agent: the user takes no calls"),
     "422": error("no usable extension, or a pause without a reason"),
     "503": error("Asterisk is not reachable"),
 }
 OPENAPI_PATHS: dict[str, Any] = {
     "/agent/state": {
         "get": {
-            "summary": "The agent's presence in the branch queue",
-            "responses": {**_PRESENCE, **_REFUSED},
+            "summary": "The agent's presence in the branch queue (200 for every user)",
+            "responses": _STATE,
         },
         "put": {
             "summary": "Log in (ready), pause with a reason, resume, log out",
@@ -194,8 +223,9 @@ OPENAPI_PATHS: dict[str, Any] = {
     },
     "/agent/stream": {
         "get": {
-            "summary": "Server-sent events: request_filed, request_changed, presence, queue, "
-            "screen_pop",
+            "summary": "Server-sent events: request_filed, request_changed, presence (with "
+            "reason missed-call when a queue call rang out), queue, screen_pop (with the "
+            "caller's channel as call), wrap_up (call, after_call_work_s)",
             "responses": {
                 "200": {"description": "an event stream", "content": {"text/event-stream": {}}},
                 "401": error("no valid credentials"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from typing import Any
 
@@ -21,9 +22,13 @@ from agent_api.openapi_parts import (
     request_body,
 )
 from agent_api.schemas import dump_token, dump_user
-from agent_api.services import db, services, user
-from tawasul.errors import Unauthenticated
+from agent_api.services import console, db, services, user
+from tawasul.errors import TelephonyUnavailable, Unauthenticated, ValidationError
 from tawasul.models import User
+from tawasul.presence import PresenceState
+from tawasul.worklist import default_view, views_of
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -123,8 +128,14 @@ def token() -> ResponseReturnValue:
 
 @bp.get("/me")
 def me() -> ResponseReturnValue:
-    """The signed-in user (and the CSRF token of a console session)."""
-    answer: dict[str, Any] = {"user": dump_user(user())}
+    """The signed-in user, the work views of their role and the one they land on (and the CSRF
+    token of a console session)."""
+    me = user()
+    answer: dict[str, Any] = {
+        "user": dump_user(me),
+        "default_view": default_view(me.role).value,
+        "views": [view.value for view in views_of(me.role)],
+    }
     if "csrf" in session:
         answer["csrf_token"] = session["csrf"]
     return jsonify(answer)
@@ -132,11 +143,34 @@ def me() -> ResponseReturnValue:
 
 @bp.patch("/me")
 def update_me() -> ResponseReturnValue:
-    """Set one's own softphone extension."""
-    data = parsing.body({"extension"})
-    extension = parsing.text(data, "extension", required=True, max_len=64)
-    updated = services().accounts.update_user(db(), user().id, extension=extension)
+    """Set one's own phone: the softphone extension and whether one takes the queue's calls.
+
+    Someone who stops taking calls is first logged out of the branch queue (when Asterisk is
+    there), so no caller rings a phone nobody answers.
+    """
+    data = parsing.body({"extension", "takes_calls"})
+    if not data:
+        raise ValidationError("extension", "give extension, takes_calls or both")
+    extension = parsing.text(data, "extension", max_len=64)
+    takes_calls = parsing.boolean(data, "takes_calls")
+    me = user()
+    if takes_calls is False and me.takes_calls:
+        _leave_queue(me)
+    updated = services().accounts.set_own_phone(
+        db(), me.id, extension=extension, takes_calls=takes_calls
+    )
     return jsonify({"user": dump_user(updated)})
+
+
+def _leave_queue(me: User) -> None:
+    presence = console().presence
+    if presence is None or not (me.extension or "").strip():
+        return
+    db().commit()  # no database lock held while Asterisk answers
+    try:
+        presence.change(me, PresenceState.LOGGED_OUT, None)
+    except (TelephonyUnavailable, ValidationError) as exc:
+        log.warning("user %s stops taking calls; queue logout failed: %s", me.id, exc)
 
 
 @bp.get("/tokens")
@@ -175,11 +209,22 @@ OPENAPI_PATHS: dict[str, Any] = {
         )
     },
     "/auth/me": {
-        "get": operation("The signed-in user", answer("200", "the user")),
+        "get": operation(
+            "The signed-in user (takes_calls), default_view (agents: new_work; supervisors "
+            "and admins: awaiting_decision) and the views of the role",
+            answer("200", "user, default_view, views, csrf_token (console sessions)"),
+        ),
         "patch": operation(
-            "Set one's softphone extension",
+            "Set one's own phone: softphone extension (e.g. PJSIP/1001; empty removes it) and "
+            "takes_calls (a queue member or not); 422 invalid-input names the field",
             answer("200", "the user"),
-            body=request_body({"extension": {"type": "string", "maxLength": 64}}, ("extension",)),
+            body=request_body(
+                {
+                    "extension": {"type": "string", "maxLength": 64},
+                    "takes_calls": {"type": "boolean"},
+                },
+                (),
+            ),
         ),
     },
     "/auth/tokens": {"get": operation("The user's API tokens", answer("200", "tokens", ITEMS))},

@@ -71,6 +71,8 @@ class ScreenPop:
     caller_id: str
     queue: str
     at: datetime
+    uniqueid: str = ""
+    """The caller's channel (``Call.uniqueid``): what the wrap-up disposition is stored on."""
 
 
 class LiveHub:
@@ -82,9 +84,11 @@ class LiveHub:
         presence: PresenceService | None = None,
         poll_s: float = 1.0,
         clock: Callable[[], datetime] = utcnow,
+        after_call_work_s: int = 0,
     ) -> None:
         self._sessions = sessions
         self._presence = presence
+        self._after_call_work_s = after_call_work_s
         self._poll_s = poll_s
         self._clock = clock
         self._lock = threading.Lock()
@@ -232,6 +236,19 @@ class LiveHub:
             self._screen_pop(event, queue_name, interface)
         if name == "AgentRingNoAnswer" and self._presence is not None and interface:
             self._missed_call(queue_name, interface)
+        if name == "AgentComplete":
+            # Whatever the phone (the page or a desk phone), the agent's page opens the
+            # wrap-up for this call and counts the after-call work down.
+            self.publish(
+                "wrap_up",
+                {
+                    "queue": queue_name,
+                    "call": event.get("Uniqueid", ""),
+                    "after_call_work_s": self._after_call_work_s,
+                    "talk_s": int(event.get("TalkTime", "0") or 0),
+                },
+                user_ids=self._users_of(interface),
+            )
         if name in MEMBER_EVENTS and self._presence is not None and interface:
             self._remember(name, event, queue_name, interface)
         owners = self._users_of(interface) if name in MEMBER_EVENTS else frozenset()
@@ -266,14 +283,21 @@ class LiveHub:
         owners = self._users_of(interface)
         caller = event.get("CallerIDNum", "")
         for user_id in owners:
-            pop = ScreenPop(secrets.token_urlsafe(12), user_id, caller, queue_name, self._clock())
+            pop = ScreenPop(
+                secrets.token_urlsafe(12),
+                user_id,
+                caller,
+                queue_name,
+                self._clock(),
+                event.get("Uniqueid", ""),
+            )
             with self._lock:
                 self._pops[pop.id] = pop
                 while len(self._pops) > MAX_POPS:
                     self._pops.popitem(last=False)
             self.publish(
                 "screen_pop",
-                {"pop_id": pop.id, "queue": queue_name, "call": event.get("Uniqueid", "")},
+                {"pop_id": pop.id, "queue": queue_name, "call": pop.uniqueid},
                 user_ids=frozenset({user_id}),
             )
             log.info(
@@ -295,6 +319,10 @@ class LiveHub:
             return frozenset()
         with self._sessions() as session:
             found = session.scalars(
-                select(User.id).where(User.extension == interface, User.is_active.is_(True))
+                select(User.id).where(
+                    User.extension == interface,
+                    User.is_active.is_(True),
+                    User.takes_calls.is_(True),
+                )
             )
             return frozenset(found)

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from agent_api.services import console, db, services, user
+from agent_api.services import console, db, services, telephony_available, user
 from tawasul.casefile import pending_callbacks
 from tawasul.errors import TelephonyUnavailable
 from tawasul.permissions import Action, require, visible_branches
@@ -35,7 +35,8 @@ def live() -> ResponseReturnValue:
     branches = sorted(visible) if visible is not None else list(services().settings.branches)
     callbacks = pending_callbacks(db(), branches)
     db().commit()  # the read is over: no database lock held while Asterisk answers
-    membership = console().membership
+    telephony = telephony_available()
+    membership = console().membership if telephony else None
     items: list[dict[str, Any]] = []
     for branch in branches:
         row: dict[str, Any] = {
@@ -73,7 +74,7 @@ def live() -> ResponseReturnValue:
         "service_level_percent": SERVICE_LEVEL_TARGET,
         "capacity_per_hour": settings.capacity_per_hour,
     }
-    return jsonify({"items": items, "telephony": membership is not None, "targets": targets})
+    return jsonify({"items": items, "telephony": telephony, "targets": targets})
 
 
 OPENAPI_PATHS: dict[str, Any] = {

@@ -34,15 +34,24 @@ from agent_api.schemas import (
     dump_request,
     dump_verification,
 )
-from agent_api.services import db, services, user
+from agent_api.services import console, db, services, user
 from tawasul import search
 from tawasul.casework import RequestChanges
 from tawasul.duplicates import open_duplicates
-from tawasul.errors import TelephonyUnavailable
-from tawasul.models import Channel, Language, MeetingMode, Request, RequesterCategory
+from tawasul.errors import TelephonyUnavailable, ValidationError
+from tawasul.history import Person, WordedEntry, in_words
+from tawasul.models import Channel, Language, MeetingMode, Request, RequesterCategory, utcnow
 from tawasul.permissions import visible_branches
 from tawasul.pii import PiiProtector
 from tawasul.workflow import RequestStatus
+from tawasul.worklist import (
+    OLDEST_FIRST,
+    VIEW_STATUSES,
+    DuePolicy,
+    WorkView,
+    age_s,
+    check_view,
+)
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
 
@@ -118,18 +127,60 @@ def _filter(args: Mapping[str, Any]) -> search.RequestFilter:
 
 @bp.get("")
 def list_requests() -> ResponseReturnValue:
-    """The requests the user may see, filtered, one page at a time (keyset)."""
-    args = parsing.query({*FILTERS, "limit", "cursor", "sort"})
-    order = parsing.choice(args, "sort", search.SortOrder) or search.SortOrder.NEWEST
+    """The requests the user may see, filtered, one page at a time (keyset); ``view`` asks one
+    of the work views (new work, awaiting my decision, mine), each row with its age and due."""
+    args = parsing.query({*FILTERS, "limit", "cursor", "sort", "view"})
+    flt, view = _viewed(args, _filter(args))
+    view_order = search.SortOrder.OLDEST if view in OLDEST_FIRST else search.SortOrder.NEWEST
+    order = parsing.choice(args, "sort", search.SortOrder) or view_order
     page = search.search(
         db(),
         visible_branches(user()),
-        _filter(args),
+        flt,
         limit=parsing.integer(args, "limit", low=1, high=search.MAX_PAGE) or 50,
         cursor=parsing.text(args, "cursor", max_len=256),
         order=order,
     )
-    return jsonify({"items": _dump_page(page.items), "next_cursor": page.next_cursor})
+    items = _dump_page(page.items)
+    return jsonify(
+        {
+            "items": _with_due(page.items, items) if view is not None else items,
+            "next_cursor": page.next_cursor,
+        }
+    )
+
+
+def _viewed(
+    args: Mapping[str, Any], flt: search.RequestFilter
+) -> tuple[search.RequestFilter, WorkView | None]:
+    """The filter of the ``view`` asked for (none: the plain list, as filtered)."""
+    view = parsing.choice(args, "view", WorkView)
+    if view is None:
+        return flt, None
+    me = user()
+    check_view(me, view)
+    statuses = VIEW_STATUSES[view]
+    if statuses and flt.statuses:
+        raise ValidationError("status", f"the {view.value} view chooses the statuses itself")
+    flt = replace(flt, statuses=statuses or flt.statuses)
+    if view == WorkView.MINE:
+        flt = replace(flt, assigned_to=me.id)
+    return flt, view
+
+
+def _with_due(requests: list[Request], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row with its age in seconds and when it falls due (``tawasul.worklist``)."""
+    policy = DuePolicy.from_settings(services().settings)
+    now = utcnow()
+    for request, row in zip(requests, rows, strict=True):
+        due = policy.due(request, now)
+        row["age_s"] = age_s(request, now)
+        row["due"] = (
+            {"kind": due.kind.value, "at": due.at.isoformat(), "state": due.state.value}
+            if due is not None
+            else None
+        )
+    return rows
 
 
 @bp.post("/search")
@@ -309,6 +360,48 @@ def events(request_id: int) -> ResponseReturnValue:
     return jsonify({"items": [dump_event(event) for event in found]})
 
 
+@bp.get("/<int:request_id>/history")
+def history(request_id: int) -> ResponseReturnValue:
+    """The request's history in words: newest first, actors by name and role, notes with their
+    author (``tawasul.history``)."""
+    parsing.query(())
+    me = user()
+    entries = console().casefile.history(db(), me, request_id)
+    notes = services().casework.notes(db(), me, request_id)
+    return jsonify({"items": [_dump_worded(item) for item in in_words(db(), entries, notes)]})
+
+
+def _dump_person(person: Person | None) -> dict[str, Any] | None:
+    return None if person is None else {"id": person.id, "name": person.name, "role": person.role}
+
+
+def _dump_worded(entry: WordedEntry) -> dict[str, Any]:
+    actor: dict[str, Any] | None = None
+    if entry.actor is not None:
+        actor = (
+            _dump_person(entry.actor.person)
+            if entry.actor.person is not None
+            else {"system": entry.actor.system}
+        )
+    return {
+        "at": entry.at.isoformat(),
+        "source": entry.source,
+        "kind": entry.kind,
+        "actor": actor,
+        "status": entry.status,
+        "details": entry.details,
+        "note": (
+            None
+            if entry.note is None
+            else {
+                "id": entry.note.id,
+                "text": entry.note.text,
+                "author": _dump_person(entry.note.author),
+            }
+        ),
+    }
+
+
 @bp.post("/<int:request_id>/call")
 def call(request_id: int) -> ResponseReturnValue:
     """Ring the agent's softphone, then the requester's stored number."""
@@ -373,6 +466,15 @@ OPENAPI_PATHS: dict[str, Any] = {
                 query_param("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
                 query_param("cursor", {"type": "string"}),
                 query_param("sort", {"type": "string", "enum": ["-created_at", "created_at"]}),
+                query_param(
+                    "view",
+                    enum_of(WorkView),
+                    "new_work: received in the branch, oldest first; awaiting_decision "
+                    "(supervisors): identity_verified, oldest first; mine; all. With a view, "
+                    "every row has age_s and due {kind: forwarding_cutoff|service_target, at, "
+                    "state: ok|near|overdue} (null once closed); 403 forbidden for a view the role "
+                    "has no use for; 422 naming status when a view and status are both given",
+                ),
             ],
         ),
     },
@@ -477,6 +579,15 @@ OPENAPI_PATHS: dict[str, Any] = {
     },
     "/requests/{request_id}/events": {
         "get": operation("The audit trail", answer("200", "events", ITEMS), params=[REQUEST_ID])
+    },
+    "/requests/{request_id}/history": {
+        "get": operation(
+            "The history in words, newest first: kind (a stable key: created, claimed, note, "
+            "ivr_call, call_back, sms...), actor {id, name, role} or {system: ivr|worker|"
+            "portal|fax|retention}, status, details, note {id, text, author}",
+            answer("200", "entries", ITEMS),
+            params=[REQUEST_ID],
+        )
     },
     "/requests/{request_id}/call": {
         "post": operation(

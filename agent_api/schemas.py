@@ -31,6 +31,7 @@ def dump_user(user: User) -> dict[str, Any]:
         "role": user.role.value,
         "branch": user.branch,
         "extension": user.extension,
+        "takes_calls": user.takes_calls,
         "is_active": user.is_active,
         "created_at": user.created_at.isoformat(),
     }

@@ -83,13 +83,23 @@ def install_console(
     """
     presence = PresenceService(membership) if membership is not None else None
     pii = PiiProtector.from_master_key(settings.resolved_secret_key())
-    wired = Console(LiveHub(sessions, presence), Casefile(pii), presence, membership)
+    hub = LiveHub(sessions, presence, after_call_work_s=settings.after_call_work_s)
+    wired = Console(hub, Casefile(pii), presence, membership)
     app.extensions[CONSOLE_EXTENSION] = wired
     # /health only needs the client's ``connected``: a client without events gives no pops.
     add_listener = getattr(ami, "add_listener", None)
     if callable(add_listener):
         add_listener(wired.hub.on_ami_event)
     return wired
+
+
+def telephony_available() -> bool:
+    """Whether the console reaches Asterisk now: the one answer ``/agent/state`` and
+    ``/queues/live`` both give (queue membership wired, and the AMI link up when there is one)."""
+    if console().membership is None:
+        return False
+    connected = getattr(services().ami, "connected", None)
+    return connected is None or bool(connected.is_set())
 
 
 def db() -> Session:

@@ -39,13 +39,14 @@ def list_users() -> ResponseReturnValue:
 def create_user() -> ResponseReturnValue:
     """Open an account (admins)."""
     require(user(), Action.MANAGE_USERS)
-    data = parsing.body({"username", "password", "role", "branch", "extension"})
+    data = parsing.body({"username", "password", "role", "branch", "extension", "takes_calls"})
     new = NewUser(
         username=parsing.text(data, "username", required=True, max_len=64) or "",
         password=parsing.text(data, "password", required=True, max_len=1024) or "",
         role=parsing.choice(data, "role", Role, required=True) or Role.AGENT,
         branch=parsing.text(data, "branch", required=True, max_len=32) or "",
         extension=parsing.text(data, "extension", max_len=64),
+        takes_calls=parsing.boolean(data, "takes_calls"),
     )
     created = services().accounts.create_user(db(), new)
     return jsonify({"user": dump_user(created)}), 201
@@ -55,7 +56,7 @@ def create_user() -> ResponseReturnValue:
 def update_user(user_id: int) -> ResponseReturnValue:
     """Change an account's role, branch, extension, password or activity (admins)."""
     require(user(), Action.MANAGE_USERS)
-    data = parsing.body({"role", "branch", "extension", "is_active", "password"})
+    data = parsing.body({"role", "branch", "extension", "is_active", "password", "takes_calls"})
     updated = services().accounts.update_user(
         db(),
         user_id,
@@ -64,6 +65,7 @@ def update_user(user_id: int) -> ResponseReturnValue:
         extension=parsing.text(data, "extension", max_len=64),
         is_active=parsing.boolean(data, "is_active"),
         password=parsing.text(data, "password", max_len=1024),
+        takes_calls=parsing.boolean(data, "takes_calls"),
     )
     return jsonify({"user": dump_user(updated)})
 
@@ -80,6 +82,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                     "role": enum_of(Role),
                     "branch": {"type": "string"},
                     "extension": {"type": "string"},
+                    "takes_calls": {"type": "boolean"},
                 },
                 ("username", "password", "role", "branch"),
             ),
@@ -97,6 +100,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                     "extension": {"type": "string"},
                     "is_active": {"type": "boolean"},
                     "password": {"type": "string"},
+                    "takes_calls": {"type": "boolean"},
                 }
             ),
         )

@@ -56,8 +56,9 @@ def call_control(settings: Settings, ami: AMIClient) -> AmiCallControl:
 
 
 def click_to_call_control(ami: AMIClient) -> AmiCallControl:
-    """The ``CallControl`` of the agent API's click-to-call (the adapter's default policy)."""
-    return AmiCallControl(ami)
+    """The ``CallControl`` of the agent API's click-to-call (the adapter's default policy); the
+    agent asked for the call, so a staff phone is told to answer by itself."""
+    return AmiCallControl(ami, auto_answer=True)
 
 
 def queue_membership(ami: AMIClient) -> AmiQueueMembership:

@@ -24,6 +24,10 @@ ENDPOINT = re.compile(r"(PJSIP|Local)/[A-Za-z0-9_.+@-]{1,64}")
 """What may be rung first: an agent's softphone, or a Local channel of the project."""
 E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 QUEUE_STAND_IN = re.compile(r"Local/[a-z][a-z0-9_]*@tawasul-queue-callback")
+STAFF_PHONE = re.compile(r"PJSIP/([0-9]{2,10})")
+"""A staff phone generated from an account (``tawasul.sip_accounts``)."""
+AUTO_ANSWER_RING = "Local/{}@tawasul-agent-ring/n"
+"""Rings a staff phone telling it to answer by itself (``dialplans/agents.conf``)."""
 """A queued callback's stand-in: it waits in the branch queue, not on an agent's softphone."""
 VARIABLE_NAME = re.compile(r"TAWASUL_[A-Z_]{1,40}")
 SAFE_VALUE = re.compile(r"[A-Za-z0-9_.+@:-]{0,64}")
@@ -58,11 +62,14 @@ class AmiCallControl:
         allowed_prefixes: Sequence[str] = ("+9665",),
         agent_ring_s: int = 30,
         queue_wait_s: int = 330,
+        auto_answer: bool = False,
     ) -> None:
         self._ami = ami
         self._allowed = tuple(allowed_prefixes)
         self._agent_ring_s = agent_ring_s
         self._queue_wait_s = queue_wait_s
+        self._auto_answer = auto_answer
+        """Click-to-call: the agent asked for the call, so their phone answers by itself."""
 
     def first_leg_wait_s(self, first: str) -> int:
         """How long the first leg may take to answer: an agent's softphone rings for
@@ -94,9 +101,15 @@ class AmiCallControl:
 
         remove = self._ami.add_listener(collect)
         first_wait_s = self.first_leg_wait_s(first)
+        staff_phone = STAFF_PHONE.fullmatch(first)
+        channel = first
+        if self._auto_answer and staff_phone is not None:
+            # Through a Local channel whose Dial adds Call-Info "answer-after=0": the page (or a
+            # desk phone that honours it) answers at once; nobody else's INVITE carries it.
+            channel = AUTO_ANSWER_RING.format(staff_phone.group(1))
         try:
             self._ami.originate(
-                first,
+                channel,
                 context="tawasul-callback",
                 exten="s",
                 timeout_ms=first_wait_s * 1000,

@@ -67,6 +67,10 @@ class AmiQueueMembership:
             "MemberName": re.sub(r"[^A-Za-z0-9_.-]", "_", member_name)[:64],
             "Paused": "true" if paused else "false",
         }
+        if interface.startswith("PJSIP/"):
+            # The agent's phone's own device state says in-call / ringing / not registered:
+            # a closed tab or an unplugged desk phone is never rung, however "ready".
+            headers["StateInterface"] = interface
         try:
             self._ami.action("QueueAdd", headers, timeout_s=self._timeout_s)
         except AMIActionError as exc:

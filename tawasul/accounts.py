@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from tawasul.errors import Conflict, NotFound, TooManyAttempts, Unauthenticated, ValidationError
 from tawasul.models import ApiToken, Role, User, utcnow
+from tawasul.presence import INTERFACE
 from tawasul.security_log import record
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,8 @@ class NewUser:
     role: Role
     branch: str
     extension: str | None = None
+    takes_calls: bool | None = None
+    """Answers the branch queue's calls; None: agents do, supervisors and admins do not."""
 
 
 class AccountService:
@@ -153,6 +156,7 @@ class AccountService:
             role=new.role,
             branch=new.branch,
             extension=new.extension,
+            takes_calls=new.role == Role.AGENT if new.takes_calls is None else new.takes_calls,
             is_active=True,
             failed_logins=0,
             session_version=1,
@@ -173,6 +177,7 @@ class AccountService:
         extension: str | None = None,
         is_active: bool | None = None,
         password: str | None = None,
+        takes_calls: bool | None = None,
     ) -> User:
         """Change an account; a new password or a deactivation signs its sessions out.
 
@@ -186,6 +191,7 @@ class AccountService:
             extension: the new softphone endpoint; "" removes it.
             is_active: False deactivates the account, True reactivates it.
             password: a new password (resets the failed sign-ins and any lock).
+            takes_calls: whether the account answers the branch queue's calls.
 
         Returns:
             The changed user.
@@ -204,6 +210,8 @@ class AccountService:
             user.role = role
         if extension is not None:
             user.extension = check_endpoint(extension) if extension else None
+        if takes_calls is not None:
+            user.takes_calls = takes_calls
         if password is not None:
             self._check_password(password)
             user.password_hash = hash_password(password)
@@ -222,6 +230,47 @@ class AccountService:
             user.is_active = is_active
         session.commit()
         return user
+
+    def set_own_phone(
+        self,
+        session: Session,
+        user_id: int,
+        *,
+        extension: str | None = None,
+        takes_calls: bool | None = None,
+    ) -> User:
+        """A member of staff sets their own softphone and whether they answer the queue.
+
+        Stricter than an admin's change: the extension must be a queue interface (e.g.
+        ``PJSIP/1001``), since that is what presence hands to Asterisk, and taking calls needs
+        one.
+
+        Args:
+            session: committed on return.
+            user_id: the signed-in user.
+            extension: the softphone endpoint; "" removes it; None leaves it.
+            takes_calls: answer the branch queue's calls; None leaves it.
+
+        Returns:
+            The changed user.
+
+        Raises:
+            NotFound: no such user.
+            ValidationError: ``extension`` not a softphone endpoint, or missing while
+                ``takes_calls`` is true.
+        """
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("no such user")
+        if extension:
+            extension = check_endpoint(extension.strip())
+            if not INTERFACE.fullmatch(extension):
+                raise ValidationError("extension", "not a softphone endpoint (e.g. PJSIP/1001)")
+        wanted = user.takes_calls if takes_calls is None else takes_calls
+        kept = user.extension if extension is None else (extension or None)
+        if wanted and not kept:
+            raise ValidationError("extension", "taking calls needs a softphone extension")
+        return self.update_user(session, user_id, extension=extension, takes_calls=takes_calls)
 
     def authenticate(self, session: Session, username: str, password: str) -> User:
         """Check a username and password, counting failures towards a lockout.

@@ -118,6 +118,10 @@ class Settings:
     forward_secret: str = ""
     forward_cutoff: str = "20:00"
     """Requests received on a day and not forwarded by this local time are reported late."""
+    request_target_h: int = 24
+    """An open request, once forwarded, is due this many hours after it arrived: the centre's
+    same-day promise carried to the decision, with the night for one that arrived near the
+    cut-off (the console's work views mark it; ``tawasul.worklist``)."""
 
     callback_allowed_prefixes: tuple[str, ...] = ("+9665",)
     callback_agent_endpoint: str = ""
@@ -149,6 +153,11 @@ class Settings:
     """Callers who give up sooner are short abandons: counted, but out of the rates."""
     capacity_per_hour: int = 80
     """Callers an hour a centre is staffed for (the seed centre's figure)."""
+    alert_waiting_callers: int = 3
+    """The supervisor's alert when more callers than this wait in a branch queue: at the seed
+    centre's 80 callers an hour, 80 × 60 s / 3600 s ≈ 1.3 callers arrive within the minute a
+    caller should wait at most; more than twice that waiting means the queue is falling behind.
+    The other alert is a wait longer than ``service_level_threshold_s``."""
 
     input_attempts: int = 3
     """Wrong or missing keypad entries before the caller is offered an agent."""

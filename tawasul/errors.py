@@ -72,6 +72,12 @@ class Conflict(TawasulError):
     error_id = "conflict"
 
 
+class NotAnAgent(Conflict):
+    """The user takes no calls (``User.takes_calls`` is false), so has no queue presence."""
+
+    error_id = "not-an-agent"
+
+
 class VerificationFailed(TawasulError):
     """An identity check did not succeed (wrong code, expired, refused, still pending)."""
 

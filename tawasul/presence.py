@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from tawasul.errors import ValidationError
+from tawasul.errors import NotAnAgent, ValidationError
 from tawasul.models import User, utcnow
 
 INTERFACE = re.compile(r"(PJSIP|SIP|IAX2|Local)/[A-Za-z0-9_.+@-]{1,64}(/n)?")
@@ -91,6 +91,9 @@ class Presence:
     interface: str | None
     since: datetime | None
     in_call: bool = False
+    device_available: bool = True
+    """Asterisk can ring the member's phone (registered: a closed tab or an unplugged desk
+    phone is not, and is never rung however "ready" it is)."""
 
 
 class QueueMembership(Protocol):
@@ -173,9 +176,12 @@ class PresenceService:
         """The user's softphone as a queue interface.
 
         Raises:
+            NotAnAgent: the user takes no calls, so is never a queue member.
             ValidationError: no extension in the profile, or one that is not an endpoint name
                 (nothing unchecked ever reaches Asterisk).
         """
+        if not user.takes_calls:
+            raise NotAnAgent(f"{user.username} takes no calls: not a member of any queue")
         extension = (user.extension or "").strip()
         if not extension:
             raise ValidationError("extension", "set your softphone extension first")
@@ -187,6 +193,7 @@ class PresenceService:
         """The user's presence now, read from Asterisk.
 
         Raises:
+            NotAnAgent: the user takes no calls.
             ValidationError: no usable extension in the user's profile.
             TelephonyUnavailable: Asterisk could not be asked.
         """
@@ -210,6 +217,7 @@ class PresenceService:
             interface=interface,
             since=since,
             in_call=bool(status and status.in_call),
+            device_available=status.available if status is not None else True,
         )
 
     def change(self, user: User, state: PresenceState, reason: PauseReason | None) -> Presence:
@@ -224,6 +232,7 @@ class PresenceService:
             The presence after the change, as Asterisk now reports it.
 
         Raises:
+            NotAnAgent: the user takes no calls.
             ValidationError: a pause without a reason, a reason without a pause, or no usable
                 extension.
             TelephonyUnavailable: Asterisk could not be asked, or refused.

@@ -32,6 +32,19 @@ KIND_NAMES: dict[str, dict[Language, str]] = {
         Language.EN: "Portal signature refused",
     },
     "permission_denied": {Language.AR: "رفض صلاحية", Language.EN: "Permission denied"},
+    "sip_auth_failed": {Language.AR: "فشل تسجيل هاتف SIP", Language.EN: "SIP registration failed"},
+    "sip_address_blocked": {
+        Language.AR: "حظر عنوان بعد محاولات SIP فاشلة",
+        Language.EN: "Address blocked after failed SIP registrations",
+    },
+    "sip_secret_rotated": {
+        Language.AR: "تغيير كلمة مرور SIP",
+        Language.EN: "SIP password replaced",
+    },
+    "call_spied": {
+        Language.AR: "مشرف على مكالمة موظف",
+        Language.EN: "Supervisor joined an agent's call",
+    },
 }
 """What a person reads for each kind of event (an export's ``kind_name``)."""
 

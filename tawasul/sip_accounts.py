@@ -1,4 +1,4 @@
-"""SIP identities of the staff: every account that takes calls gets an Asterisk endpoint.
+"""SIP identities of the staff: every account that takes calls (or supervises) gets an endpoint.
 
 The identity is the account's extension: ``User.extension`` stays the dial string the rest of
 the system uses (``PJSIP/1001``: the queue member, the first leg of click-to-call) and its
@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tawasul.errors import ValidationError
-from tawasul.models import User
+from tawasul.models import Role, User
 from tawasul.pii import PiiProtector
 from tawasul.security_log import record
 
@@ -106,9 +106,13 @@ def digest_ha1(endpoint: str, password: str, realm: str = REALM) -> str:
     return hashlib.md5(f"{endpoint}:{realm}:{password}".encode(), usedforsecurity=False).hexdigest()
 
 
-def takes_calls(user: User) -> bool:
-    """Whether the account gets an endpoint: active, with a SIP extension."""
-    return bool(user.is_active) and sip_endpoint_of(user) is not None
+def has_phone(user: User) -> bool:
+    """Whether the account gets an endpoint: active, with a SIP extension, and either taking
+    queue calls (``User.takes_calls``) or a supervisor or admin (their phone is what rings
+    when they listen in on a call)."""
+    if not user.is_active or sip_endpoint_of(user) is None:
+        return False
+    return bool(user.takes_calls) or user.role in (Role.SUPERVISOR, Role.ADMIN)
 
 
 class SipAccounts:
@@ -200,14 +204,14 @@ class SipAccounts:
             session: committed on return when a secret was generated.
 
         Returns:
-            One identity per active account with a SIP extension; an extension claimed by
+            One identity per account that has a phone (:func:`has_phone`); an extension claimed by
             two accounts goes to the older one (and is logged), never to both.
         """
         found: dict[str, SipIdentity] = {}
         generated = False
         for user in session.scalars(select(User).order_by(User.id)):
             endpoint = sip_endpoint_of(user)
-            if endpoint is None or not takes_calls(user):
+            if endpoint is None or not has_phone(user):
                 continue
             if endpoint in found:
                 log.error("extension %s is claimed by user:%s too: not given", endpoint, user.id)

@@ -41,6 +41,8 @@ ASTERISK_UID = 64101
 gives it a low system id, which on the host may belong to postgres or redis)."""
 ACCOUNTS_FILE = "pjsip_accounts.conf"
 """The endpoints generated from the staff accounts (``providers.sip_endpoints``)."""
+DESTINATIONS_FILE = "extensions_staff.conf"
+"""What the staff's phones may call or transfer to, generated with the endpoints."""
 PHONES_INCLUDE = "\n#include pjsip_phones.conf\n"
 AGENTS_CONTEXT = "tawasul-agents"
 """Where the staff's phones' own calls and blind transfers land (dialplans/agents.conf)."""
@@ -226,12 +228,18 @@ class Harness:
         etc = self.root / CONFIG_DIR.lstrip("/")
         # The endpoints generated from the accounts outlive a reinstall of the configuration:
         # they are the database's, rewritten by the API (tawasul.sip_accounts), not the repo's.
-        accounts = etc / ACCOUNTS_FILE
-        generated = accounts.read_text() if accounts.exists() else "; no accounts yet\n"
+        kept = {
+            ACCOUNTS_FILE: "; no accounts yet\n",
+            DESTINATIONS_FILE: "[tawasul-staff-destinations]\n",
+        }
+        for name in kept:
+            if (etc / name).exists():
+                kept[name] = (etc / name).read_text()
         if etc.exists():
             shutil.rmtree(etc)
         etc.mkdir(parents=True)
-        (etc / ACCOUNTS_FILE).write_text(generated)
+        for name, text in kept.items():
+            (etc / name).write_text(text)
         for source in sorted((REPO / "dialplans").glob("*.conf")):
             shutil.copyfile(source, etc / source.name)
         (etc / "asterisk.conf").write_text(self._asterisk_conf())

@@ -40,6 +40,9 @@ class User(Base):
     sip_device: Mapped[str] = mapped_column(String(8), default="webrtc")
     """What registers as the endpoint: "webrtc" (the console page) or "sip" (a desk phone
     or softphone over UDP)."""
+    takes_calls: Mapped[bool] = mapped_column(default=False)
+    """The account answers the branch queue's calls: only such staff are queue members and have
+    a presence (agents by default; a supervisor who also answers sets it on their own)."""
     is_active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

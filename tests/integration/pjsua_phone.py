@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pjsua2 as pj
@@ -66,10 +67,36 @@ class _Call(pj.Call):  # type: ignore[misc]
         super().__init__(account, call_id)
         self.phone = phone
         self.state = "incoming"
+        self.confirmed = False
+        self.player: Any = None
+        self.transfer_status: list[int] = []
+        """Status codes of this call's transfers (REFER's answer, then its NOTIFYs)."""
+
+    def onCallMediaState(self, _prm: Any) -> None:  # noqa: N802 (pjsua2's name)
+        if self.phone.tone is None or self.player is not None:
+            return
+        self._play()
+
+    def _play(self) -> None:
+        info = self.getInfo()  # kept: its media vector dies with it
+        for index, media in enumerate(info.media):
+            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                self.player = pj.AudioMediaPlayer()
+                self.player.createPlayer(str(self.phone.tone))
+                self.player.startTransmit(self.getAudioMedia(index))
+                return
+
+    def onCallTransferRequest(self, prm: Any) -> None:  # noqa: N802 (pjsua2's name)
+        pass
+
+    def onCallTransferStatus(self, prm: Any) -> None:  # noqa: N802 (pjsua2's name)
+        self.transfer_status.append(int(prm.statusCode))
 
     def onCallState(self, _prm: Any) -> None:  # noqa: N802 (pjsua2's name)
         info = self.getInfo()
         self.state = info.stateText.lower()
+        if info.state == pj.PJSIP_INV_STATE_CONFIRMED:
+            self.confirmed = True
         if info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
             self.phone.calls_ended += 1
 
@@ -86,6 +113,7 @@ class _Account(pj.Account):  # type: ignore[misc]
 
     def onIncomingCall(self, prm: Any) -> None:  # noqa: N802 (pjsua2's name)
         call = _Call(self.phone, self, prm.callId)
+        self.phone.invites.append(str(prm.rdata.wholeMsg))
         self.phone.calls.append(call)
         answer = pj.CallOpParam()
         answer.statusCode = 200 if self.phone.auto_answer else 180
@@ -103,13 +131,18 @@ class DeskPhone:
         address: str = "127.0.0.1",
         auto_answer: bool = True,
         realm: str = "*",
+        tone: Path | None = None,
     ) -> None:
         self.user = user
+        self.tone = tone
+        """A WAV the phone plays into every call (looped), as if its user spoke."""
         self.auto_answer = auto_answer
         self.registered = False
         self.last_status = 0
         self.registrations = 0
         self.calls: list[_Call] = []
+        self.invites: list[str] = []
+        """Each incoming INVITE as received (headers and SDP)."""
         self.calls_ended = 0
         lib = library()
         lib.endpoint.libRegisterThread(threading.current_thread().name)

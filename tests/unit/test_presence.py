@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tawasul.errors import ValidationError
+from tawasul.errors import NotAnAgent, ValidationError
 from tawasul.models import Role, User
 from tawasul.presence import (
     MemberStatus,
@@ -60,8 +60,25 @@ class Clock:
         return self.now
 
 
-def agent(extension: str | None = "PJSIP/1001") -> User:
-    return User(id=7, username="noura", role=Role.AGENT, branch="riyadh", extension=extension)
+def agent(extension: str | None = "PJSIP/1001", takes_calls: bool = True) -> User:
+    return User(
+        id=7,
+        username="noura",
+        role=Role.AGENT,
+        branch="riyadh",
+        extension=extension,
+        takes_calls=takes_calls,
+    )
+
+
+def test_staff_who_take_no_calls_are_never_queue_members() -> None:
+    queues = FakeQueues()
+    presence = PresenceService(queues, Clock())
+    with pytest.raises(NotAnAgent):
+        presence.change(agent(takes_calls=False), PresenceState.READY, None)
+    with pytest.raises(NotAnAgent):
+        presence.current(agent(takes_calls=False))
+    assert queues.calls == []
 
 
 def test_ready_logs_in_to_the_branch_queue_then_unpauses() -> None:
