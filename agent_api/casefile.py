@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from agent_api import parsing
 from agent_api.openapi_parts import REQUEST_ID, error
-from agent_api.services import console, db, user
+from agent_api.services import console, db, services, user
 from tawasul.casefile import HistoryEntry, available_actions
 from tawasul.casework import load_request
 
@@ -33,10 +33,11 @@ def casefile(request_id: int) -> ResponseReturnValue:
     me = user()
     request = load_request(db(), me, request_id)
     files = console().casefile
+    allowed, _ = services().casework.allowed_actions(db(), me, request)
     return jsonify(
         {
             "request_id": request.id,
-            "actions": [action.value for action in available_actions(me, request)],
+            "actions": [action.value for action in available_actions(me, request, allowed)],
             "national_id_masked": files.masked_national_id(db(), request),
             "history": [_dump_entry(item) for item in files.history(db(), me, request.id)],
         }

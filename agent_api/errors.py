@@ -9,6 +9,7 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from tawasul.errors import (
+    AppointmentNotStarted,
     ConfigError,
     Conflict,
     Forbidden,
@@ -45,6 +46,7 @@ STATUS: list[tuple[type[TawasulError], int]] = [
     (VerificationFailed, 422),
     (NotFound, 404),
     (IllegalTransition, 409),
+    (AppointmentNotStarted, 409),
     (Conflict, 409),
     (Forbidden, 403),
     (Unauthenticated, 401),
@@ -71,7 +73,17 @@ def _details(exc: TawasulError) -> dict[str, Any]:
     if isinstance(exc, VerificationFailed):
         return {"reason": exc.reason, "attempts_left": exc.attempts_left}
     if isinstance(exc, TooManyAttempts):
+        if exc.reason:
+            return {"retry_after_s": exc.retry_after_s, "reason": exc.reason}
         return {"retry_after_s": exc.retry_after_s}
+    if isinstance(exc, Forbidden):
+        return {"reason": exc.reason, **exc.details}
+    if isinstance(exc, AppointmentNotStarted):
+        return {
+            "starts_at": exc.starts_at.isoformat(),
+            "may_override": exc.may_override,
+            "override_field": "override_reason",
+        }
     return {}
 
 

@@ -23,6 +23,7 @@ from flask.typing import ResponseReturnValue
 
 from agent_api import parsing
 from tawasul.display_names import DisplayNames
+from tawasul.errors import ValidationError
 from tawasul.models import Language
 
 FORMATS = ("json", "csv", "xlsx")
@@ -136,6 +137,73 @@ def with_names(
     for column in columns:
         header += [column, f"{column}_names"] if column in kinds else [column]
     return named, header
+
+
+LAYOUTS = ("wide", "long")
+LAYOUT_PARAM = {
+    "name": "layout",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "enum": list(LAYOUTS)},
+    "description": (
+        "CSV and XLSX only. long: one fact per row (the row's keys, then figure, code, name, "
+        "value; a split such as by_channel is one row per channel); wide (the default, for "
+        "the integrations that read it): one row per period, splits packed in a cell"
+    ),
+}
+"""The ``layout`` parameter of the figure exports, for the OpenAPI document."""
+LONG_COLUMNS = ("figure", "code", "name", "value")
+
+
+def long_rows(
+    rows: list[dict[str, Any]],
+    keys: Sequence[str],
+    figures: Sequence[str],
+    kinds: Mapping[str, str],
+    names: DisplayNames,
+    lang: Language,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows for a person in long format: one fact a row, never a split packed in a cell.
+
+    Args:
+        rows: the table, a split as a dict keyed by code (``{"fax": 1, "manual": 2}``).
+        keys: the columns that say which row a fact belongs to (``day``, ``start``).
+        figures: the other columns, in order.
+        kinds: the kind of code of each split column that has display names.
+        names: the configured display names.
+        lang: the reader's language.
+
+    Returns:
+        The rows ``{*keys, figure, code, name, value}`` and their columns. A plain figure has
+        no code; a split has a row per code, its display name beside it.
+    """
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        where = {key: row.get(key) for key in keys}
+        for figure in figures:
+            value = row.get(figure)
+            if isinstance(value, dict):
+                kind = kinds.get(figure)
+                for code, count in sorted(value.items()):
+                    name = names.name(kind, str(code), lang) if kind else str(code)
+                    out.append(
+                        {**where, "figure": figure, "code": code, "name": name, "value": count}
+                    )
+            else:
+                out.append({**where, "figure": figure, "code": None, "name": None, "value": value})
+    return out, [*keys, *LONG_COLUMNS]
+
+
+def layout(args: Mapping[str, Any]) -> str:
+    """The ``layout`` asked for, ``wide`` by default.
+
+    Raises:
+        ValidationError: naming ``layout`` for another value.
+    """
+    chosen = args.get("layout", "wide")
+    if chosen not in LAYOUTS:
+        raise ValidationError("layout", f"one of {', '.join(LAYOUTS)}")
+    return str(chosen)
 
 
 def table(

@@ -16,7 +16,16 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from agent_api import parsing
-from agent_api.exports import FORMATS, LANG_PARAM, language, table, with_names
+from agent_api.exports import (
+    FORMATS,
+    LANG_PARAM,
+    LAYOUT_PARAM,
+    language,
+    layout,
+    long_rows,
+    table,
+    with_names,
+)
 from agent_api.openapi_parts import error
 from agent_api.services import db, services, user
 from tawasul.display_names import DisplayNames
@@ -30,9 +39,11 @@ from tawasul.metrics.calls import (
     series,
     visits,
 )
+from tawasul.metrics.definitions import call_definitions
 from tawasul.metrics.erlang import agents_needed
+from tawasul.metrics.inbound import by_bucket, by_ending, inbound_calls
 from tawasul.metrics.report import daily_report
-from tawasul.metrics.requests import RequestFigures, days
+from tawasul.metrics.requests import MAX_HOURLY_DAYS, RequestFigures, days, hours
 from tawasul.models import Report, utcnow
 from tawasul.permissions import Action, require, visible_branches
 
@@ -101,6 +112,7 @@ def call_metrics() -> ResponseReturnValue:
         hours = (end - start).total_seconds() / 3600
         total = figures(db(), visits(db(), start, end, queues), hours, **options)
         branches = [queue.removeprefix("tawasul-") for queue in queues]
+        calls = inbound_calls(db(), start, end, branches, settings.default_branch)
         return jsonify(
             {
                 "items": rows,
@@ -108,7 +120,15 @@ def call_metrics() -> ResponseReturnValue:
                 "agents": [vars(agent) for agent in agent_times(db(), start, end, queues)],
                 "callbacks": callback_counts(db(), start, end, branches),
                 "queues": queues,
+                "inbound": {"total": len(calls), "by_ending": by_ending(calls)},
+                "inbound_items": [
+                    {"start": moment.isoformat(), "ending": name, "calls": count}
+                    for moment, counts in by_bucket(calls, granularity, zone)
+                    for name, count in counts.items()
+                    if count
+                ],
                 "definitions": "docs/metrics.md",
+                "definitions_by_figure": call_definitions(settings),
             }
         )
     columns = ["start", *(f.name for f in fields(CallFigures))]
@@ -117,23 +137,36 @@ def call_metrics() -> ResponseReturnValue:
 
 @bp.get("/metrics/requests")
 def request_metrics() -> ResponseReturnValue:
-    """Request figures per day: channels, categories, decisions, same-day forwarding."""
-    args = parsing.query({"from", "to", "branch", "format", "lang"})
+    """Request figures per day (channels, categories, decisions, same-day forwarding), or the
+    requests received per hour (``by=hour``); CSV and XLSX one fact a row with ``layout=long``."""
+    args = parsing.query({"from", "to", "branch", "format", "lang", "by", "layout"})
     first, last = _period(args)
     fmt = args.get("format", "json")
     if fmt not in FORMATS:
         raise ValidationError("format", f"one of {', '.join(FORMATS)}")
+    by = args.get("by", "day")
+    if by not in ("day", "hour"):
+        raise ValidationError("by", "one of day, hour")
+    shape = layout(args)
     lang = language(args)
     settings = services().settings
-    rows = [
-        figures_.as_dict()
-        for figures_ in days(db(), first, last, _zone(), settings.forward_cutoff, _chosen(args))
-    ]
-    columns = [f.name for f in fields(RequestFigures)]
-    if fmt != "json":  # a person reads it: display names beside the codes
-        rows, columns = with_names(
-            rows, columns, NAMED_COLUMNS, DisplayNames.configured(settings), lang
-        )
+    if by == "hour":
+        if (last - first).days >= MAX_HOURLY_DAYS:
+            raise ValidationError("to", f"by hour: at most {MAX_HOURLY_DAYS} days")
+        rows = hours(db(), first, last, _zone(), _chosen(args))
+        keys, columns = ["start"], ["start", "received", "by_channel"]
+    else:
+        rows = [
+            figures_.as_dict()
+            for figures_ in days(db(), first, last, _zone(), settings.forward_cutoff, _chosen(args))
+        ]
+        keys, columns = ["day"], [f.name for f in fields(RequestFigures)]
+    names = DisplayNames.configured(settings)
+    if fmt != "json" and shape == "long":  # one fact a row: no split packed in a cell
+        facts = [column for column in columns if column not in keys]
+        rows, columns = long_rows(rows, keys, facts, NAMED_COLUMNS, names, lang)
+    elif fmt != "json":  # a person reads it: display names beside the codes
+        rows, columns = with_names(rows, columns, NAMED_COLUMNS, names, lang)
     return table(rows, fmt, f"requests-{first}-{last}", columns)
 
 
@@ -217,7 +250,9 @@ def _get(summary: str, params: list[dict[str, Any]], media: str) -> dict[str, An
 
 OPENAPI_PATHS: dict[str, Any] = {
     "/metrics/calls": _get(
-        "Queue figures per period (docs/metrics.md)",
+        "Queue figures per period (docs/metrics.md); JSON adds inbound {total, by_ending}: "
+        "every IVR call by how it ended, inbound_items [{start, ending, calls}] per period, and "
+        "definitions_by_figure {figure: {formula, unit, source, ...}}",
         [
             _param("from", _DAY),
             _param("to", _DAY),
@@ -228,13 +263,16 @@ OPENAPI_PATHS: dict[str, Any] = {
         "application/json",
     ),
     "/metrics/requests": _get(
-        "Request figures per day (docs/metrics.md)",
+        "Request figures per day (docs/metrics.md), or by=hour: received per local hour "
+        "(every hour listed; at most 31 days)",
         [
             _param("from", _DAY),
             _param("to", _DAY),
             _param("branch", _BRANCH),
             _param("format", _FORMAT),
+            _param("by", {"type": "string", "enum": ["day", "hour"]}),
             LANG_PARAM,
+            LAYOUT_PARAM,
         ],
         "application/json",
     ),

@@ -33,6 +33,7 @@ from agent_api import (
 )
 from agent_api.openapi_parts import enum_of, ref
 from tawasul.models import Channel, Language, MeetingMode, Role
+from tawasul.permissions import RequestAction
 from tawasul.workflow import RequestStatus
 
 bp = Blueprint("openapi", __name__)
@@ -151,6 +152,25 @@ def build_spec() -> dict[str, Any]:
                     "items": {"type": "object"},
                 },
                 "appointment": {"type": ["object", "null"]},
+                "allowed_actions": {
+                    "type": "array",
+                    "description": "what the signed-in user may do now (one request's answers)",
+                    "items": enum_of(RequestAction),
+                },
+                "sms": {
+                    "type": "array",
+                    "description": (
+                        "the request's SMS (one request's answers): stage, priority (urgent:"
+                        " the identity code, never held; decision; normal), status, held_until"
+                        " while the per-number limit holds it"
+                    ),
+                    "items": {"type": "object"},
+                },
+                "override_actions": {
+                    "type": "array",
+                    "description": "of those, the ones that need override_reason now",
+                    "items": enum_of(RequestAction),
+                },
                 "created_at": ref("Moment"),
                 "updated_at": ref("Moment"),
             },

@@ -32,6 +32,7 @@ from agent_api.schemas import (
     dump_event,
     dump_note,
     dump_request,
+    dump_sms,
     dump_verification,
 )
 from agent_api.services import console, db, services, user
@@ -40,9 +41,11 @@ from tawasul.casework import RequestChanges
 from tawasul.duplicates import open_duplicates
 from tawasul.errors import TelephonyUnavailable, ValidationError
 from tawasul.history import Person, WordedEntry, in_words
+from tawasul.identity import IdentityDocument
 from tawasul.models import Channel, Language, MeetingMode, Request, RequesterCategory, utcnow
 from tawasul.permissions import visible_branches
 from tawasul.pii import PiiProtector
+from tawasul.sms import owed_sms
 from tawasul.workflow import RequestStatus
 from tawasul.worklist import (
     OLDEST_FIRST,
@@ -69,7 +72,13 @@ FILTERS = (
 
 
 def _dump(request: Request) -> dict[str, Any]:
-    return _dump_page([request])[0]
+    """One request as its page shows it: the list's fields, and what the user may do now."""
+    dumped = _dump_page([request])[0]
+    allowed, override = services().casework.allowed_actions(db(), user(), request)
+    dumped["allowed_actions"] = [action.value for action in allowed]
+    dumped["override_actions"] = [action.value for action in override]
+    dumped["sms"] = [dump_sms(item) for item in owed_sms(db(), request.id)]
+    return dumped
 
 
 def _dump_page(requests: list[Request]) -> list[dict[str, Any]]:
@@ -266,6 +275,16 @@ def check_verification(request_id: int) -> ResponseReturnValue:
     return jsonify(_dump(services().casework.verify_identity(db(), user(), request_id, code)))
 
 
+@bp.post("/<int:request_id>/verify-in-person")
+def verify_in_person(request_id: int) -> ResponseReturnValue:
+    """Mark identity verified by an agent who saw the requester's document."""
+    data = parsing.body({"document"})
+    document = parsing.choice(data, "document", IdentityDocument, required=True)
+    assert document is not None  # required=True
+    found = services().casework.verify_in_person(db(), user(), request_id, document)
+    return jsonify(_dump(found))
+
+
 @bp.post("/<int:request_id>/approve")
 def approve(request_id: int) -> ResponseReturnValue:
     """Approve a verified request (supervisors)."""
@@ -275,7 +294,7 @@ def approve(request_id: int) -> ResponseReturnValue:
 
 @bp.post("/<int:request_id>/reject")
 def reject(request_id: int) -> ResponseReturnValue:
-    """Reject a verified request with a reason (supervisors)."""
+    """Reject a request in review or verified, with a reason (supervisors)."""
     data = parsing.body({"reason"})
     reason = parsing.text(data, "reason", required=True, max_len=500) or ""
     return jsonify(_dump(services().casework.reject(db(), user(), request_id, reason)))
@@ -308,18 +327,27 @@ def schedule(request_id: int) -> ResponseReturnValue:
     return jsonify(_dump(services().casework.get(db(), user(), request_id)))
 
 
+def _override_reason() -> str | None:
+    """A supervisor's reason to close before the appointment's start (None: none sent)."""
+    data = parsing.body({"override_reason"})
+    if "override_reason" not in data:
+        return None
+    reason = parsing.text(data, "override_reason", max_len=500)
+    return reason if reason is not None else ""
+
+
 @bp.post("/<int:request_id>/complete")
 def complete(request_id: int) -> ResponseReturnValue:
-    """Close a scheduled request as held."""
-    parsing.body(())
-    return jsonify(_dump(services().casework.complete(db(), user(), request_id)))
+    """Close a scheduled request as held (before its start: supervisors, with a reason)."""
+    reason = _override_reason()
+    return jsonify(_dump(services().casework.complete(db(), user(), request_id, reason)))
 
 
 @bp.post("/<int:request_id>/no-show")
 def no_show(request_id: int) -> ResponseReturnValue:
-    """Close a scheduled request whose requester did not come."""
-    parsing.body(())
-    return jsonify(_dump(services().casework.no_show(db(), user(), request_id)))
+    """Close a scheduled request whose requester did not come (before its start: as above)."""
+    reason = _override_reason()
+    return jsonify(_dump(services().casework.no_show(db(), user(), request_id, reason)))
 
 
 @bp.post("/<int:request_id>/cancel")
@@ -529,9 +557,14 @@ OPENAPI_PATHS: dict[str, Any] = {
         "Check the answer: in_review -> identity_verified",
         request_body({"code": {"type": "string", "maxLength": 32}}),
     ),
+    "/requests/{request_id}/verify-in-person": action(
+        "in_review -> identity_verified by a document seen (audited: who, when, which kind)",
+        request_body({"document": enum_of(IdentityDocument)}, ("document",)),
+    ),
     "/requests/{request_id}/approve": action("identity_verified -> approved (supervisors)"),
     "/requests/{request_id}/reject": action(
-        "identity_verified -> rejected, with a reason (supervisors)",
+        "in_review|identity_verified -> rejected, with a reason (supervisors; no verification"
+        " needed)",
         request_body({"reason": {"type": "string", "maxLength": 500}}, ("reason",)),
     ),
     "/requests/{request_id}/reject/preview": {
@@ -560,8 +593,15 @@ OPENAPI_PATHS: dict[str, Any] = {
         "approved|scheduled -> scheduled in a slot",
         request_body({"slot_id": {"type": "integer"}}, ("slot_id",)),
     ),
-    "/requests/{request_id}/complete": action("scheduled -> completed"),
-    "/requests/{request_id}/no-show": action("scheduled -> no_show"),
+    "/requests/{request_id}/complete": action(
+        "scheduled -> completed; before the appointment's start 409 appointment_not_started,"
+        " unless a supervisor gives override_reason (audited)",
+        request_body({"override_reason": {"type": "string", "minLength": 1, "maxLength": 500}}),
+    ),
+    "/requests/{request_id}/no-show": action(
+        "scheduled -> no_show; before the appointment's start as for complete",
+        request_body({"override_reason": {"type": "string", "minLength": 1, "maxLength": 500}}),
+    ),
     "/requests/{request_id}/cancel": action(
         "open -> cancelled", request_body({"reason": {"type": "string", "maxLength": 500}})
     ),

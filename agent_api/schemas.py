@@ -20,6 +20,7 @@ from tawasul.models import (
     RequestNote,
     User,
 )
+from tawasul.sms import OwedSms
 from tawasul.workflow import allowed_transitions
 
 
@@ -178,4 +179,18 @@ def dump_attachment(attachment: Attachment) -> dict[str, Any]:
         "kind": attachment.kind.value,
         "content_type": attachment.content_type,
         "created_at": attachment.created_at.isoformat(),
+    }
+
+
+def dump_sms(sms: OwedSms) -> dict[str, Any]:
+    """One SMS of a request: its stage, priority and delivery state (never its text)."""
+    return {
+        "id": sms.outbox_id,
+        "stage": sms.stage,
+        "priority": sms.priority.name.lower(),
+        "status": sms.status,
+        "due_at": sms.due_at.isoformat(),
+        "held_until": sms.held_until.isoformat() if sms.held_until else None,
+        "sent_at": sms.sent_at.isoformat() if sms.sent_at else None,
+        "parts": sms.parts,
     }

@@ -16,13 +16,15 @@ from agent_api.openapi_parts import (
     enum_of,
     operation,
     path_id,
+    query_param,
     request_body,
 )
 from agent_api.schemas import dump_user
 from agent_api.services import db, services, user
 from tawasul.accounts import NewUser
+from tawasul.errors import NotFound
 from tawasul.models import Role, User
-from tawasul.permissions import Action, require
+from tawasul.permissions import Action, require, visible_branches
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
@@ -33,6 +35,42 @@ def list_users() -> ResponseReturnValue:
     require(user(), Action.MANAGE_USERS)
     found = db().scalars(select(User).order_by(User.username))
     return jsonify({"items": [dump_user(item) for item in found]})
+
+
+@bp.get("/staff")
+def branch_staff() -> ResponseReturnValue:
+    """The branch's active agents and supervisors: who a request can be given to (any role)."""
+    args = parsing.query({"branch"})
+    me = user()
+    branch = parsing.text(args, "branch", max_len=32) or me.branch
+    visible = visible_branches(me)
+    if (
+        visible is not None and branch not in visible
+    ) or branch not in services().settings.branches:
+        raise NotFound("no such branch")
+    found = db().scalars(
+        select(User)
+        .where(
+            User.branch == branch,
+            User.is_active.is_(True),
+            User.role.in_([Role.AGENT, Role.SUPERVISOR]),
+        )
+        .order_by(User.username)
+    )
+    return jsonify(
+        {
+            "branch": branch,
+            "items": [
+                {
+                    "id": item.id,
+                    "name": item.username,
+                    "role": item.role.value,
+                    "takes_calls": item.takes_calls,
+                }
+                for item in found
+            ],
+        }
+    )
 
 
 @bp.post("")
@@ -87,6 +125,14 @@ OPENAPI_PATHS: dict[str, Any] = {
                 ("username", "password", "role", "branch"),
             ),
         ),
+    },
+    "/users/staff": {
+        "get": operation(
+            "The branch's active agents and supervisors (id, name, role, takes_calls): whom a "
+            "request can be reassigned to; any signed-in user, their own branch (admins: any)",
+            answer("200", "branch, items", ITEMS),
+            params=[query_param("branch", {"type": "string", "maxLength": 32})],
+        )
     },
     "/users/{user_id}": {
         "patch": operation(

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jobqueue.connection import QUEUE_NAME
 from jobqueue.jobs import deliver
 from tawasul.config import Settings
-from tawasul.models import OutboxMessage, OutboxStatus, utcnow
+from tawasul.models import OutboxMessage, OutboxPriority, OutboxStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,10 @@ def relay_once(
 ) -> int:
     """Hand every due pending row to RQ; return how many were handed over.
 
-    If Redis fails half-way, the rows handed over so far are committed and the rest stay
-    pending for the next pass.
+    Rows go by priority (``OutboxMessage.priority``), then in the order they were owed; an
+    urgent row (the one-time identity code) is put at the front of RQ's queue, ahead of a
+    backlog handed over earlier. If Redis fails half-way, the rows handed over so far are
+    committed and the rest stay pending for the next pass.
     """
     now = utcnow()
     retry = Retry(
@@ -69,7 +71,7 @@ def relay_once(
             select(OutboxMessage)
             .where(OutboxMessage.status == OutboxStatus.PENDING)
             .where(OutboxMessage.available_at <= now)
-            .order_by(OutboxMessage.id)
+            .order_by(OutboxMessage.priority, OutboxMessage.id)
             .limit(batch)
             .with_for_update(skip_locked=True)
         ).all()
@@ -88,6 +90,7 @@ def relay_once(
                     timeout=JOB_TIMEOUT_S,
                     result_ttl=3600,
                     failure_ttl=7 * 86400,
+                    at_front=row.priority == OutboxPriority.URGENT,
                 )
             except RedisError as exc:
                 row.attempts -= 1

@@ -13,6 +13,7 @@ PACKAGES=(
   baresip-core                           # a SIP softphone for the chan_pjsip tests
   make git ca-certificates
   chromium                               # the console's browser tests (Playwright drives it)
+  nodejs npm                             # installs axe-core, which the browser tests inject
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -36,4 +37,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   chmod +x /usr/sbin/policy-rc.d
   trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The browser tests' accessibility checker (npm axe-core, pinned by tests/e2e/package-lock.json);
+# installed again only when the lock file changes.
+e2e="$(cd "$(dirname "$0")/.." && pwd)/tests/e2e"
+if [ ! -f "$e2e/node_modules/.package-lock.json" ] || [ "$e2e/package-lock.json" -nt "$e2e/node_modules/.package-lock.json" ]; then
+  npm ci --prefix "$e2e" --no-audit --no-fund --loglevel=error
 fi

@@ -30,9 +30,9 @@ from tawasul.models import (
     User,
     utcnow,
 )
-from tawasul.permissions import TRANSITION_ACTION, Action, may, require
+from tawasul.permissions import Action, RequestAction, may, require
 from tawasul.pii import PiiProtector
-from tawasul.workflow import OPEN_STATUSES, TRANSITIONS, RequestStatus
+from tawasul.workflow import OPEN_STATUSES, RequestStatus
 
 log = logging.getLogger(__name__)
 
@@ -57,44 +57,40 @@ class CaseAction(StrEnum):
     REVEAL_NATIONAL_ID = "reveal_national_id"
 
 
-MOVES: dict[tuple[RequestStatus, RequestStatus], CaseAction] = {
-    (S.RECEIVED, S.IN_REVIEW): CaseAction.CLAIM,
-    (S.IN_REVIEW, S.RECEIVED): CaseAction.RELEASE,
-    (S.IN_REVIEW, S.IDENTITY_VERIFIED): CaseAction.VERIFY,
-    (S.IDENTITY_VERIFIED, S.APPROVED): CaseAction.APPROVE,
-    (S.IDENTITY_VERIFIED, S.REJECTED): CaseAction.REJECT,
-    (S.APPROVED, S.SCHEDULED): CaseAction.SCHEDULE,
-    (S.SCHEDULED, S.SCHEDULED): CaseAction.SCHEDULE,
-    (S.SCHEDULED, S.COMPLETED): CaseAction.COMPLETE,
-    (S.SCHEDULED, S.NO_SHOW): CaseAction.NO_SHOW,
+LEGACY_NAMES: dict[RequestAction, CaseAction] = {
+    RequestAction.CLAIM: CaseAction.CLAIM,
+    RequestAction.RELEASE: CaseAction.RELEASE,
+    RequestAction.SEND_CODE: CaseAction.VERIFY,
+    RequestAction.APPROVE: CaseAction.APPROVE,
+    RequestAction.REJECT: CaseAction.REJECT,
+    RequestAction.SCHEDULE: CaseAction.SCHEDULE,
+    RequestAction.COMPLETE: CaseAction.COMPLETE,
+    RequestAction.NO_SHOW: CaseAction.NO_SHOW,
+    RequestAction.CANCEL: CaseAction.CANCEL,
+    RequestAction.REASSIGN: CaseAction.REASSIGN,
+    RequestAction.NOTE: CaseAction.NOTE,
+    RequestAction.CALL_BACK: CaseAction.CALL,
 }
-"""The workflow's transitions as page actions; any move to cancelled is CANCEL."""
+"""The casefile's older action names for the request's ``allowed_actions``."""
 
 
-def available_actions(user: User, request: Request) -> list[CaseAction]:
-    """The actions the workflow and the user's role allow on the request now, in page order.
+def available_actions(
+    user: User, request: Request, allowed: Collection[RequestAction]
+) -> list[CaseAction]:
+    """The casefile's actions, in page order: ``allowed`` (what
+    :func:`tawasul.permissions.allowed_actions` gives) in the older names, and the reveal.
 
     Args:
         user: the signed-in user.
         request: a request the user may see.
+        allowed: the request actions the user may take now.
 
     Returns:
-        The actions; one the role forbids or the status does not allow is absent.
+        The actions; one the rules refuse now is absent.
     """
-    found: set[CaseAction] = set()
-    for target in TRANSITIONS[request.status]:
-        if not may(user.role, TRANSITION_ACTION[target]):
-            continue
-        action = MOVES.get((request.status, target))
-        found.add(action if action is not None else CaseAction.CANCEL)
-    if may(user.role, Action.WORK_REQUEST):
-        found.add(CaseAction.NOTE)
-        if request.requester_id is not None:
-            found.add(CaseAction.REVEAL_NATIONAL_ID)
-        if request.callback_number and user.extension:
-            found.add(CaseAction.CALL)
-    if request.status in OPEN_STATUSES and may(user.role, Action.REASSIGN):
-        found.add(CaseAction.REASSIGN)
+    found = {LEGACY_NAMES[action] for action in allowed if action in LEGACY_NAMES}
+    if may(user.role, Action.WORK_REQUEST) and request.requester_id is not None:
+        found.add(CaseAction.REVEAL_NATIONAL_ID)
     return [action for action in CaseAction if action in found]
 
 

@@ -25,6 +25,7 @@ from tawasul.errors import (
     ValidationError,
     VerificationFailed,
 )
+from tawasul.identity import IN_PERSON, IdentityDocument
 from tawasul.masking import scrub
 from tawasul.models import (
     Appointment,
@@ -43,7 +44,15 @@ from tawasul.models import (
     utcnow,
 )
 from tawasul.notifications import SmsPreview, SmsStage, SmsTemplates, forward, notify
-from tawasul.permissions import Action, require, require_transition, visible_branches
+from tawasul.permissions import (
+    RequestAction,
+    RequestSituation,
+    check,
+    needs_override,
+    require_transition,
+    visible_branches,
+)
+from tawasul.permissions import allowed_actions as allowed_by_rule
 from tawasul.ports import IdentityVerifier, VerificationOutcome
 from tawasul.workflow import RequestStatus, allowed_transitions, check_transition
 
@@ -231,6 +240,53 @@ class Casework:
         """
         return self._book.current_of(session, request_ids)
 
+    def situation(self, session: Session, request: Request) -> RequestSituation:
+        """What the rules of :mod:`tawasul.permissions` need to know of the request now.
+
+        Args:
+            session: the unit of work (only read).
+            request: a request the caller may see.
+
+        Returns:
+            Its status, branch, holder, appointment start, number and code state, and the clock.
+        """
+        holder = session.get(RequestAssignment, request.id)
+        appointment = self._book.current(session, request.id)
+        code_sent = session.scalar(
+            select(IdentityVerification.id)
+            .where(IdentityVerification.request_id == request.id)
+            .limit(1)
+        )
+        return RequestSituation(
+            status=request.status,
+            branch=request.branch,
+            holder_id=holder.user_id if holder else None,
+            appointment_starts_at=appointment.slot.starts_at if appointment else None,
+            has_callback_number=bool(request.callback_number),
+            code_sent=code_sent is not None,
+            now=self._clock(),
+        )
+
+    def allowed_actions(
+        self, session: Session, user: User, request: Request
+    ) -> tuple[list[RequestAction], list[RequestAction]]:
+        """The actions the user may take on the request now, and those of them that need an
+        override reason (a supervisor before the appointment's start).
+
+        The use cases enforce the same rule (:func:`tawasul.permissions.refusal`).
+
+        Args:
+            session: the unit of work (only read).
+            user: the member of staff asking.
+            request: a request the user may see.
+
+        Returns:
+            ``(allowed, needing an override reason)``, both in
+            :class:`~tawasul.permissions.RequestAction` order.
+        """
+        situation = self.situation(session, request)
+        return allowed_by_rule(user, situation), needs_override(user, situation)
+
     # -- editing ------------------------------------------------------------------------
 
     def update(
@@ -253,9 +309,7 @@ class Casework:
             ValidationError: a target official name that is empty or too long.
         """
         request = load_request(session, user, request_id)
-        require(user, Action.WORK_REQUEST)
-        if not allowed_transitions(request.status):
-            raise IllegalTransition(request.status.value, request.status.value, [])
+        self._guard(session, user, request, RequestAction.EDIT)
         changed: list[str] = []
         if changes.target_official is not None:
             name = changes.target_official.strip()
@@ -291,7 +345,7 @@ class Casework:
             ValidationError: an empty note, or one over 4000 characters.
         """
         request = load_request(session, user, request_id)
-        require(user, Action.WORK_REQUEST)
+        self._guard(session, user, request, RequestAction.NOTE)
         text = text.strip()
         if not 1 <= len(text) <= MAX_NOTE:
             raise ValidationError("text", f"1-{MAX_NOTE} characters")
@@ -322,7 +376,7 @@ class Casework:
             ValidationError: the new assignee is unknown, inactive, of another branch or an admin.
         """
         request = load_request(session, user, request_id)
-        require(user, Action.REASSIGN)
+        self._guard(session, user, request, RequestAction.REASSIGN)
         target = session.get(User, to_user_id)
         if target is None or not target.is_active or target.branch != request.branch:
             raise ValidationError("user_id", "an active member of the request's branch")
@@ -356,6 +410,7 @@ class Casework:
             IllegalTransition: the request is not received (or another user moved it first).
         """
         request = load_request(session, user, request_id)
+        self._guard(session, user, request, RequestAction.CLAIM)
         self._move(session, user, request, S.IN_REVIEW, "claimed", {"category": category.value})
         request.category = category
         self._assign(session, request, user, by=user)
@@ -379,6 +434,7 @@ class Casework:
             IllegalTransition: the request is not in review (or another user moved it first).
         """
         request = load_request(session, user, request_id)
+        self._guard(session, user, request, RequestAction.RELEASE)
         self._move(session, user, request, S.RECEIVED, "released")
         session.execute(delete(RequestAssignment).where(RequestAssignment.request_id == request.id))
         session.commit()
@@ -406,8 +462,7 @@ class Casework:
             DeliveryError: the provider cannot be reached (``tawasul.ports``).
         """
         request = load_request(session, user, request_id)
-        require_transition(user, S.IDENTITY_VERIFIED)
-        check_transition(request.status, S.IDENTITY_VERIFIED)
+        self._guard(session, user, request, RequestAction.SEND_CODE)
         # A new check replaces any open one: the old code stops working.
         session.execute(
             update(IdentityVerification)
@@ -451,8 +506,7 @@ class Casework:
             IllegalTransition: the request is not in review.
         """
         request = load_request(session, user, request_id)
-        require_transition(user, S.IDENTITY_VERIFIED)
-        check_transition(request.status, S.IDENTITY_VERIFIED)
+        self._guard(session, user, request, RequestAction.CHECK_CODE)
         verification = session.scalar(
             select(IdentityVerification)
             .where(IdentityVerification.request_id == request.id)
@@ -473,6 +527,64 @@ class Casework:
                 raise TooManyAttempts("too many wrong answers: start a new verification", 0)
             left = max(verification.max_attempts - verification.attempts, 0)
             raise VerificationFailed(outcome.value, left)
+        self._move(session, user, request, S.IDENTITY_VERIFIED, "identity_verified", details)
+        session.commit()
+        return request
+
+    def verify_in_person(
+        self, session: Session, user: User, request_id: int, document: IdentityDocument
+    ) -> Request:
+        """Mark the requester's identity verified by an agent who saw their document.
+
+        The check is stored like any other (provider ``in_person``, who started it, when it
+        was verified) and audited with the kind of document, never its number; a code still
+        waiting for its answer stops working.
+
+        Args:
+            session: committed on return.
+            user: the member of staff who saw the document; role, branch and hold are checked.
+            request_id: the request.
+            document: the kind of document seen.
+
+        Returns:
+            The request, identity-verified.
+
+        Raises:
+            NotFound: no such request, or one of a branch the user does not see.
+            Forbidden: the user's role, or another member of staff holds the request.
+            IllegalTransition: the request is not in review (or another user moved it first).
+        """
+        request = load_request(session, user, request_id)
+        self._guard(session, user, request, RequestAction.VERIFY_IN_PERSON)
+        now = self._clock()
+        session.execute(
+            update(IdentityVerification)
+            .where(
+                IdentityVerification.request_id == request.id,
+                IdentityVerification.status == VerificationStatus.PENDING,
+            )
+            .values(status=VerificationStatus.FAILED)
+            .execution_options(synchronize_session=False)
+        )
+        verification = IdentityVerification(
+            request_id=request.id,
+            provider=IN_PERSON,
+            status=VerificationStatus.VERIFIED,
+            attempts=0,
+            max_attempts=0,
+            expires_at=now,
+            started_by=user.id,
+            created_at=now,
+            verified_at=now,
+        )
+        session.add(verification)
+        session.flush()
+        details = {
+            "provider": IN_PERSON,
+            "method": IN_PERSON,
+            "document": document.value,
+            "verification_id": verification.id,
+        }
         self._move(session, user, request, S.IDENTITY_VERIFIED, "identity_verified", details)
         session.commit()
         return request
@@ -498,12 +610,18 @@ class Casework:
                 first).
         """
         request = load_request(session, user, request_id)
+        self._guard(session, user, request, RequestAction.APPROVE)
         self._move(session, user, request, S.APPROVED, "approved")
         session.commit()
         return request
 
     def reject(self, session: Session, user: User, request_id: int, reason: str) -> Request:
-        """Reject a verified request with a reason the requester is sent (supervisors).
+        """Reject a request in review or verified, with a reason the requester is sent
+        (supervisors).
+
+        Verification is not needed first: a rejection grants nothing, and the one reason about
+        identity ("we could not verify who you are") is given precisely when it failed. The
+        SMS carries only the reference and the reason (numbers and IDs in it are masked).
 
         Args:
             session: committed on return.
@@ -517,12 +635,13 @@ class Casework:
         Raises:
             Forbidden: the user is an agent (deciding is for supervisors).
             NotFound: no such request, or one of a branch the user does not see.
-            IllegalTransition: the request is not identity-verified (or another user moved it
-                first).
+            IllegalTransition: the request is neither in review nor identity-verified (or
+                another user moved it first).
             ValidationError: no reason, a reason over 500 characters, or one that makes the
                 requester's SMS longer than its part budget (``notifications.PART_BUDGETS``).
         """
         request = load_request(session, user, request_id)
+        self._guard(session, user, request, RequestAction.REJECT)
         reason = scrub(reason.strip())
         if not 1 <= len(reason) <= MAX_REASON:
             raise ValidationError("reason", f"1-{MAX_REASON} characters")
@@ -572,8 +691,7 @@ class Casework:
         """
         request = load_request(session, user, request_id)
         kind = "rescheduled" if request.status == S.SCHEDULED else "scheduled"
-        require_transition(user, S.SCHEDULED)
-        check_transition(request.status, S.SCHEDULED)
+        self._guard(session, user, request, RequestAction.SCHEDULE)
         appointment = self._book.book(session, request, slot_id, user.id)
         self._move(
             session,
@@ -598,44 +716,62 @@ class Casework:
         session.commit()
         return appointment
 
-    def complete(self, session: Session, user: User, request_id: int) -> Request:
+    def complete(
+        self, session: Session, user: User, request_id: int, override_reason: str | None = None
+    ) -> Request:
         """Close a scheduled request as held; the requester is thanked by SMS.
+
+        Not before the appointment's start, unless a supervisor overrides with a reason.
 
         Args:
             session: committed on return.
-            user: the member of staff acting; their role and branch are checked.
+            user: the member of staff acting; their role, branch and hold are checked.
             request_id: the request.
+            override_reason: a supervisor's reason to close before the start (audited).
 
         Returns:
             The request, completed (its appointment attended).
 
         Raises:
             NotFound: no such request, or one of a branch the user does not see.
+            Forbidden: the user's role, or another member of staff holds the request.
             IllegalTransition: the request is not scheduled (or another user moved it first).
+            AppointmentNotStarted: before the start, without a supervisor's override.
+            ValidationError: an override reason that is blank or over 500 characters.
         """
         request = load_request(session, user, request_id)
+        self._guard_start(session, user, request, RequestAction.COMPLETE, override_reason)
         self._move(session, user, request, S.COMPLETED, "completed")
         self._end_appointment(session, request, AppointmentStatus.ATTENDED)
         notify(session, request, SmsStage.COMPLETED, {"reference": request.reference_number})
         session.commit()
         return request
 
-    def no_show(self, session: Session, user: User, request_id: int) -> Request:
+    def no_show(
+        self, session: Session, user: User, request_id: int, override_reason: str | None = None
+    ) -> Request:
         """Close a scheduled request whose requester did not come.
+
+        Not before the appointment's start, unless a supervisor overrides with a reason.
 
         Args:
             session: committed on return.
-            user: the member of staff acting; their role and branch are checked.
+            user: the member of staff acting; their role, branch and hold are checked.
             request_id: the request.
+            override_reason: a supervisor's reason to close before the start (audited).
 
         Returns:
             The request, closed as a no-show.
 
         Raises:
             NotFound: no such request, or one of a branch the user does not see.
+            Forbidden: the user's role, or another member of staff holds the request.
             IllegalTransition: the request is not scheduled (or another user moved it first).
+            AppointmentNotStarted: before the start, without a supervisor's override.
+            ValidationError: an override reason that is blank or over 500 characters.
         """
         request = load_request(session, user, request_id)
+        self._guard_start(session, user, request, RequestAction.NO_SHOW, override_reason)
         self._move(session, user, request, S.NO_SHOW, "no_show")
         self._end_appointment(session, request, AppointmentStatus.MISSED)
         session.commit()
@@ -659,6 +795,7 @@ class Casework:
             ValidationError: a reason over 500 characters.
         """
         request = load_request(session, user, request_id)
+        self._guard(session, user, request, RequestAction.CANCEL)
         reason = scrub(reason.strip())
         if len(reason) > MAX_REASON:
             raise ValidationError("reason", f"at most {MAX_REASON} characters")
@@ -669,6 +806,49 @@ class Casework:
         return request
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _guard(
+        self,
+        session: Session,
+        user: User,
+        request: Request,
+        action: RequestAction,
+        override: bool = False,
+    ) -> RequestSituation:
+        """Raise what the one rule (:func:`tawasul.permissions.refusal`) refuses."""
+        situation = self.situation(session, request)
+        check(user, action, situation, override)
+        return situation
+
+    def _guard_start(
+        self,
+        session: Session,
+        user: User,
+        request: Request,
+        action: RequestAction,
+        override_reason: str | None,
+    ) -> None:
+        """Guard Complete / No-show, auditing a supervisor's override of the start rule."""
+        reason = None
+        if override_reason is not None:
+            reason = scrub(override_reason.strip())
+            if not 1 <= len(reason) <= MAX_REASON:
+                raise ValidationError("override_reason", f"1-{MAX_REASON} characters")
+        situation = self._guard(session, user, request, action, override=reason is not None)
+        starts_at = situation.appointment_starts_at
+        if reason is not None and starts_at is not None and situation.now < starts_at:
+            # Only an override that was needed is one: after the start the reason is moot.
+            self._event(
+                session,
+                user,
+                request,
+                "appointment_start_overridden",
+                details={
+                    "action": action.value,
+                    "reason": reason,
+                    "starts_at": starts_at.isoformat(),
+                },
+            )
 
     def _move(
         self,

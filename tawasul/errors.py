@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class TawasulError(Exception):
     """Base of every error the domain raises on purpose."""
@@ -51,9 +53,20 @@ class Unauthenticated(TawasulError):
 
 
 class Forbidden(TawasulError):
-    """The user is known but their role does not allow this action."""
+    """The user is known but may not take this action: their role, or the request is held by
+    another member of staff.
+
+    ``reason`` is a stable id (``role``, ``claimed_by_other``...), ``details`` what goes with it.
+    """
 
     error_id = "forbidden"
+
+    def __init__(
+        self, message: str, reason: str = "role", details: dict[str, object] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.details = details or {}
 
 
 class TooManyAttempts(TawasulError):
@@ -61,15 +74,28 @@ class TooManyAttempts(TawasulError):
 
     error_id = "too-many-attempts"
 
-    def __init__(self, message: str, retry_after_s: int) -> None:
+    def __init__(self, message: str, retry_after_s: int, reason: str | None = None) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+        self.reason = reason
+        """A stable id of which limit, when it helps the reader (``codes_sent``)."""
 
 
 class Conflict(TawasulError):
     """The action clashes with the current state (a full slot, a taken username...)."""
 
     error_id = "conflict"
+
+
+class AppointmentNotStarted(TawasulError):
+    """Complete or No-show before the appointment's start (a supervisor may override)."""
+
+    error_id = "appointment_not_started"
+
+    def __init__(self, starts_at: datetime, may_override: bool = False) -> None:
+        super().__init__(f"the appointment starts at {starts_at.isoformat()}")
+        self.starts_at = starts_at
+        self.may_override = may_override
 
 
 class NotAnAgent(Conflict):

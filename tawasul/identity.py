@@ -7,10 +7,12 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from enum import StrEnum
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tawasul.errors import ValidationError
+from tawasul.errors import TooManyAttempts, ValidationError
 from tawasul.models import IdentityVerification, Request, VerificationStatus, utcnow
 from tawasul.notifications import SmsStage, notify
 from tawasul.pii import PiiProtector
@@ -22,6 +24,22 @@ log = logging.getLogger(__name__)
 CODE_DIGITS = 6
 CODE_TTL = timedelta(minutes=5)
 MAX_ATTEMPTS = 3
+MAX_CODES = 3
+CODES_WINDOW = timedelta(minutes=10)
+"""At most MAX_CODES one-time codes per request in CODES_WINDOW: the code's own limit. The
+per-number SMS limit neither holds nor counts codes (a held code would expire before it left)."""
+
+
+class IdentityDocument(StrEnum):
+    """An identity document an agent may see at the counter to verify a requester in person."""
+
+    NATIONAL_ID = "national_id"
+    IQAMA = "iqama"
+    PASSPORT = "passport"
+
+
+IN_PERSON = "in_person"
+"""The ``provider`` of an identity check an agent made by seeing the requester's document."""
 
 
 def settled_outcome(
@@ -75,10 +93,32 @@ class SmsCodeVerifier:
         )
 
     def start(self, session: Session, request: Request, started_by: int) -> IdentityVerification:
-        """Draw a code, store its hash, and owe the requester an SMS with it."""
+        """Draw a code, store its hash, and owe the requester an SMS with it (sent at once).
+
+        Raises:
+            ValidationError: the request has no callback number.
+            TooManyAttempts: ``codes_sent``: MAX_CODES codes went in the last CODES_WINDOW.
+        """
         if not request.callback_number:
             raise ValidationError("callback_number", "the request has no number to text a code")
         now = self._clock()
+        recent = sorted(
+            session.scalars(
+                select(IdentityVerification.created_at).where(
+                    IdentityVerification.request_id == request.id,
+                    IdentityVerification.provider == self.name,
+                    IdentityVerification.created_at > now - CODES_WINDOW,
+                )
+            )
+        )
+        if len(recent) >= MAX_CODES:
+            wait = recent[-MAX_CODES] + CODES_WINDOW - now
+            raise TooManyAttempts(
+                f"{MAX_CODES} codes were sent in {int(CODES_WINDOW.total_seconds() // 60)} "
+                "minutes: wait before sending another",
+                max(int(wait.total_seconds()) + 1, 1),
+                reason="codes_sent",
+            )
         verification = IdentityVerification(
             request_id=request.id,
             provider=self.name,

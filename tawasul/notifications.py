@@ -16,7 +16,7 @@ from tawasul import outbox
 from tawasul.config import Settings
 from tawasul.display_names import DisplayNames
 from tawasul.errors import ConfigError, ValidationError
-from tawasul.models import Language, OutboxKind, OutboxMessage, Request
+from tawasul.models import Language, OutboxKind, OutboxMessage, OutboxPriority, Request
 from tawasul.sms_parts import PART_BUDGET, SmsLength, sms_length
 
 DEFAULT_TEMPLATES = Path(__file__).parent / "sms_templates.toml"
@@ -33,6 +33,19 @@ class SmsStage(StrEnum):
     COMPLETED = "completed"
     VERIFICATION_CODE = "verification_code"
 
+
+SMS_PRIORITY: dict[SmsStage, OutboxPriority] = {
+    SmsStage.VERIFICATION_CODE: OutboxPriority.URGENT,
+    SmsStage.APPROVED: OutboxPriority.DECISION,
+    SmsStage.REJECTED: OutboxPriority.DECISION,
+    SmsStage.REMINDER: OutboxPriority.DECISION,
+    SmsStage.RECEIVED: OutboxPriority.NORMAL,
+    SmsStage.IN_REVIEW: OutboxPriority.NORMAL,
+    SmsStage.COMPLETED: OutboxPriority.NORMAL,
+}
+"""Each stage's SMS priority. The one-time code goes at once: the requester is on the phone
+with the agent, waiting for it, and it expires in minutes. Decisions and the appointment come
+next, progress messages last (README, "SMS: priority and the per-number limit")."""
 
 PART_BUDGETS: dict[SmsStage, int] = {stage: PART_BUDGET for stage in SmsStage}
 PART_BUDGETS[SmsStage.REJECTED] = 3
@@ -189,7 +202,12 @@ def notify(
         return None
     payload = {"stage": stage.value, "params": dict(params or {})}
     return outbox.add(
-        session, OutboxKind.SMS, request=request, payload=payload, available_at=available_at
+        session,
+        OutboxKind.SMS,
+        request=request,
+        payload=payload,
+        available_at=available_at,
+        priority=SMS_PRIORITY[stage],
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tawasul.models import OutboxKind, OutboxMessage, OutboxStatus, Request, utcnow
+from tawasul.models import OutboxKind, OutboxMessage, OutboxPriority, OutboxStatus, Request, utcnow
 
 
 def add(
@@ -23,6 +23,7 @@ def add(
     request_id: int | None = None,
     payload: dict[str, Any] | None = None,
     available_at: datetime | None = None,
+    priority: OutboxPriority = OutboxPriority.NORMAL,
 ) -> OutboxMessage:
     """Owe a side effect, in the caller's transaction (nothing is committed here).
 
@@ -33,6 +34,7 @@ def add(
         request_id: the same, when only the id is at hand.
         payload: ids, template keys and parameters only: never personal data.
         available_at: not before this time (default: now).
+        priority: which goes first when there is a backlog (identity codes: ``URGENT``).
 
     Returns:
         The new outbox row (flushed, so it has an id).
@@ -45,6 +47,7 @@ def add(
         payload=dict(payload or {}),
         status=OutboxStatus.PENDING,
         available_at=available_at or utcnow(),
+        priority=int(priority),
         created_at=utcnow(),
     )
     session.add(message)

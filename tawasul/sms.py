@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -13,7 +14,9 @@ from tawasul.delivery import Done, Failed, Held, Outcome
 from tawasul.locks import lock_for_update
 from tawasul.masking import mask_phone
 from tawasul.models import (
+    OutboxKind,
     OutboxMessage,
+    OutboxPriority,
     OutboxStatus,
     Request,
     SmsMessage,
@@ -68,7 +71,10 @@ class SmsDelivery:
         stage = SmsStage(row.payload["stage"])
         now = self._clock()
         lock_for_update(session, "sms:" + number)
-        held_until = self._slot(session, number, row.id, now)
+        # The one-time code is never held: the requester is waiting for it, on the phone.
+        held_until = (
+            None if row.priority == OutboxPriority.URGENT else self._slot(session, number, row, now)
+        )
         message = existing
         if message is None:
             params = row.payload.get("params", {})
@@ -85,6 +91,7 @@ class SmsDelivery:
                 created_at=now,
             )
         session.add(message)
+        message.held_until = held_until
         if held_until is not None:
             message.status = SmsStatus.HELD
             session.commit()
@@ -114,19 +121,22 @@ class SmsDelivery:
         return Done()
 
     def _slot(
-        self, session: Session, number: str, outbox_id: int, now: datetime
+        self, session: Session, number: str, row: OutboxMessage, now: datetime
     ) -> datetime | None:
         """When this message may go: None for now, else the time of its own free slot.
 
-        The messages held for one number wait in the order they were owed (outbox id): each
-        gets the slot the limit gives it after the ones ahead, instead of all waking when one
-        slot frees and all but one going back to wait.
+        The messages held for one number wait by priority, then in the order they were owed
+        (outbox id): each gets the slot the limit gives it after the ones ahead, instead of all
+        waking when one slot frees and all but one going back to wait. Urgent messages (the
+        one-time code) are not counted: they neither use a place nor wait for one.
         """
         since = now - self._window
         times: list[datetime] = [
             sent_at
             for sent_at in session.scalars(
                 select(SmsMessage.sent_at)
+                .join(OutboxMessage, OutboxMessage.id == SmsMessage.outbox_id)
+                .where(OutboxMessage.priority != int(OutboxPriority.URGENT))
                 .where(SmsMessage.to_number == number)
                 .where(SmsMessage.status.in_((SmsStatus.SENT, SmsStatus.DELIVERED)))
                 .where(SmsMessage.sent_at > since)
@@ -142,7 +152,10 @@ class SmsDelivery:
                 .join(OutboxMessage, OutboxMessage.id == SmsMessage.outbox_id)
                 .where(SmsMessage.to_number == number)
                 .where(SmsMessage.status == SmsStatus.HELD)
-                .where(SmsMessage.outbox_id < outbox_id)
+                .where(
+                    (OutboxMessage.priority < row.priority)
+                    | ((OutboxMessage.priority == row.priority) & (SmsMessage.outbox_id < row.id))
+                )
                 .where(OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.ENQUEUED)))
             )
             or 0
@@ -154,3 +167,63 @@ class SmsDelivery:
             times.append(now if index < 0 else max(now, times[index] + self._window))
         due = times[-1]
         return None if due <= now else due
+
+
+@dataclass(frozen=True)
+class OwedSms:
+    """One SMS a request owes or sent, as the request's page lists it (never its text: the
+    one-time code is for the requester alone)."""
+
+    outbox_id: int
+    stage: str
+    priority: OutboxPriority
+    status: str
+    """An :class:`SmsStatus` once the message was rendered; before, ``scheduled`` (due later),
+    ``queued`` or ``failed``."""
+    due_at: datetime
+    held_until: datetime | None
+    """Set while the per-number limit holds it: when it may go."""
+    sent_at: datetime | None
+    parts: int | None
+
+
+def owed_sms(session: Session, request_id: int, now: datetime | None = None) -> list[OwedSms]:
+    """The request's SMS, owed and sent, in the order they were owed.
+
+    Args:
+        session: a database session (only read).
+        request_id: the request (its visibility is the caller's to check).
+        now: the clock, to tell a message due later from one waiting its turn.
+
+    Returns:
+        One entry per outbox SMS row, with its message's delivery state when it has one.
+    """
+    now = now or utcnow()
+    rows = session.execute(
+        select(OutboxMessage, SmsMessage)
+        .outerjoin(SmsMessage, SmsMessage.outbox_id == OutboxMessage.id)
+        .where(OutboxMessage.request_id == request_id, OutboxMessage.kind == OutboxKind.SMS)
+        .order_by(OutboxMessage.id)
+    ).all()
+    owed: list[OwedSms] = []
+    for row, message in rows:
+        if message is not None:
+            status = message.status.value
+        elif row.status in (OutboxStatus.FAILED, OutboxStatus.DONE):
+            status = SmsStatus.FAILED.value  # done without a message: it could not be sent
+        else:
+            status = "scheduled" if row.available_at > now else SmsStatus.QUEUED.value
+        held = message is not None and message.status == SmsStatus.HELD
+        owed.append(
+            OwedSms(
+                outbox_id=row.id,
+                stage=str(row.payload.get("stage", "")),
+                priority=OutboxPriority(row.priority),
+                status=status,
+                due_at=row.available_at,
+                held_until=message.held_until if held and message is not None else None,
+                sent_at=message.sent_at if message is not None else None,
+                parts=message.parts if message is not None else None,
+            )
+        )
+    return owed

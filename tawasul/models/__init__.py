@@ -19,7 +19,14 @@ from tawasul.models.base import Base, UTCDateTime, utcnow
 from tawasul.models.calls import AgentCall, Call, Callback, CallbackStatus, CallOutcome
 from tawasul.models.documents import Attachment, AttachmentKind, FaxReception, FaxStatus
 from tawasul.models.metrics import QueueCall, QueueEvent, Report
-from tawasul.models.outbox import OutboxKind, OutboxMessage, OutboxStatus, SmsMessage, SmsStatus
+from tawasul.models.outbox import (
+    OutboxKind,
+    OutboxMessage,
+    OutboxPriority,
+    OutboxStatus,
+    SmsMessage,
+    SmsStatus,
+)
 from tawasul.models.requests import (
     Channel,
     IdentityVerification,
@@ -59,6 +66,7 @@ __all__ = [
     "MeetingMode",
     "OutboxKind",
     "OutboxMessage",
+    "OutboxPriority",
     "OutboxStatus",
     "PortalNonce",
     "PortalSubmission",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
@@ -33,6 +33,23 @@ class OutboxStatus(StrEnum):
     """Given up: permanent error or attempts exhausted. ``last_error`` says why."""
 
 
+class OutboxPriority(IntEnum):
+    """Which owed effect goes first when there is a backlog: the lower, the sooner.
+
+    The relay hands rows to RQ in this order (then in the order they were owed), and the SMS
+    per-number limit treats each priority its own way (``tawasul.sms``, README "SMS").
+    """
+
+    URGENT = 0
+    """Someone is waiting for it now: the one-time identity code. Never held by the
+    per-number limit nor counted against it; capped by its own limit (``tawasul.identity``)."""
+    DECISION = 1
+    """A decision or the appointment (approved, rejected, reminder): counted by the limit;
+    when held, it goes before the progress messages held for the same number."""
+    NORMAL = 2
+    """Progress messages (received, in review, completed) and every other effect."""
+
+
 class OutboxMessage(Base):
     """A side effect written in the same transaction as the change that causes it.
 
@@ -51,6 +68,10 @@ class OutboxMessage(Base):
     status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.PENDING)
     available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     """Not before this time (a reminder the day before, a message held by the rate limit)."""
+    priority: Mapped[int] = mapped_column(
+        Integer, default=OutboxPriority.NORMAL, server_default=str(int(OutboxPriority.NORMAL))
+    )
+    """An :class:`OutboxPriority`: the relay hands the lower first."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     """How many times it was handed to RQ."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -93,3 +114,5 @@ class SmsMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """While held by the per-number limit: when it may go (None once it went, or never held)."""

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select, update
 
-from tawasul.models import OutboxKind, OutboxStatus
+from tawasul.models import Appointment, AppointmentSlot, OutboxKind, OutboxStatus
 
 SLOT_START = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
 
@@ -23,6 +24,22 @@ def open_slot(client: FlaskClient, headers: dict[str, str], **fields: object) ->
     answer = client.post("/slots", json=body, headers=headers)
     assert answer.status_code == 201, answer.json
     return int(answer.json["id"])
+
+
+def start_has_come(database, request_id: int) -> None:
+    """Move the request's slot into the past: its meeting's hour has come (closing before the
+    start is refused, ``tests/api/test_request_rules.py``)."""
+    past = datetime.now(UTC) - timedelta(minutes=5)
+    with database.sessions() as session:
+        slot_id = session.scalar(
+            select(Appointment.slot_id).where(Appointment.request_id == request_id)
+        )
+        session.execute(
+            update(AppointmentSlot)
+            .where(AppointmentSlot.id == slot_id)
+            .values(starts_at=past, ends_at=past + timedelta(minutes=30))
+        )
+        session.commit()
 
 
 def verify(client: FlaskClient, headers: dict[str, str], requests, request_id: int) -> None:
@@ -41,7 +58,7 @@ def verify(client: FlaskClient, headers: dict[str, str], requests, request_id: i
     assert answer.json["status"] == "identity_verified"
 
 
-def test_an_agent_takes_a_request_from_received_to_completed(client, auth, requests):
+def test_an_agent_takes_a_request_from_received_to_completed(client, auth, requests, database):
     request = requests.file()
     rid = request.id
     agent, supervisor = auth["agent"], auth["supervisor"]
@@ -87,6 +104,7 @@ def test_an_agent_takes_a_request_from_received_to_completed(client, auth, reque
     }
     assert abs(reminder.available_at - (SLOT_START - timedelta(days=1))) < timedelta(seconds=1)
 
+    start_has_come(database, rid)
     completed = client.post(f"/requests/{rid}/complete", headers=agent)
     assert completed.status_code == 200, completed.json
     assert completed.json["status"] == "completed"
@@ -304,10 +322,11 @@ def test_a_reschedule_moves_the_booking_and_the_reminder(client, auth, requests)
     assert {s["id"]: s["free"] for s in slots} == {first: 1, later: 0}
 
 
-def test_no_show_closes_a_scheduled_request(client, auth, requests):
+def test_no_show_closes_a_scheduled_request(client, auth, requests, database):
     rid = schedule_ready(client, auth, requests)
     slot = open_slot(client, auth["supervisor"])
     client.post(f"/requests/{rid}/schedule", json={"slot_id": slot}, headers=auth["agent"])
+    start_has_come(database, rid)
     answer = client.post(f"/requests/{rid}/no-show", headers=auth["agent"])
     assert answer.status_code == 200
     assert answer.json["status"] == "no_show"

@@ -24,6 +24,8 @@ from providers.call_control import AmiCallControl
 from providers.queue_members import AmiQueueMembership
 from tawasul.accounts import AccountService, NewUser
 from tawasul.config import Settings
+from tawasul.db import make_engine, make_session_factory
+from tawasul.migrate import upgrade
 from tawasul.models import Role, User
 from tests.helpers import REPO, Database
 from tests.integration import conftest as integration
@@ -53,6 +55,8 @@ PASSWORD = "a long enough password"
 SCREENSHOTS = REPO / "var" / "e2e-screenshots"
 AGENT_INTERFACE = "Local/3001@tawasul-queue-agents/n"
 SUPERVISOR_INTERFACE = "Local/3002@tawasul-queue-agents/n"
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+"""axe-core, installed by scripts/setup-system.sh (npm ci in tests/e2e)."""
 
 
 @pytest.fixture(scope="session")
@@ -76,9 +80,9 @@ class Console:
     settings: Settings
     users: dict[str, User]
 
-    def page(self, browser: Any, language: str = "ar") -> Page:
+    def page(self, browser: Any, language: str = "ar", width: int = 1366) -> Page:
         """A fresh browser context at 1366x768, console errors collected."""
-        context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="ar-SA")
+        context = browser.new_context(viewport={"width": width, "height": 768}, locale="ar-SA")
         context.add_init_script(f"localStorage.setItem('tawasul.language', '{language}')")
         page = context.new_page()
         page.set_default_timeout(15_000)
@@ -114,6 +118,53 @@ class Page:
     def close(self) -> None:
         self.page.context.close()
 
+    def axe(self) -> list[str]:
+        """axe-core's serious and critical violations on the page as it is now.
+
+        The script is served from the console's own origin (the page's CSP allows no inline
+        script), so the check runs under the same policy as the console.
+        """
+        if not AXE.exists():
+            pytest.fail(f"{AXE} is missing: run scripts/setup-system.sh (npm ci in tests/e2e)")
+        self.page.route("**/console/axe.min.js", lambda route: route.fulfill(path=str(AXE)))
+        if not self.page.evaluate("typeof window.axe !== 'undefined'"):
+            self.page.add_script_tag(url="/console/axe.min.js")
+        found = self.page.evaluate(
+            """async () => {
+                const result = await axe.run(document, {resultTypes: ['violations']});
+                return result.violations
+                    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+            }"""
+        )
+        return list(found)
+
+
+def _accounts(database: Database, settings: Settings) -> dict[str, User]:
+    accounts = AccountService(settings.branches)
+    users = {}
+    with database.sessions() as session:
+        for username, role, extension in (
+            ("agent", Role.AGENT, AGENT_INTERFACE),
+            ("supervisor", Role.SUPERVISOR, SUPERVISOR_INTERFACE),
+        ):
+            users[username] = accounts.create_user(
+                session, NewUser(username, PASSWORD, role, "riyadh", extension)
+            )
+    return users
+
+
+@contextlib.contextmanager
+def _served(app: Flask) -> Iterator[str]:
+    server: BaseWSGIServer = make_server("127.0.0.1", CONSOLE_PORT, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="console-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{CONSOLE_PORT}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
 
 @pytest.fixture
 def console_app(
@@ -129,21 +180,25 @@ def console_app(
         queue_membership=AmiQueueMembership(ami),
         test_config={"TAWASUL_STREAM_MAX_S": 60},
     )
-    accounts = AccountService(settings.branches)
-    users = {}
-    with database.sessions() as session:
-        for username, role, extension in (
-            ("agent", Role.AGENT, AGENT_INTERFACE),
-            ("supervisor", Role.SUPERVISOR, SUPERVISOR_INTERFACE),
-        ):
-            users[username] = accounts.create_user(
-                session, NewUser(username, PASSWORD, role, "riyadh", extension)
-            )
-    server: BaseWSGIServer = make_server("127.0.0.1", CONSOLE_PORT, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="console-server", daemon=True)
-    thread.start()
-    yield Console(f"http://127.0.0.1:{CONSOLE_PORT}", app, database, settings, users)
-    server.shutdown()
+    users = _accounts(database, settings)
+    with _served(app) as url:
+        yield Console(url, app, database, settings, users)
     for interface in (AGENT_INTERFACE, SUPERVISOR_INTERFACE):
         with contextlib.suppress(AMIActionError):  # not a member: nothing to clean up
             ami.action("QueueRemove", {"Queue": "tawasul-riyadh", "Interface": interface})
+
+
+@pytest.fixture
+def page_console(tmp_path: Path, settings: Settings) -> Iterator[Console]:
+    """The console alone, for what the page does with the API's answers: SQLite, no Asterisk
+    (the API says telephony is unavailable, as it does when AMI is down)."""
+    url = f"sqlite:///{tmp_path / 'console.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    database = Database(url, engine, make_session_factory(engine))
+    settings = dataclasses.replace(settings, database_url=url)
+    app = create_app(settings, sessions=database.sessions, test_config={"TAWASUL_STREAM_MAX_S": 60})
+    users = _accounts(database, settings)
+    with _served(app) as served:
+        yield Console(served, app, database, settings, users)
+    engine.dispose()

@@ -28,6 +28,7 @@ from tawasul.errors import (
 )
 from tawasul.models import (
     Appointment,
+    AppointmentSlot,
     AppointmentStatus,
     IdentityVerification,
     Language,
@@ -57,7 +58,8 @@ def prepare(world: World, status: RequestStatus) -> dict[str, Any]:
     """A request standing in ``status`` with what that status implies.
 
     In review: claimed by the agent, with an identity check started. Scheduled: an appointment
-    booked in a slot of its own. Returns the request id and, for the scheduled ones, the slot.
+    booked in a slot of its own whose start has come. Returns the request id and, for the
+    scheduled ones, the slot.
     """
     request_id = world.request(status)
     context: dict[str, Any] = {"request_id": request_id, "slot_id": None}
@@ -78,6 +80,12 @@ def prepare(world: World, status: RequestStatus) -> dict[str, Any]:
             request = session.get(Request, request_id)
             assert request is not None
             world.book.book(session, request, context["slot_id"], world.agent.id)
+            # The meeting's hour has come: closing before the start is refused.
+            session.execute(
+                update(AppointmentSlot)
+                .where(AppointmentSlot.id == context["slot_id"])
+                .values(starts_at=NOW - timedelta(hours=1), ends_at=NOW - timedelta(minutes=30))
+            )
             session.commit()
     return context
 

@@ -20,7 +20,7 @@ S = RequestStatus
 # The documented workflow, written out again so that a change to TRANSITIONS is a test change.
 EXPECTED: dict[str, set[str]] = {
     "received": {"in_review", "cancelled"},
-    "in_review": {"identity_verified", "received", "cancelled"},
+    "in_review": {"identity_verified", "received", "rejected", "cancelled"},
     "identity_verified": {"approved", "rejected", "cancelled"},
     "approved": {"scheduled", "cancelled"},
     "scheduled": {"scheduled", "completed", "no_show", "cancelled"},  # scheduled: reschedule

@@ -42,15 +42,64 @@ export function barChart(items, format) {
   return list;
 }
 
-// Columns over time: [{label, value}]; an optional horizontal line (e.g. capacity per hour).
-export function columnChart(items, { format, line = null, lineLabel = "" }) {
+function text(x, y, content, className) {
+  const label = svg("text", { x, y, class: className, "text-anchor": "middle" });
+  label.textContent = content;
+  return label;
+}
+
+function element(tag, className, content = "") {
+  const found = document.createElement(tag);
+  found.className = className;
+  found.textContent = content;
+  return found;
+}
+
+// The value axis: the top of the scale, its middle and zero, beside the plot.
+function valueAxis(top, format) {
+  const axis = element("div", "y-axis");
+  axis.setAttribute("aria-hidden", "true");
+  for (const value of [top, top / 2, 0]) axis.append(element("span", "", format(Math.round(value))));
+  return axis;
+}
+
+// The time axis under the plot: at most about eight labels, evenly spread.
+function timeAxis(items) {
+  const axis = element("ol", "x-axis");
+  axis.setAttribute("aria-hidden", "true");
+  axis.style.gridTemplateColumns = `repeat(${items.length}, 1fr)`;
+  const every = Math.max(1, Math.ceil(items.length / 8));
+  items.forEach((item, index) => axis.append(element("li", "", index % every === 0 ? item.label : "")));
+  return axis;
+}
+
+function columns(chart, items, top, height, format) {
+  const step = 600 / items.length;
+  items.forEach((item, index) => {
+    const barHeight = (height * item.value) / top;
+    const x = index * step + step * 0.15;
+    const bar = svg("rect", { x, y: height - barHeight, width: step * 0.7, height: barHeight, class: "column" });
+    const tip = svg("title", {});
+    tip.textContent = `${item.label}: ${format(item.value)}`;
+    bar.append(tip);
+    chart.append(bar);
+    // Each value written over its column (small charts: a value of 0 is left unwritten).
+    if (item.value && items.length <= 31) {
+      chart.append(text(x + step * 0.35, height - barHeight - 4, format(item.value), "value"));
+    }
+  });
+}
+
+// Columns over time: [{label, value}], with a value axis, a time axis and each column's value;
+// an optional horizontal line (e.g. capacity per hour). Time runs left to right in both
+// languages (like the exported tables); the legend reads in the page's direction.
+export function columnChart(items, { format, line = null, lineLabel = "", unit = "" }) {
   if (!items.length) return empty();
   const width = 600;
   const height = 180;
-  const top = Math.max(1, line || 0, ...items.map((item) => item.value)) * 1.1;
-  const step = width / items.length;
+  const top = Math.max(1, line || 0, ...items.map((item) => item.value)) * 1.15;
   const chart = svg("svg", {
-    viewBox: `0 0 ${width} ${height + 20}`,
+    viewBox: `0 0 ${width} ${height}`,
     role: "img",
     class: "columns-chart",
     preserveAspectRatio: "none",
@@ -58,34 +107,21 @@ export function columnChart(items, { format, line = null, lineLabel = "" }) {
   const title = svg("title", {});
   title.textContent = items.map((item) => `${item.label}: ${format(item.value)}`).join(", ");
   chart.append(title);
-  items.forEach((item, index) => {
-    const barHeight = (height * item.value) / top;
-    const bar = svg("rect", {
-      x: index * step + step * 0.15,
-      y: height - barHeight,
-      width: step * 0.7,
-      height: barHeight,
-      class: "column",
-    });
-    const tip = svg("title", {});
-    tip.textContent = `${item.label}: ${format(item.value)}`;
-    bar.append(tip);
-    chart.append(bar);
-  });
+  columns(chart, items, top, height, format);
   if (line) {
     const y = height - (height * line) / top;
     chart.append(svg("line", { x1: 0, x2: width, y1: y, y2: y, class: "capacity" }));
   }
   chart.append(svg("line", { x1: 0, x2: width, y1: height, y2: height, class: "axis" }));
-  const figure = document.createElement("div");
-  figure.className = "column-wrap";
-  figure.dir = "ltr"; // time runs left to right in both languages, like the exported tables
-  figure.append(chart);
-  const legend = document.createElement("p");
-  legend.className = "legend";
-  const first = items[0].label;
-  const last = items[items.length - 1].label;
-  legend.textContent = `${first} … ${last}${line ? ` · ${lineLabel} ${format(line)}` : ""}`;
+  const plot = element("div", "plot");
+  plot.append(chart, timeAxis(items));
+  const wrap = element("div", "column-wrap");
+  wrap.dir = "ltr";
+  wrap.append(valueAxis(top, format), plot);
+  const figure = element("div", "column-chart");
+  figure.append(wrap);
+  const legend = element("p", "legend", unit);
+  if (line) legend.append(element("span", "capacity-key", ` · ${lineLabel} ${format(line)}`));
   figure.append(legend);
   return figure;
 }

@@ -14,7 +14,7 @@ const TEXTS = {
     presence: "الحالة في الطابور",
     state_logged_out: "خارج الطابور",
     state_ready: "جاهز",
-    state_paused: "استراحة",
+    state_paused: "متوقف مؤقتاً",
     state_unknown: "غير معروف",
     go_ready: "جاهز لاستقبال المكالمات",
     go_pause: "إيقاف مؤقت",
@@ -149,6 +149,190 @@ const TEXTS = {
     lang_ar: "العربية",
     lang_en: "الإنجليزية",
     partial: "غير مكتمل",
+    // -- errors, by the API's error id (and details.reason); the API keeps English.
+    "err_invalid-input": "القيمة غير مقبولة",
+    "err_not-found": "غير موجود، أو ليس من فرعك",
+    "err_illegal-transition": "غير ممكن في حالة الطلب الآن ({current})",
+    err_forbidden: "ليس لك أن تفعل هذا",
+    err_forbidden_claimed_by_other: "استلم هذا الطلب موظف آخر",
+    err_forbidden_not_claimant: "هذا الطلب مستلم باسم موظف آخر",
+    err_forbidden_role: "دورك لا يسمح بهذا الإجراء",
+    "err_too-many-attempts": "محاولات كثيرة: حاول بعد {wait}",
+    "err_too-many-attempts_code": "أخطأ الرمز مرات كثيرة: أرسل رمزاً جديداً",
+    err_conflict: "يتعارض مع حالة الطلب الآن",
+    "err_verification-failed": "لم يتم التحقق من الهوية",
+    "err_verification-failed_wrong": "الرمز غير صحيح",
+    "err_verification-failed_expired": "انتهت صلاحية الرمز: أرسل رمزاً جديداً",
+    "err_verification-failed_pending": "لم يرد مقدم الطلب بعد",
+    "err_verification-failed_none": "أرسل رمز التحقق أولاً",
+    "err_telephony-unavailable": "نظام الهاتف غير متاح الآن",
+    "err_provider-unavailable": "تعذر الوصول إلى مزود خارجي، حاول لاحقاً",
+    err_appointment_not_started: "لم يحن موعد المقابلة بعد ({start})",
+    err_unauthenticated: "اسم المستخدم أو كلمة المرور غير صحيحة",
+    "err_csrf-failed": "انتهت صلاحية الصفحة: أعد تحميلها",
+    "err_internal-error": "حدث خطأ في الخادم وسُجّل",
+    "err_bad-request": "طلب غير صالح",
+    err_field_national_id: "رقم الهوية ١٠ أرقام يبدأ بـ ١ أو ٢",
+    err_field_mobile: "رقم جوال سعودي (٠٥… أو ‎+٩٦٦٥…)",
+    err_field_extension: "امتداد هاتف غير صالح (مثل PJSIP/1001)",
+    err_field_reason: "اكتب السبب",
+    err_field_user_id: "اختر موظفاً نشطاً من الفرع",
+    err_field_slot_id: "بدأ هذا الموعد، اختر غيره",
+    err_field_target_official: "من ١ إلى ٦٤ حرفاً",
+    attempts_left: { zero: "لم تبق محاولات", one: "بقيت محاولة واحدة", two: "بقيت محاولتان", few: "بقيت {n} محاولات", many: "بقيت {n} محاولة", other: "بقيت {n} محاولة" },
+    override_reason: "سبب التجاوز (يُسجّل)",
+    override: "تجاوز وتسجيل السبب",
+    // -- counts with Arabic plural agreement (Intl.PluralRules).
+    free_places_n: { zero: "لا أماكن متاحة", one: "مكان متاح واحد", two: "مكانان متاحان", few: "{n} أماكن متاحة", many: "{n} مكاناً متاحاً", other: "{n} مكان متاح" },
+    sms_parts_n: { zero: "لا أجزاء", one: "جزء واحد من رسالة نصية", two: "جزآن من رسالة نصية", few: "{n} أجزاء من رسالة نصية", many: "{n} جزءاً من رسالة نصية", other: "{n} جزء من رسالة نصية" },
+    requests_n: { zero: "لا طلبات", one: "طلب واحد", two: "طلبان", few: "{n} طلبات", many: "{n} طلباً", other: "{n} طلب" },
+    calls_n: { zero: "لا مكالمات", one: "مكالمة واحدة", two: "مكالمتان", few: "{n} مكالمات", many: "{n} مكالمة", other: "{n} مكالمة" },
+    // -- keyboard
+    shortcuts: "اختصارات لوحة المفاتيح",
+    key_search: "البحث",
+    key_next: "الطلب التالي",
+    key_previous: "الطلب السابق",
+    key_open: "فتح الطلب المحدد",
+    key_claim: "استلام الطلب",
+    key_help: "هذه القائمة",
+    key_escape: "إغلاق النافذة",
+    // -- history in words
+    history_by: "بواسطة",
+    note_by: "كتبها",
+    actor_ivr: "الرد الآلي",
+    actor_worker: "النظام",
+    actor_portal: "البوابة الإلكترونية",
+    actor_retention: "سياسة الاحتفاظ",
+    actor_system: "النظام",
+    event_created: "وصل الطلب",
+    event_requester_identified: "عُرف مقدم الطلب",
+    event_voice_message_added: "تُركت رسالة صوتية",
+    event_voice_message_listened: "استُمع إلى الرسالة الصوتية",
+    event_attachment_opened: "فُتح مستند",
+    event_attachment_added: "أضيف مستند",
+    event_national_id_revealed: "أظهر رقم الهوية كاملاً",
+    event_updated: "عُدّلت بيانات الطلب",
+    event_note: "أضاف ملاحظة",
+    event_reassigned: "أسند الطلب",
+    event_claimed: "استلم الطلب",
+    event_released: "أعاد الطلب إلى القائمة",
+    event_verification_started: "أرسل رمز التحقق",
+    event_verification_failed: "رمز تحقق غير صحيح",
+    event_identity_verified: "تحقق من الهوية",
+    event_identity_verified_in_person: "تحقق من الهوية حضورياً",
+    event_approved: "اعتمد الطلب",
+    event_rejected: "رفض الطلب",
+    event_scheduled: "حجز موعداً",
+    event_rescheduled: "غيّر الموعد",
+    event_completed: "تمت المقابلة",
+    event_no_show: "لم يحضر مقدم الطلب",
+    event_cancelled: "ألغى الطلب",
+    event_callback: "معاودة اتصال",
+    event_purged: "حُذفت البيانات الشخصية",
+    event_ivr_call: "مكالمة إلى الرد الآلي",
+    event_call_back: "اتصل بمقدم الطلب",
+    event_sms: "رسالة نصية",
+    sms_received: "رسالة استلام الطلب",
+    sms_in_review: "رسالة المراجعة",
+    sms_approved: "رسالة الاعتماد",
+    sms_rejected: "رسالة الرفض",
+    sms_reminder: "رسالة التذكير",
+    sms_completed: "رسالة إتمام المقابلة",
+    sms_verification_code: "رسالة رمز التحقق",
+    outcome_in_progress: "جارية",
+    outcome_request_filed: "سُجّل طلب",
+    outcome_hung_up: "أنهى المتصل المكالمة",
+    outcome_sent_to_agent: "حُوّلت إلى موظف",
+    outcome_no_agent: "لا يوجد موظف متاح",
+    outcome_failed: "فشلت",
+    outcome_status_heard: "استمع إلى حالة طلبه",
+    outcome_answered: "أجاب عليها موظف",
+    outcome_abandoned: "أنهاها المتصل في الانتظار",
+    outcome_other: "أخرى",
+    sms_status_queued: "في الانتظار",
+    sms_status_held: "مؤجلة",
+    sms_status_sent: "أُرسلت",
+    sms_status_delivered: "وصلت",
+    sms_status_failed: "لم تُرسل",
+    call_status_ringing: "يرن",
+    call_status_connected: "تم الاتصال",
+    call_status_not_connected: "لم يتم الاتصال",
+    held_until: "مؤجلة حتى {time}",
+    priority: "أولوية",
+    // -- the work list
+    awaiting_decision: "بانتظار قراري",
+    new_work: "جديد الفرع",
+    age: "العمر",
+    due_near: "قارب الموعد النهائي",
+    due_overdue: "تجاوز الموعد النهائي",
+    open_request_row: "فتح الطلب {ref}",
+    // -- the staff member's own settings
+    my_settings: "إعداداتي",
+    my_extension: "امتداد هاتفي",
+    my_extension_hint: "مثل PJSIP/1001، أو اتركه فارغاً إن كنت لا تستقبل المكالمات",
+    takes_calls: "أستقبل مكالمات الطابور",
+    save: "حفظ",
+    saved: "حُفظ",
+    staff_member: "الموظف",
+    choose_staff: "اختر موظفاً",
+    no_staff: "لا يوجد موظفون نشطون آخرون في الفرع",
+    verify_in_person: "التحقق حضورياً برؤية الوثيقة",
+    // -- the supervisor's page
+    agents_now: "الموظفون الآن",
+    agent: "الموظف",
+    agent_state: "الحالة",
+    time_in_state: "المدة في الحالة",
+    current_call: "المكالمة الحالية",
+    listen_in: "متابعة المكالمة",
+    calls_today: "مكالمات اليوم",
+    callbacks_waiting: "معاودات الاتصال المنتظرة",
+    callback_requested: "طُلبت",
+    attempts: "المحاولات",
+    threshold_alert: "تنبيه: {what} فوق الهدف",
+    alert_waiting: "عدد المنتظرين {n} (الهدف {max})",
+    alert_longest: "أطول انتظار {wait} (الهدف {max})",
+    calls_by_outcome: "المكالمات حسب نهايتها",
+    requests_by_hour: "الطلبات في الساعة",
+    definition: "التعريف",
+    def_service_level: "نسبة المكالمات المجاب عنها خلال {s} ثانية من كل المكالمات التي وصلت الطابور.",
+    def_asa: "متوسط انتظار المكالمات المجاب عنها في الطابور قبل الرد.",
+    def_aht: "متوسط مدة المكالمة مع الموظف مضافاً إليها عمل ما بعد المكالمة.",
+    def_abandonment: "نسبة المتصلين الذين أنهوا المكالمة وهم في انتظار موظف.",
+    hour: "الساعة",
+    day: "اليوم",
+    count: "العدد",
+    none: "لا شيء",
+    help: "مساعدة",
+    role_agent: "موظف",
+    ending_in_progress: "جارية",
+    ending_answered_by_agent: "أجاب عليها موظف",
+    ending_callback: "طُلبت معاودة اتصال",
+    ending_abandoned_in_queue: "تخلى عنها المتصل في الانتظار",
+    ending_request_filed: "سُجّل طلب",
+    ending_voice_message: "تُركت رسالة صوتية",
+    ending_status_heard: "سمع حالة طلبه",
+    ending_no_agent: "لا يوجد موظف متاح",
+    ending_sent_to_agent: "حُوّلت إلى موظف",
+    ending_out_of_hours: "خارج أوقات العمل",
+    ending_failed: "فشلت",
+    ending_hung_up_in_menu: "أنهاها المتصل في القائمة",
+    text_messages: "الرسائل النصية",
+    priority_urgent: "عاجلة",
+    priority_decision: "قرار",
+    priority_normal: "عادية",
+    state_on_call: "في مكالمة",
+    state_unavailable: "غير متاح",
+    sms_status_scheduled: "مجدولة",
+    main_menu: "القائمة الرئيسية",
+    state_not_an_agent: "لا يستقبل مكالمات",
+    state_no_extension: "بلا امتداد هاتف",
+    set_extension: "اضبط امتداد هاتفك",
+    document_seen: "الوثيقة التي رأيتها",
+    document_national_id: "بطاقة الهوية الوطنية",
+    document_iqama: "الإقامة",
+    document_passport: "جواز السفر",
+    role_supervisor: "مشرف",
+    role_admin: "مدير النظام",
   },
   en: {
     brand: "Tawasul",
@@ -298,6 +482,184 @@ const TEXTS = {
     lang_ar: "Arabic",
     lang_en: "English",
     partial: "incomplete",
+    // -- errors, by the API's error id (and details.reason); the API keeps English.
+    "err_invalid-input": "This value is not accepted",
+    "err_not-found": "Not found, or not of your branch",
+    "err_illegal-transition": "Not possible in the request's status now ({current})",
+    err_forbidden: "You may not do this",
+    err_forbidden_claimed_by_other: "Another agent has claimed this request",
+    err_forbidden_not_claimant: "This request is claimed by another agent",
+    err_forbidden_role: "Your role does not allow this",
+    "err_too-many-attempts": "Too many attempts: try again in {wait}",
+    "err_too-many-attempts_code": "Too many wrong codes: send a new code",
+    err_conflict: "This clashes with the request's state now",
+    "err_verification-failed": "Identity not verified",
+    "err_verification-failed_wrong": "Wrong code",
+    "err_verification-failed_expired": "The code expired: send a new one",
+    "err_verification-failed_pending": "The requester has not answered yet",
+    "err_verification-failed_none": "Send a code first",
+    "err_telephony-unavailable": "The telephone system is unavailable now",
+    "err_provider-unavailable": "An outside provider cannot be reached; try again later",
+    err_appointment_not_started: "The appointment has not started yet ({start})",
+    err_unauthenticated: "Wrong username or password",
+    "err_csrf-failed": "The page has expired: reload it",
+    "err_internal-error": "The server failed; the error is logged",
+    "err_bad-request": "Bad request",
+    err_field_national_id: "A national ID is 10 digits starting with 1 or 2",
+    err_field_mobile: "A Saudi mobile number (05… or +9665…)",
+    err_field_extension: "Not a softphone endpoint (e.g. PJSIP/1001)",
+    err_field_reason: "Write the reason",
+    err_field_user_id: "Choose an active member of the branch",
+    err_field_slot_id: "This slot has started; choose another",
+    err_field_target_official: "1 to 64 characters",
+    attempts_left: { zero: "no attempts left", one: "1 attempt left", other: "{n} attempts left" },
+    override_reason: "Reason for the override (audited)",
+    override: "Override and record the reason",
+    free_places_n: { one: "{n} place free", other: "{n} places free" },
+    sms_parts_n: { other: "{n} SMS parts" },
+    requests_n: { one: "{n} request", other: "{n} requests" },
+    calls_n: { one: "{n} call", other: "{n} calls" },
+    shortcuts: "Keyboard shortcuts",
+    key_search: "Search",
+    key_next: "Next request",
+    key_previous: "Previous request",
+    key_open: "Open the selected request",
+    key_claim: "Claim the request",
+    key_help: "This list",
+    key_escape: "Close the dialog",
+    history_by: "by",
+    note_by: "by",
+    actor_ivr: "phone menu",
+    actor_worker: "system",
+    actor_portal: "e-services portal",
+    actor_retention: "retention policy",
+    actor_system: "system",
+    event_created: "Request received",
+    event_requester_identified: "Requester identified",
+    event_voice_message_added: "Voice message left",
+    event_voice_message_listened: "Voice message listened to",
+    event_attachment_opened: "Document opened",
+    event_attachment_added: "Document added",
+    event_national_id_revealed: "National ID revealed",
+    event_updated: "Details changed",
+    event_note: "Note added",
+    event_reassigned: "Reassigned",
+    event_claimed: "Claimed",
+    event_released: "Released to the list",
+    event_verification_started: "Verification code sent",
+    event_verification_failed: "Wrong verification code",
+    event_identity_verified: "Identity verified",
+    event_identity_verified_in_person: "Identity verified in person",
+    event_approved: "Approved",
+    event_rejected: "Rejected",
+    event_scheduled: "Slot booked",
+    event_rescheduled: "Slot changed",
+    event_completed: "Meeting held",
+    event_no_show: "Requester did not come",
+    event_cancelled: "Cancelled",
+    event_callback: "Callback",
+    event_purged: "Personal data deleted",
+    event_ivr_call: "Call to the phone menu",
+    event_call_back: "Called the requester",
+    event_sms: "SMS",
+    sms_received: "Receipt SMS",
+    sms_in_review: "In-review SMS",
+    sms_approved: "Approval SMS",
+    sms_rejected: "Rejection SMS",
+    sms_reminder: "Reminder SMS",
+    sms_completed: "Meeting-held SMS",
+    sms_verification_code: "Verification-code SMS",
+    outcome_in_progress: "in progress",
+    outcome_request_filed: "request filed",
+    outcome_hung_up: "caller hung up",
+    outcome_sent_to_agent: "sent to an agent",
+    outcome_no_agent: "no agent free",
+    outcome_failed: "failed",
+    outcome_status_heard: "status heard",
+    outcome_answered: "answered by an agent",
+    outcome_abandoned: "abandoned in the queue",
+    outcome_other: "other",
+    sms_status_queued: "queued",
+    sms_status_held: "held",
+    sms_status_sent: "sent",
+    sms_status_delivered: "delivered",
+    sms_status_failed: "failed",
+    call_status_ringing: "ringing",
+    call_status_connected: "connected",
+    call_status_not_connected: "not connected",
+    held_until: "held until {time}",
+    priority: "priority",
+    awaiting_decision: "Awaiting my decision",
+    new_work: "New in the branch",
+    age: "Age",
+    due_near: "near the deadline",
+    due_overdue: "past the deadline",
+    open_request_row: "Open request {ref}",
+    my_settings: "My settings",
+    my_extension: "My phone extension",
+    my_extension_hint: "e.g. PJSIP/1001; leave empty if you take no calls",
+    takes_calls: "I take queue calls",
+    save: "Save",
+    saved: "Saved",
+    staff_member: "Staff member",
+    choose_staff: "Choose a staff member",
+    no_staff: "No other active staff in the branch",
+    verify_in_person: "Verify in person (document seen)",
+    agents_now: "Agents now",
+    agent: "Agent",
+    agent_state: "State",
+    time_in_state: "Time in state",
+    current_call: "Current call",
+    listen_in: "Listen in",
+    calls_today: "Calls today",
+    callbacks_waiting: "Callbacks waiting",
+    callback_requested: "Requested",
+    attempts: "Attempts",
+    threshold_alert: "Alert: {what} over target",
+    alert_waiting: "{n} callers waiting (target {max})",
+    alert_longest: "longest wait {wait} (target {max})",
+    calls_by_outcome: "Calls by how they ended",
+    requests_by_hour: "Requests per hour",
+    definition: "Definition",
+    def_service_level: "Share of the calls that reached the queue answered within {s} seconds.",
+    def_asa: "Average time answered calls waited in the queue before an agent answered.",
+    def_aht: "Average talk time with the agent plus after-call work.",
+    def_abandonment: "Share of callers who hung up while waiting for an agent.",
+    hour: "Hour",
+    day: "Day",
+    count: "Count",
+    none: "None",
+    help: "Help",
+    role_agent: "agent",
+    ending_in_progress: "In progress",
+    ending_answered_by_agent: "Answered by an agent",
+    ending_callback: "Callback booked",
+    ending_abandoned_in_queue: "Abandoned in the queue",
+    ending_request_filed: "Request filed",
+    ending_voice_message: "Voice message left",
+    ending_status_heard: "Status heard",
+    ending_no_agent: "No agent free",
+    ending_sent_to_agent: "Sent to an agent",
+    ending_out_of_hours: "Out of hours",
+    ending_failed: "Failed",
+    ending_hung_up_in_menu: "Hung up in the menu",
+    text_messages: "Text messages",
+    priority_urgent: "urgent",
+    priority_decision: "decision",
+    priority_normal: "normal",
+    state_on_call: "On a call",
+    state_unavailable: "Unavailable",
+    sms_status_scheduled: "scheduled",
+    main_menu: "Main menu",
+    state_not_an_agent: "Takes no calls",
+    state_no_extension: "No phone extension",
+    set_extension: "Set your extension",
+    document_seen: "Document seen",
+    document_national_id: "National ID card",
+    document_iqama: "Iqama",
+    document_passport: "Passport",
+    role_supervisor: "supervisor",
+    role_admin: "admin",
   },
 };
 
@@ -315,18 +677,42 @@ export function setLanguage(value) {
   document.documentElement.dir = current === "ar" ? "rtl" : "ltr";
 }
 
-export function t(key) {
+// Whether the language has a text for this key.
+export function has(key) {
+  return TEXTS[current][key] !== undefined;
+}
+
+// A text with its {placeholders} filled in.
+export function t(key, params = {}) {
   const found = TEXTS[current][key];
-  return found === undefined ? key : found;
+  const text = found === undefined ? key : found;
+  if (typeof text !== "string") return plural(key, params.n ?? 0);
+  return text.replace(/\{(\w+)\}/g, (all, name) => (name in params ? String(params[name]) : all));
+}
+
+// A count with its noun, agreeing in number (Arabic has zero, one, two, few, many and other).
+export function plural(key, count) {
+  const forms = TEXTS[current][key] || {};
+  const rule = new Intl.PluralRules(locale()).select(count);
+  const exact = count === 0 && forms.zero ? "zero" : rule;
+  const text = forms[exact] || forms.other || key;
+  return text.replace("{n}", number(count));
 }
 
 function locale() {
   return current === "ar" ? "ar-SA" : "en-GB";
 }
 
+// The digits of the language, whatever the locale's default: Arabic-Indic in Arabic, Latin in
+// English (ar-SA alone is not enough where a browser's data default to Latin).
+function numbering() {
+  return current === "ar" ? "arab" : "latn";
+}
+
 export function number(value, digits = 0) {
   if (value === null || value === undefined || Number.isNaN(value)) return "—";
   return new Intl.NumberFormat(locale(), {
+    numberingSystem: numbering(),
     maximumFractionDigits: digits,
     minimumFractionDigits: 0,
   }).format(value);
@@ -334,9 +720,11 @@ export function number(value, digits = 0) {
 
 export function percent(value) {
   if (value === null || value === undefined) return "—";
-  return new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(
-    value / 100,
-  );
+  return new Intl.NumberFormat(locale(), {
+    numberingSystem: numbering(),
+    style: "percent",
+    maximumFractionDigits: 1,
+  }).format(value / 100);
 }
 
 export function duration(seconds) {
@@ -344,8 +732,25 @@ export function duration(seconds) {
   const total = Math.max(0, Math.round(seconds));
   const minutes = Math.floor(total / 60);
   const rest = total % 60;
-  const pad = new Intl.NumberFormat(locale(), { minimumIntegerDigits: 2 });
+  const pad = new Intl.NumberFormat(locale(), { numberingSystem: numbering(), minimumIntegerDigits: 2 });
   return `${number(minutes)}:${pad.format(rest)}`;
+}
+
+// How old something is, in its largest whole unit ("3 hours", "٣ ساعات"), in the language's
+// own plural forms.
+export function age(seconds) {
+  const units = [
+    ["day", 86400],
+    ["hour", 3600],
+    ["minute", 60],
+  ];
+  const [unit, size] = units.find(([, size]) => seconds >= size) || ["minute", 60];
+  return new Intl.NumberFormat(locale(), {
+    numberingSystem: numbering(),
+    style: "unit",
+    unit,
+    unitDisplay: "long",
+  }).format(Math.floor(Math.max(0, seconds) / size));
 }
 
 const TIMEZONE = "Asia/Riyadh";
@@ -353,23 +758,58 @@ const TIMEZONE = "Asia/Riyadh";
 export function gregorian(iso, withTime = true) {
   const options = { calendar: "gregory", year: "numeric", month: "short", day: "numeric", timeZone: TIMEZONE };
   if (withTime) Object.assign(options, { hour: "2-digit", minute: "2-digit" });
-  return new Intl.DateTimeFormat(`${locale()}-u-ca-gregory`, options).format(new Date(iso));
+  return new Intl.DateTimeFormat(`${locale()}-u-ca-gregory-nu-${numbering()}`, options).format(
+    new Date(iso),
+  );
 }
 
-export function hijri(iso) {
-  return new Intl.DateTimeFormat(`${locale()}-u-ca-islamic-umalqura`, {
-    year: "numeric",
-    month: "long",
-    day: "numeric",
+// The time of day in the centre's zone ("14:30", "١٤:٣٠").
+export function clock(iso) {
+  return new Intl.DateTimeFormat(`${locale()}-u-nu-${numbering()}`, {
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
     timeZone: TIMEZONE,
   }).format(new Date(iso));
 }
 
-// A moment as the API dumps it ({utc, hijri: {ar, en}, ...}): both calendars.
+// One spelling per month in each language (the browser's and the server's tables differ).
+const HIJRI_MONTHS = {
+  ar: ["محرم", "صفر", "ربيع الأول", "ربيع الآخر", "جمادى الأولى", "جمادى الآخرة", "رجب", "شعبان",
+    "رمضان", "شوال", "ذو القعدة", "ذو الحجة"],
+  en: ["Muharram", "Safar", "Rabi al-Awwal", "Rabi al-Thani", "Jumada al-Ula", "Jumada al-Akhirah",
+    "Rajab", "Shaban", "Ramadan", "Shawwal", "Dhu al-Qadah", "Dhu al-Hijjah"],
+};
+
+// An Umm al-Qura date (year, month 1-12, day) in words and the language's digits.
+function hijriWords(year, month, day) {
+  const era = current === "ar" ? "هـ" : "AH";
+  const digits = (value) =>
+    new Intl.NumberFormat(locale(), { numberingSystem: numbering(), useGrouping: false }).format(value);
+  return `${digits(day)} ${HIJRI_MONTHS[current][month - 1]} ${digits(year)} ${era}`;
+}
+
+export function hijri(iso) {
+  const parts = new Intl.DateTimeFormat("en-u-ca-islamic-umalqura-nu-latn", {
+    year: "numeric",
+    month: "numeric",
+    day: "numeric",
+    timeZone: TIMEZONE,
+  }).formatToParts(new Date(iso));
+  const part = (type) => Number.parseInt(parts.find((item) => item.type === type).value, 10);
+  return hijriWords(part("year"), part("month"), part("day"));
+}
+
+// The Hijri date of a moment as the API dumps it ({utc, hijri: {date, ar, en}, ...}).
+export function hijriOf(moment) {
+  const found = moment.hijri && moment.hijri.date && moment.hijri.date.split("-").map(Number);
+  return found ? hijriWords(...found) : hijri(moment.utc);
+}
+
+// A moment as the API dumps it: both calendars.
 export function bothCalendars(moment) {
   if (!moment) return "—";
-  const hijriText = moment.hijri ? moment.hijri[current] : hijri(moment.utc);
-  return `${gregorian(moment.utc)} · ${hijriText}`;
+  return `${gregorian(moment.utc)} · ${hijriOf(moment)}`;
 }
 
 export function translateStatic(root = document) {
@@ -381,5 +821,9 @@ export function translateStatic(root = document) {
   }
   for (const element of root.querySelectorAll("[data-t-label]")) {
     element.setAttribute("aria-label", t(element.dataset.tLabel));
+  }
+  // The language switch is written in the other language, and says so.
+  for (const element of root.querySelectorAll("#switch-language")) {
+    element.lang = current === "ar" ? "en" : "ar";
   }
 }

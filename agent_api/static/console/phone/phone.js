@@ -125,6 +125,9 @@ export async function stopPhone() {
   const line = phone.line;
   phone.line = null;
   phone.call = null;
+  phone.account = null;
+  phone.wrapUp = null;
+  phone.status = "unregistered";
   if (line) await line.stop().catch(() => {});
   document.getElementById("phone-audio")?.remove();
   document.getElementById("phone")?.remove();
@@ -165,7 +168,13 @@ function callerText(call) {
 function onRinging(call) {
   phone.call = call;
   phone.declined = false;
-  if (Date.now() < phone.expectedUntil) {
+  // A call the agent asked for answers by itself: click-to-call is marked by the server
+  // (X-Tawasul-Call, with Call-Info answer-after=0 for desk phones); listening in is the call
+  // the supervisor's page asked for a moment ago. A queue call in that moment still rings.
+  const asked =
+    Date.now() < phone.expectedUntil &&
+    (phone.expectedKind === "spy" || call.header("X-Tawasul-Call") === "click-to-call");
+  if (asked) {
     phone.expectedUntil = 0;
     call.kind = phone.expectedKind;
     answer();
@@ -390,7 +399,7 @@ function onEnded(call) {
   const wasAnswered = Boolean(call.answeredAt);
   if (!wasAnswered) {
     panel().hidden = true;
-    setStatus(phone.line && phone.line.state === LINE.REGISTERED ? "registered" : "unregistered");
+    setStatus(idleStatus());
     // A queue call the agent neither answered nor declined rang out: the server paused them.
     if (!phone.declined) showMissed();
     return;
@@ -398,10 +407,31 @@ function onEnded(call) {
   if (call.kind === "spy") {
     // Listening to an agent is not a call of one's own: no wrap-up.
     panel().hidden = true;
-    setStatus("registered");
+    setStatus(idleStatus());
     return;
   }
-  startWrapUp(call);
+  if (!phone.wrapUp) startWrapUp(call);
+}
+
+// What the badge says between calls.
+function idleStatus() {
+  if (!phone.line) return phone.account && phone.account.device !== "webrtc" ? "desk" : "unregistered";
+  return phone.line.state === LINE.REGISTERED ? "registered" : "unregistered";
+}
+
+// The server's word that a queue call of this agent ended (AgentComplete), whatever the phone:
+// it names the call for the disposition, and opens the wrap-up when a desk phone took the call.
+export function wrapUpFromServer(data) {
+  if (phone.wrapUp) {
+    if (!phone.wrapUp.uniqueid) phone.wrapUp.uniqueid = data.call;
+    return;
+  }
+  if (phone.call) {
+    // The page's own call is ending: its hang-up opens the wrap-up with this call's name.
+    if (!phone.call.uniqueid) phone.call.uniqueid = data.call;
+    return;
+  }
+  startWrapUp({ kind: "queue", uniqueid: data.call }, data.after_call_work_s);
 }
 
 function showMissed() {
@@ -415,7 +445,8 @@ function showMissed() {
   );
 }
 
-async function startWrapUp(call) {
+async function startWrapUp(call, afterCallWorkS = null) {
+  phone.wrapUp = { setup: { dispositions: [] }, endsAt: Date.now(), uniqueid: call.uniqueid || "" };
   let setup = { dispositions: [], after_call_work_s: 0 };
   try {
     setup = await api("GET", "/agent/wrap-up");
@@ -424,8 +455,9 @@ async function startWrapUp(call) {
   }
   // Asterisk keeps the agent's queue member out of rotation for the same time (wrapuptime):
   // the countdown shows it; a click-to-call has none but still gets its disposition.
-  const seconds = call.kind === "queue" ? setup.after_call_work_s : 0;
-  phone.wrapUp = { setup, endsAt: Date.now() + seconds * 1000, uniqueid: call.uniqueid || "" };
+  const seconds = call.kind === "queue" ? (afterCallWorkS ?? setup.after_call_work_s) : 0;
+  const uniqueid = phone.wrapUp.uniqueid || call.uniqueid || "";
+  phone.wrapUp = { setup, endsAt: Date.now() + seconds * 1000, uniqueid };
   setStatus("wrap_up");
   showWrapUp();
   clearInterval(phone.timer);
@@ -510,12 +542,12 @@ async function endWrapUp() {
   if (!wrap.saved && document.getElementById("wrap-up-disposition")?.value) await saveDisposition();
   if (!wrap.saved && wrap.uniqueid) {
     // Still to be chosen: the form stays, the agent takes calls again meanwhile.
-    setStatus(phone.line && phone.line.state === LINE.REGISTERED ? "registered" : "unregistered");
+    setStatus(idleStatus());
     return;
   }
   phone.wrapUp = null;
   panel().hidden = true;
-  setStatus(phone.line && phone.line.state === LINE.REGISTERED ? "registered" : "unregistered");
+  setStatus(idleStatus());
 }
 
 // -- the supervisor on a live call ---------------------------------------------------------------
