@@ -218,7 +218,7 @@ def centre(
         settings,
         sessions=database.sessions,
         ami=ami,
-        call_control=AmiCallControl(ami),
+        call_control=AmiCallControl(ami, auto_answer=True),
         queue_membership=AmiQueueMembership(ami),
         sip_publisher=publisher,
         call_spy=AmiCallSpy(ami),
