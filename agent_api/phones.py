@@ -32,6 +32,7 @@ from tawasul.sip_accounts import (
     SipAccounts,
     SipCredentials,
     SipDevice,
+    has_phone,
 )
 from tawasul.sip_guard import RegistrationGuard
 from tawasul.supervision import CallSpy, SpyMode, Supervision
@@ -138,6 +139,9 @@ def _dump_sip(me: User, credentials: SipCredentials, with_secret: bool) -> dict[
     settings = phones().settings
     server = settings.sip_server or f"127.0.0.1:{settings.sip_port}"
     answer: dict[str, Any] = {
+        # False: no endpoint is generated (the account takes no calls and supervises none),
+        # so there is nothing to register.
+        "enabled": has_phone(me),
         "endpoint": credentials.endpoint,
         "user": credentials.endpoint,
         "device": credentials.device.value,
@@ -261,6 +265,7 @@ def spy() -> ResponseReturnValue:
 _SIP = {
     "type": "object",
     "properties": {
+        "enabled": {"type": "boolean"},
         "endpoint": {"type": "string"},
         "user": {"type": "string"},
         "device": {"type": "string", "enum": [d.value for d in SipDevice]},

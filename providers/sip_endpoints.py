@@ -145,25 +145,34 @@ class PjsipFilePublisher:
         self._published: tuple[str, str] | None = None
 
     def publish(self, identities: Sequence[SipIdentity], blocked: Sequence[str]) -> bool:
-        """Write the files if they changed and reload Asterisk (see ``EndpointPublisher``)."""
+        """Write the files if they changed and reload Asterisk (see ``EndpointPublisher``).
+
+        What is on disk is compared too, so files replaced behind our back (a reinstalled
+        configuration) are written again at the next publication.
+        """
         endpoints = render(identities, blocked)
         destinations = render_destinations(identities, self._branches)
-        if (endpoints, destinations) == self._published:
-            return False
         modules = []
         # The dialplan first: a new phone's extension exists before the phone can call it.
-        if self._published is None or destinations != self._published[1]:
+        first = self._published is None
+        if first or _on_disk(self.destinations_path) != destinations:
             _write(self.destinations_path, destinations)
             modules.append("pbx_config.so")
-        if self._published is None or endpoints != self._published[0]:
+        if first or _on_disk(self.path) != endpoints:
             _write(self.path, endpoints)
             modules.append("res_pjsip.so")
+        if not modules:
+            return False
         self._reload(modules)
         self._published = (endpoints, destinations)
         log.info(
             "SIP endpoints published: %d, %d address(es) blocked", len(identities), len(blocked)
         )
         return True
+
+
+def _on_disk(path: Path) -> str | None:
+    return path.read_text() if path.exists() else None
 
 
 def _write(path: Path, text: str) -> None:

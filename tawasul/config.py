@@ -212,8 +212,9 @@ class Settings:
     )
     """The wrap-up codes an agent chooses after a call, "<code>=<Arabic>|<English>"."""
     after_call_work_s: int = 10
-    """After-call work after a queue call: the member is not rung for this long (queues.conf
-    ``wrapuptime`` is kept equal) and the console counts it down."""
+    """After-call work after a queue call: the member is not rung for this long (written into
+    the branch queues' ``wrapuptime`` by ``tawasul asterisk up``) and the console counts it
+    down."""
 
     def resolved_database_url(self) -> str:
         """Return the database URL, defaulting to SQLite under the var directory."""

@@ -286,13 +286,18 @@ class EndpointSync:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        failures = 0
         while not self._stop.is_set():
             self._wake.clear()
             try:
                 self.sync()
+                failures = 0
             except Exception:
-                log.exception("SIP endpoints: publishing to Asterisk failed; retrying")
-                self._stop.wait(2.0)
+                failures += 1
+                # Asterisk down: tried again after 2, 4, 8... seconds, at most every interval.
+                delay = min(self._interval_s, 2.0**failures)
+                log.exception("SIP endpoints: publishing failed; again in %.0f s", delay)
+                self._stop.wait(delay)
                 continue
             # A block that ends sooner than the interval is lifted when it ends.
             soon = self._wake_in()

@@ -1,8 +1,9 @@
 """After a queue call: the agent's disposition (a code from a configured list) on the call.
 
-The after-call-work time itself is Asterisk's (queues.conf ``wrapuptime``, equal to
-``Settings.after_call_work_s``): the member stays ready and is not rung until it has passed,
-so no server-side timer can be lost with a process. The console counts it down.
+The after-call-work time itself is Asterisk's (the branch queues' ``wrapuptime``, written from
+``Settings.after_call_work_s`` by ``tawasul asterisk up``): the member stays ready and is not
+rung until it has passed, so no server-side timer can be lost with a process. The console
+counts it down (the ``wrap_up`` event on the agent's stream).
 """
 
 from __future__ import annotations

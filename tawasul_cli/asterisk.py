@@ -248,6 +248,7 @@ class Harness:
         # IVR's AGI calls back to the default port.
         extensions = etc / "extensions.conf"
         extensions.write_text(self._with_runtime_globals(extensions.read_text()))
+        (etc / "queues.conf").write_text(self._queues_conf())
         (etc / "asterisk.conf").write_text(self._asterisk_conf())
         (etc / "manager.conf").write_text(self._manager_conf())
         (etc / "pjsip.conf").write_text(self._pjsip_conf() + PHONES_INCLUDE)
@@ -377,6 +378,16 @@ max_contacts = 1
         return path.read_text().strip()
 
     # -- the agents' phones (tawasul.sip_accounts): kept apart from the trunk's sections ----
+
+    def _queues_conf(self) -> str:
+        # The branch queues' after-call work is the setting the console counts down
+        # (after_call_work_s): Asterisk's wrapuptime, so no process has to keep a timer.
+        text = (REPO / "dialplans" / "queues.conf").read_text()
+        template = text.index("[tawasul-branch](!)")
+        line = text.index("wrapuptime = ", template)
+        end = text.index("\n", line)
+        wanted = f"wrapuptime = {self.settings.after_call_work_s}"
+        return text[:line] + wanted + text[end:]
 
     def _http_conf(self) -> str:
         # Asterisk's HTTP server carries only the WebRTC phones' websocket (/ws), on loopback:

@@ -97,6 +97,7 @@ def test_the_owner_s_session_gets_the_sip_secret_and_a_token_does_not(client, au
     assert details["endpoint"] == details["user"] == "1001"
     assert details["ws_url"].startswith("ws://127.0.0.1:") and details["ws_url"].endswith("/ws")
     assert details["transport"] == "ws" and details["device"] == "webrtc"
+    assert details["enabled"] is True
     assert "password" not in details and "ha1" not in details
 
     staff.add("hind", extension="PJSIP/1301")
@@ -107,6 +108,13 @@ def test_the_owner_s_session_gets_the_sip_secret_and_a_token_does_not(client, au
     expected = hashlib.md5(f"1301:tawasul:{password}".encode()).hexdigest()  # noqa: S324
     assert first["ha1"] == expected and first["realm"] == "tawasul"
     assert client.get("/auth/me/sip").json["password"] == password  # stable until rotated
+
+
+def test_an_agent_who_takes_no_calls_has_no_endpoint_to_register(client, staff, auth):
+    quiet = staff.add("quiet", extension="PJSIP/1302")
+    client.patch("/auth/me", json={"takes_calls": False}, headers=staff.headers(quiet))
+    answer = client.get("/auth/me/sip", headers=staff.headers(quiet))
+    assert answer.status_code == 200 and answer.json["enabled"] is False
 
 
 def test_rotation_shows_a_new_password_once_and_is_a_security_event(client, staff, database):

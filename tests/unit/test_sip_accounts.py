@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import configparser
+import dataclasses
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from providers.sip_endpoints import render, render_destinations
+from providers.sip_endpoints import PjsipFilePublisher, render, render_destinations
 from providers.sip_security import SipSecurityListener, mask_address, remote_address
 from tawasul.config import Settings
 from tawasul.errors import ConfigError
@@ -15,6 +18,7 @@ from tawasul.models import Role, User
 from tawasul.sip_accounts import SipDevice, SipIdentity, digest_ha1, has_phone, sip_endpoint_of
 from tawasul.sip_guard import RegistrationGuard
 from tawasul.wrap_up import parse_dispositions
+from tawasul_cli.asterisk import Harness
 from tests.helpers import REPO
 
 HA1 = digest_ha1("1001", "secret")
@@ -154,8 +158,36 @@ def test_dispositions_come_from_the_settings_in_both_languages() -> None:
             parse_dispositions(bad)
 
 
-def test_the_after_call_work_time_is_the_branch_queues_wrapuptime() -> None:
+def _wrapuptime(text: str, queue: str) -> int:
     queues = configparser.ConfigParser(strict=False, interpolation=None)
-    text = (REPO / "dialplans" / "queues.conf").read_text()
     queues.read_string(text.replace("(tawasul-branch)", "").replace("(!)", ""))
-    assert int(queues["tawasul-branch"]["wrapuptime"]) == Settings().after_call_work_s
+    return int(queues[queue]["wrapuptime"])
+
+
+def test_the_after_call_work_time_is_the_branch_queues_wrapuptime() -> None:
+    text = (REPO / "dialplans" / "queues.conf").read_text()
+    assert _wrapuptime(text, "tawasul-branch") == Settings().after_call_work_s
+    configured = dataclasses.replace(Settings(), after_call_work_s=25)
+    installed = Harness(configured, REPO)._queues_conf()
+    assert _wrapuptime(installed, "tawasul-branch") == 25
+    assert _wrapuptime(installed, "tawasul-lab") == 0  # the test queues keep theirs
+
+
+def test_the_publisher_writes_and_reloads_only_what_changed(tmp_path: Path) -> None:
+    reloads: list[list[str]] = []
+
+    def reload(modules: Sequence[str]) -> None:
+        reloads.append(list(modules))
+
+    publisher = PjsipFilePublisher(tmp_path / "pjsip_accounts.conf", reload, ("riyadh",))
+    phones = [SipIdentity(1, "1001", "amal", HA1, SipDevice.WEBRTC)]
+    assert publisher.publish(phones, [])
+    assert reloads == [["pbx_config.so", "res_pjsip.so"]]
+    assert (tmp_path / "extensions_staff.conf").read_text().count("exten =>") == 2
+    assert (tmp_path / "pjsip_accounts.conf").stat().st_mode & 0o777 == 0o640
+    assert not publisher.publish(phones, [])  # the same: no write, no reload
+    assert publisher.publish(phones, ["198.18.0.7"])  # a block: the endpoints' file only
+    assert reloads[-1] == ["res_pjsip.so"]
+    (tmp_path / "extensions_staff.conf").write_text("; replaced behind our back\n")
+    assert publisher.publish(phones, ["198.18.0.7"])
+    assert reloads[-1] == ["pbx_config.so"]
