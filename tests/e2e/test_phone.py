@@ -441,3 +441,49 @@ def test_a_queue_call_left_ringing_pauses_the_agent_and_says_why(
     badge = agent.page.locator("#presence-state")
     expect(badge).to_have_attribute("data-state", "paused", timeout=15_000)
     expect(badge).to_contain_text("Missed call")
+
+
+def test_a_supervisor_listens_whispers_and_barges_from_the_per_agent_table(
+    centre: Centre, ivr: IVR, phone: Phone, open_phone: Callable[..., PhonePage]
+) -> None:
+    agent = open_phone("agent")
+    supervisor = open_phone("supervisor")
+    go_ready(agent)
+    placed = caller_for_an_agent(phone)
+    expect(agent.page.locator("#phone[data-view=ringing]")).to_be_visible(timeout=40_000)
+    agent.page.click("#phone-answer")
+    agent.phone_state("in_call")
+    # The agent keeps quiet from here: what the caller hears next can only be the supervisor.
+    agent.page.click("#phone-mute")
+
+    supervisor.page.goto(f"{centre.url}/console/#/supervisor")
+    row = supervisor.page.locator("#agents-table tr[data-agent=agent]")
+
+    def join(mode: str) -> float:
+        row.locator(f"[data-spy={mode}]").click()
+        # The page asked for this call: it answers by itself.
+        supervisor.phone_state("in_call")
+        return time.monotonic()
+
+    def leave() -> None:
+        supervisor.page.click("#phone-hangup")
+        supervisor.phone_state("registered")
+
+    join("listen")
+    supervisor.wait_audio("the agent's call on the supervisor's page")
+    leave()
+
+    # Whisper: only the agent hears the supervisor (whose microphone speaks every 4 s).
+    joined = join("whisper")
+    supervisor.wait_audio("the whispered call on the supervisor's page")
+    time.sleep(6)
+    assert not centre.ears.since(joined + 2, placed.caller_uniqueid), "the caller heard a whisper"
+    leave()
+
+    # Barge: the caller hears the supervisor too.
+    joined = join("barge")
+    wait_until(
+        lambda: centre.ears.since(joined, placed.caller_uniqueid), 12, "the caller to hear a barge"
+    )
+    leave()
+    assert supervisor.errors == [] and agent.errors == []

@@ -219,8 +219,8 @@ function agentRow(item) {
     h("td", {}, call ? [h("bdi", { dir: "ltr" }, call.caller_masked || "—"), " · ", duration((Date.now() - Date.parse(call.since)) / 1000)] : "—"),
     h("td", {}, number(item.calls_today)),
     h("td", {}, duration(item.aht_s)),
-    // Listen, whisper or barge from one's own phone (this page), while the agent is on a call.
-    h("td", {}, call ? spyButtons({ user_id: item.user.id, display_name: item.user.name }) : "—"),
+    // Listen, whisper or barge from one's own phone (this page) on the agent's live call.
+    h("td", {}, item.interface ? spyButtons({ user_id: item.user.id, display_name: item.user.name }) : "—"),
   );
 }
 

@@ -5,6 +5,7 @@
 // the supervisor's per-agent table. Built with DOM nodes, never HTML strings.
 
 import { api } from "../api.js";
+import { toast } from "../dom.js";
 import { duration, language } from "../i18n.js";
 import { LINE, Line } from "./line.js";
 import { startRinging, stopRinging, unlockSound } from "./ring.js";
@@ -567,15 +568,18 @@ export function spyButtons(agent) {
           class: "link",
           "data-spy": mode,
           "aria-label": `${pt({ listen: "listen_to", whisper: "whisper_to", barge: "barge_into" }[mode])} ${name}`,
-          disabled: phone.status !== "registered",
           onclick: async () => {
+            if (phone.status !== "registered") {
+              toast(pt(phone.status === "none" ? "phone_none" : "spy_needs_phone"), "error");
+              return;
+            }
             expectCall("spy");
             try {
               await api("POST", "/supervisor/spy", { agent_id: agent.user_id, mode });
-              notify(pt("spy_ringing"));
+              toast(pt("spy_ringing"));
             } catch (problem) {
               phone.expectedUntil = 0;
-              notify(problem.message);
+              toast(problem.message, "error");
             }
           },
         },

@@ -54,6 +54,7 @@ const TEXTS = {
     whisper_to: "الهمس للموظف في مكالمة",
     barge_into: "المشاركة في مكالمة",
     spy_ringing: "هاتفك يرن لمتابعة المكالمة",
+    spy_needs_phone: "المتابعة تحتاج هاتف هذه الصفحة جاهزا وغير مشغول",
   },
   en: {
     phone: "Phone",
@@ -105,6 +106,7 @@ const TEXTS = {
     whisper_to: "Whisper to",
     barge_into: "Barge into the call of",
     spy_ringing: "Your phone rings to join the call",
+    spy_needs_phone: "Listening in needs this page's phone registered and free",
   },
 };
 
