@@ -79,7 +79,7 @@ export async function start(user) {
   document.getElementById("nav-supervisor").hidden = user.role === "agent";
   openStream();
   loadPresence();
-  startPhone();
+  startPhone(state.me);
   if (!location.hash || location.hash === "#/") location.hash = "#/work";
   else route();
 }

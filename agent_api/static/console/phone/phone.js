@@ -68,6 +68,10 @@ function panel() {
 
 function setStatus(status) {
   phone.status = status;
+  if (status === "none") {
+    document.getElementById("phone-state")?.remove();
+    return;
+  }
   const shown = badge();
   shown.dataset.state = status;
   shown.textContent = pt(`phone_${status}`);
@@ -85,8 +89,16 @@ export function renderPhone() {
 
 // -- start and stop ---------------------------------------------------------------------------
 
-export async function startPhone() {
+// Staff whose extension is not a SIP endpoint of this system (PJSIP/<digits>) have no phone
+// here: nothing is asked and nothing is shown.
+const SIP_EXTENSION = /^PJSIP\/[0-9]{2,10}$/;
+
+export async function startPhone(user) {
   unlockSound();
+  if (!SIP_EXTENSION.test((user && user.extension) || "")) {
+    phone.status = "none";
+    return;
+  }
   let account;
   try {
     account = await api("GET", "/auth/me/sip");
