@@ -38,6 +38,7 @@ from tawasul.models import Call, Language, Role, User
 from tawasul.pii import PiiProtector
 from tawasul_cli.asterisk import ACCOUNTS_FILE, CONFIG_DIR, Harness
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, CONSOLE_PORT, PASSWORD
+from tests.e2e.conftest import Page as ConsolePage
 from tests.e2e.media_network import MediaNetwork, media_network, netns_unavailable
 from tests.helpers import Database
 from tests.integration.support import IVR, TEST_HTTP_PORT, Phone, wait_until
@@ -275,6 +276,10 @@ class PhonePage:
         second = self.inbound_packets()
         assert second > first > 0, f"{what}: inbound packets {first} then {second}"
 
+    def axe(self) -> list[str]:
+        """axe-core's serious and critical violations on the page as it is now."""
+        return ConsolePage(self.page, []).axe()
+
     def phone_state(self, state: str, timeout_ms: int = 20_000) -> None:
         expect(self.page.locator("#phone-state")).to_have_attribute(
             "data-state", state, timeout=timeout_ms
@@ -329,12 +334,14 @@ def test_a_queue_call_is_answered_held_transferred_and_wrapped_up_in_the_page(
     agent = open_phone("agent")
     second = open_phone("agent2", language="ar")
     go_ready(agent)
+    accessibility: dict[str, list[str]] = {}
 
     placed = caller_for_an_agent(phone)
     ringing = agent.page.locator("#phone[data-view=ringing]")
     expect(ringing).to_be_visible(timeout=40_000)
     agent.phone_state("ringing")
     expect(agent.page.locator("#phone-answer")).to_be_focused()
+    accessibility["ringing (en)"] = agent.axe()
     agent.page.click("#phone-answer")
     agent.phone_state("in_call")
     # The screen-pop opens with the answered call.
@@ -373,12 +380,16 @@ def test_a_queue_call_is_answered_held_transferred_and_wrapped_up_in_the_page(
     # DTMF keypad: reachable and labelled.
     agent.page.click("#phone-keypad")
     expect(agent.page.get_by_role("button", name="Send digit 5")).to_be_visible()
+    agent.page.click("#phone-transfer")
+    expect(agent.page.locator("#phone-transfer-target")).to_be_focused()
+    accessibility["in a call, keypad and transfer open (en)"] = agent.axe()
 
     # Blind transfer to the second agent: their page rings, answers, and hears the caller.
     agent.page.click("#phone-transfer")
     agent.page.fill("#phone-transfer-number", SECOND_AGENT)
     agent.page.click(".phone-transfer button[type=submit]")
     expect(second.page.locator("#phone[data-view=ringing]")).to_be_visible(timeout=20_000)
+    accessibility["ringing (ar)"] = second.axe()
     second.page.click("#phone-answer")
     second.phone_state("in_call")
     second.wait_audio("the transferred caller's audio on the second page")
@@ -387,6 +398,7 @@ def test_a_queue_call_is_answered_held_transferred_and_wrapped_up_in_the_page(
     # stored against the call, and the after-call work ends in ready.
     expect(agent.page.locator("#wrap-up")).to_be_visible()
     agent.phone_state("wrap_up")
+    accessibility["wrap-up (en)"] = agent.axe()
     agent.page.select_option("#wrap-up-disposition", "resolved")
     agent.page.click("#wrap-up-save")
     wait_until(lambda: centre.disposition(placed.ivr_uniqueid) == "resolved", 10, "disposition")
@@ -398,6 +410,8 @@ def test_a_queue_call_is_answered_held_transferred_and_wrapped_up_in_the_page(
     second.page.click("#phone-hangup")
     expect(second.page.locator("#wrap-up")).to_be_visible()
     assert second.page.locator("html").get_attribute("dir") == "rtl"
+    accessibility["wrap-up (ar)"] = second.axe()
+    assert {view: issues for view, issues in accessibility.items() if issues} == {}
     assert agent.errors == [] and second.errors == []
 
 
