@@ -18,7 +18,8 @@ from agent_api.openapi_parts import error
 from agent_api.schemas import dump_request
 from agent_api.services import console, db, services, telephony_available, user
 from tawasul.casefile import open_requests_of_caller
-from tawasul.errors import NotFound, TelephonyUnavailable
+from tawasul.errors import NotFound, TelephonyUnavailable, ValidationError
+from tawasul.intake import call_of_pop
 from tawasul.masking import mask_phone
 from tawasul.permissions import Action, may, visible_branches
 from tawasul.presence import PauseReason, Presence, PresenceService, PresenceState
@@ -61,7 +62,7 @@ def _dump_presence(presence: Presence) -> dict[str, Any]:
 def state() -> ResponseReturnValue:
     """The agent's presence in the branch queue, as Asterisk has it (always a 200).
 
-    Staff who take no calls get ``not_an_agent``, an agent without a softphone
+    Staff who take no calls get ``not_an_agent``, an agent without a usable softphone
     ``no_extension``; ``telephony`` is the answer ``/queues/live`` gives too.
     """
     me = user()
@@ -72,7 +73,10 @@ def state() -> ResponseReturnValue:
     service = console().presence
     if service is None:
         return jsonify({"state": "unknown", "telephony": False})
-    if not (me.extension or "").strip():
+    try:
+        service.interface_of(me)
+    except ValidationError:
+        # No usable softphone: the page offers to set one (PATCH /auth/me), not an error.
         return jsonify(
             {"state": "no_extension", "takes_calls": True, "telephony": telephony_available()}
         )
@@ -146,6 +150,7 @@ def screen_pop(pop_id: str) -> ResponseReturnValue:
     if pop is None:
         raise NotFound("no such screen-pop (or it is older than 30 minutes)")
     found = open_requests_of_caller(db(), pop.caller_id, visible_branches(me))
+    call = call_of_pop(db(), (pop.uniqueid, pop.linkedid))
     casework = services().casework
     ids = [item.id for item in found]
     assignees = casework.assignees(db(), ids)
@@ -157,6 +162,9 @@ def screen_pop(pop_id: str) -> ResponseReturnValue:
             "at": pop.at.isoformat(),
             # The agent is speaking with this caller; the number fills the new-request form.
             "caller_id": pop.caller_id,
+            # The IVR's record of the call, when there is one: its language is the caller's.
+            "call_id": call.id if call is not None else None,
+            "caller_language": call.language.value if call and call.language else None,
             "caller_id_masked": mask_phone(pop.caller_id),
             # The caller's channel: the call a wrap-up disposition is stored against.
             "call": pop.uniqueid,
@@ -245,7 +253,13 @@ OPENAPI_PATHS: dict[str, Any] = {
                 }
             ],
             "responses": {
-                "200": {"description": "caller_id, requests"},
+                "200": {
+                    "description": (
+                        "caller_id, requests, call_id and caller_language (the IVR's call, if"
+                        " recorded: POST /requests with channel phone and this screen-pop's id"
+                        " links it)"
+                    )
+                },
                 "401": error("no valid credentials"),
                 "404": error("no such screen-pop of this agent"),
             },

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import logging
 import secrets
 from typing import Any
 
@@ -22,13 +21,10 @@ from agent_api.openapi_parts import (
     request_body,
 )
 from agent_api.schemas import dump_token, dump_user
-from agent_api.services import console, db, services, user
-from tawasul.errors import TelephonyUnavailable, Unauthenticated, ValidationError
+from agent_api.services import db, leave_queue, services, user
+from tawasul.errors import Unauthenticated, ValidationError
 from tawasul.models import User
-from tawasul.presence import PresenceState
 from tawasul.worklist import default_view, views_of
-
-log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -106,7 +102,13 @@ def login() -> ResponseReturnValue:
     session["uid"] = found.id
     session["ver"] = found.session_version
     session["csrf"] = secrets.token_urlsafe(32)
-    return jsonify({"user": dump_user(found), "csrf_token": session["csrf"]})
+    return jsonify(
+        {
+            "user": dump_user(found),
+            "csrf_token": session["csrf"],
+            "default_view": default_view(found.role).value,
+        }
+    )
 
 
 @bp.post("/logout")
@@ -145,8 +147,8 @@ def me() -> ResponseReturnValue:
 def update_me() -> ResponseReturnValue:
     """Set one's own phone: the softphone extension and whether one takes the queue's calls.
 
-    Someone who stops taking calls is first logged out of the branch queue (when Asterisk is
-    there), so no caller rings a phone nobody answers.
+    Someone who stops taking calls, or changes phone, is first logged out of the branch queue
+    (when Asterisk is there), so no caller rings a phone nobody answers.
     """
     data = parsing.body({"extension", "takes_calls"})
     if not data:
@@ -154,23 +156,13 @@ def update_me() -> ResponseReturnValue:
     extension = parsing.text(data, "extension", max_len=64)
     takes_calls = parsing.boolean(data, "takes_calls")
     me = user()
-    if takes_calls is False and me.takes_calls:
-        _leave_queue(me)
+    checked = services().accounts.check_own_phone(me, extension, takes_calls)
+    if takes_calls is False or (checked is not None and checked != me.extension):
+        leave_queue(me)  # checked first: a refused change leaves the queue as it was
     updated = services().accounts.set_own_phone(
         db(), me.id, extension=extension, takes_calls=takes_calls
     )
     return jsonify({"user": dump_user(updated)})
-
-
-def _leave_queue(me: User) -> None:
-    presence = console().presence
-    if presence is None or not (me.extension or "").strip():
-        return
-    db().commit()  # no database lock held while Asterisk answers
-    try:
-        presence.change(me, PresenceState.LOGGED_OUT, None)
-    except (TelephonyUnavailable, ValidationError) as exc:
-        log.warning("user %s stops taking calls; queue logout failed: %s", me.id, exc)
 
 
 @bp.get("/tokens")

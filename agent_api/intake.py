@@ -24,30 +24,42 @@ from agent_api.openapi_parts import (
     request_body,
 )
 from agent_api.schemas import dump_request
-from agent_api.services import db, services, user
+from agent_api.services import console, db, services, user
 from tawasul.casework import actor_of, load_request
 from tawasul.documents import DocumentStore, attach
 from tawasul.duplicates import open_duplicates
 from tawasul.errors import Forbidden, ValidationError
 from tawasul.ids import normalize_saudi_mobile, validate_national_id
-from tawasul.intake import IntakeService, NewRequest
-from tawasul.models import AttachmentKind, Channel, Language, MeetingMode, Request
+from tawasul.intake import IntakeService, NewRequest, call_to_link, link_call
+from tawasul.models import (
+    AttachmentKind,
+    Call,
+    Channel,
+    Language,
+    MeetingMode,
+    Request,
+    RequesterCategory,
+)
 from tawasul.permissions import Action, require, visible_branches
 from tawasul.pii import PiiProtector
 from tawasul.vault import vault_for
 
 bp = Blueprint("intake", __name__)
 
-AGENT_CHANNELS = (Channel.TELEGRAM, Channel.MANUAL)
-"""The channels an agent enters a request for (phone, fax and portal file their own)."""
+AGENT_CHANNELS = (Channel.TELEGRAM, Channel.MANUAL, Channel.PHONE)
+"""The channels an agent enters a request for: a paper telegram, a walk-in, or a caller the
+agent is speaking with (the screen-pop's form; fax and portal file their own)."""
 FIELDS = {
     "channel",
     "national_id",
     "mobile",
     "language",
     "branch",
+    "category",
     "meeting_mode",
     "target_official",
+    "screen_pop_id",
+    "call_id",
 }
 FORM_OVERHEAD = 64 * 1024
 """Room for the form's other fields and multipart boundaries on top of the document."""
@@ -85,6 +97,30 @@ def _fields() -> tuple[dict[str, Any], FileStorage | None]:
     return parsing.body(FIELDS), None
 
 
+def _call(data: dict[str, Any], channel: Channel) -> Call | None:
+    """The call a phone request came in on: the screen-pop's (``screen_pop_id``) or ``call_id``.
+
+    Raises:
+        ValidationError: naming ``screen_pop_id`` for a phone request without its call (or an
+            unknown or expired pop), ``call_id`` for an unknown call, ``channel`` for a call
+            given with another channel.
+    """
+    pop_id = parsing.text(data, "screen_pop_id", max_len=64)
+    call_id = parsing.integer(data, "call_id")
+    if channel != Channel.PHONE:
+        if pop_id is not None or call_id is not None:
+            raise ValidationError("channel", "a request linked to a call is filed as phone")
+        return None
+    if call_id is not None:
+        return call_to_link(db(), call_id, (), "call_id")
+    if not pop_id:
+        raise ValidationError("screen_pop_id", "a phone request is filed from its screen-pop")
+    pop = console().hub.screen_pop(pop_id, user().id)
+    if pop is None:
+        raise ValidationError("screen_pop_id", "no such screen-pop of yours (or it expired)")
+    return call_to_link(db(), None, (pop.uniqueid, pop.linkedid), "screen_pop_id")
+
+
 def _mobile(data: dict[str, Any], name: str) -> str | None:
     value = parsing.text(data, name, max_len=64)
     if not value:
@@ -101,18 +137,30 @@ def create_request() -> ResponseReturnValue:
     data, document = _fields()
     channel = parsing.choice(data, "channel", Channel, required=True)
     if channel not in AGENT_CHANNELS:
-        raise ValidationError("channel", "one of telegram, manual")
+        raise ValidationError("channel", "one of telegram, manual, phone")
+    call = _call(data, channel)
     national_id = parsing.text(data, "national_id", required=True, max_len=64) or ""
     mobile = _mobile(data, "mobile")
-    language = parsing.choice(data, "language", Language) or Language.AR
+    # The requester's language (the SMS they read), not the agent's: a caller's is the one
+    # they chose in the phone menu unless the agent says otherwise.
+    language = (
+        parsing.choice(data, "language", Language)
+        or (call.language if call is not None else None)
+        or Language.AR
+    )
     branch = parsing.text(data, "branch", max_len=32) or user().branch
     if branch not in services().settings.branches:
         raise ValidationError("branch", "not a branch of this centre")
     visible = visible_branches(user())
     if visible is not None and branch not in visible:
-        raise Forbidden("requests are entered for one's own branch")
+        raise Forbidden("requests are entered for one's own branch", reason="other_branch")
+    category = parsing.choice(data, "category", RequesterCategory)
     meeting_mode = parsing.choice(data, "meeting_mode", MeetingMode)
     target_official = parsing.text(data, "target_official", max_len=64)
+    if target_official is not None:
+        target_official = target_official.strip()
+        if not target_official:
+            raise ValidationError("target_official", "1-64 characters")
     if channel == Channel.TELEGRAM and document is None:
         raise ValidationError("document", "a telegram is filed with its scan")
     content = document.read(_store().max_bytes + 1) if document is not None else None
@@ -124,7 +172,11 @@ def create_request() -> ResponseReturnValue:
         branch=branch,
         channel=channel,
         callback_number=mobile,
-        details={"document": content is not None},
+        category=category,
+        details={
+            "document": content is not None,
+            **({"call": call.uniqueid} if call is not None else {}),
+        },
     )
     # Checked before the file is written, so a refused request leaves nothing on disk.
     new = replace(new, national_id=validate_national_id(national_id))
@@ -133,6 +185,8 @@ def create_request() -> ResponseReturnValue:
     def with_details(filed: Request) -> None:
         filed.meeting_mode = meeting_mode
         filed.target_official = target_official
+        if call is not None:
+            link_call(call, filed)
         if stored is not None:
             attach(
                 db(),
@@ -179,13 +233,31 @@ _MANUAL_ENTRY = {
     "type": "object",
     "required": ["channel", "national_id"],
     "properties": {
-        "channel": {"type": "string", "enum": [Channel.TELEGRAM.value, Channel.MANUAL.value]},
+        "channel": {
+            "type": "string",
+            "enum": [channel.value for channel in AGENT_CHANNELS],
+            "description": "phone: a caller the agent speaks with; needs screen_pop_id or call_id",
+        },
         "national_id": NATIONAL_ID,
         "mobile": MOBILE,
-        "language": enum_of(Language),
+        "language": {
+            **enum_of(Language),
+            "description": "the requester's (their SMS); default: the call's, else ar",
+        },
         "branch": {"type": "string"},
+        "category": enum_of(RequesterCategory),
         "meeting_mode": enum_of(MeetingMode),
-        "target_official": {"type": "string", "maxLength": 64},
+        "target_official": {"type": "string", "minLength": 1, "maxLength": 64},
+        "screen_pop_id": {
+            "type": "string",
+            "maxLength": 64,
+            "description": "the screen-pop the form was opened from: links its call (phone)",
+        },
+        "call_id": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "the call to link (phone), as the screen-pop gives it",
+        },
         "document": {
             "type": "string",
             "format": "binary",
@@ -196,7 +268,8 @@ _MANUAL_ENTRY = {
 OPENAPI_PATHS: dict[str, Any] = {
     "/requests": {
         "post": operation(
-            "Enter a request from a paper telegram or a walk-in, with its scan",
+            "Enter a request: a paper telegram or a walk-in (with its scan), or a caller from"
+            " the screen-pop (channel phone, the call linked)",
             {**answer("201", "the request", ref("Request")), "413": {"description": "too big"}},
             body={
                 "required": True,

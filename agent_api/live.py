@@ -72,7 +72,9 @@ class ScreenPop:
     queue: str
     at: datetime
     uniqueid: str = ""
-    """The caller's channel (``Call.uniqueid``): what the wrap-up disposition is stored on."""
+    """Asterisk's UNIQUEID of the caller's channel: the IVR's call row (``Call.uniqueid``), what
+    the wrap-up disposition is stored on."""
+    linkedid: str = ""
 
 
 class LiveHub:
@@ -289,7 +291,8 @@ class LiveHub:
                 caller,
                 queue_name,
                 self._clock(),
-                event.get("Uniqueid", ""),
+                uniqueid=event.get("Uniqueid", ""),
+                linkedid=event.get("Linkedid", ""),
             )
             with self._lock:
                 self._pops[pop.id] = pop

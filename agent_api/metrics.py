@@ -85,8 +85,9 @@ def _chosen(args: dict[str, str]) -> list[str]:
 
 @bp.get("/metrics/calls")
 def call_metrics() -> ResponseReturnValue:
-    """Queue figures per hour, day, week or month, for the user's branches."""
-    args = parsing.query({"from", "to", "by", "branch", "format"})
+    """Queue figures per hour, day, week or month, for the user's branches; with
+    ``layout=long`` a CSV or XLSX is one fact a row, the inbound calls by ending included."""
+    args = parsing.query({"from", "to", "by", "branch", "format", "layout"})
     first, last = _period(args)
     granularity = args.get("by", "day")
     if granularity not in GRANULARITIES:
@@ -94,6 +95,7 @@ def call_metrics() -> ResponseReturnValue:
     fmt = args.get("format", "json")
     if fmt not in FORMATS:
         raise ValidationError("format", f"one of {', '.join(FORMATS)}")
+    shape = layout(args)
     zone = _zone()
     settings = services().settings
     start = datetime.combine(first, time(0, 0), zone)
@@ -132,6 +134,20 @@ def call_metrics() -> ResponseReturnValue:
             }
         )
     columns = ["start", *(f.name for f in fields(CallFigures))]
+    if shape == "long":
+        branches = [queue.removeprefix("tawasul-") for queue in queues]
+        calls = inbound_calls(db(), start, end, branches, settings.default_branch)
+        inbound = {
+            moment.isoformat(): counts for moment, counts in by_bucket(calls, granularity, zone)
+        }
+        rows = [{**row, "inbound": inbound.pop(row["start"], {})} for row in rows]
+        rows += [{"start": moment, "inbound": counts} for moment, counts in inbound.items()]
+        rows.sort(key=lambda row: str(row["start"]))
+        names = DisplayNames.configured(settings)
+        facts = [*columns[1:], "inbound"]
+        rows, long_columns = long_rows(rows, ["start"], facts, {}, names, language(args))
+        rows = [row for row in rows if row["value"] is not None]  # no figure, no fact
+        return table(rows, fmt, f"calls-{first}-{last}", long_columns)
     return table(rows, fmt, f"calls-{first}-{last}", columns)
 
 
@@ -259,6 +275,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             _param("by", {"type": "string", "enum": list(GRANULARITIES)}),
             _param("branch", _BRANCH),
             _param("format", _FORMAT),
+            LAYOUT_PARAM,
         ],
         "application/json",
     ),

@@ -166,6 +166,13 @@ def build_spec() -> dict[str, Any]:
                     ),
                     "items": {"type": "object"},
                 },
+                "identity": {
+                    "type": ["object", "null"],
+                    "description": (
+                        "how identity was verified (one request's answers): method (sms,"
+                        " in_person, portal, national), verified_by (user id), verified_at"
+                    ),
+                },
                 "override_actions": {
                     "type": "array",
                     "description": "of those, the ones that need override_reason now",

@@ -78,6 +78,16 @@ def _dump(request: Request) -> dict[str, Any]:
     dumped["allowed_actions"] = [action.value for action in allowed]
     dumped["override_actions"] = [action.value for action in override]
     dumped["sms"] = [dump_sms(item) for item in owed_sms(db(), request.id)]
+    verified = services().casework.identity_check(db(), request.id)
+    dumped["identity"] = (
+        {
+            "method": verified.provider,
+            "verified_by": verified.started_by,
+            "verified_at": verified.verified_at.isoformat() if verified.verified_at else None,
+        }
+        if verified is not None
+        else None
+    )
     return dumped
 
 
@@ -219,9 +229,10 @@ def search_requests() -> ResponseReturnValue:
 
 @bp.get("/counts")
 def counts() -> ResponseReturnValue:
-    """How many of the requests the user may see are in each status."""
-    args = parsing.query(FILTERS)
-    return jsonify({"counts": search.counts(db(), visible_branches(user()), _filter(args))})
+    """How many of the requests the user may see are in each status (of a view, if given)."""
+    args = parsing.query({*FILTERS, "view"})
+    flt, _ = _viewed(args, _filter(args))
+    return jsonify({"counts": search.counts(db(), visible_branches(user()), flt)})
 
 
 @bp.get("/<int:request_id>")
@@ -418,6 +429,7 @@ def _dump_worded(entry: WordedEntry) -> dict[str, Any]:
         "actor": actor,
         "status": entry.status,
         "details": entry.details,
+        "people": {key: _dump_person(person) for key, person in entry.people.items()},
         "note": (
             None
             if entry.note is None
@@ -522,7 +534,11 @@ OPENAPI_PATHS: dict[str, Any] = {
         )
     },
     "/requests/counts": {
-        "get": operation("Counts per status", answer("200", "counts"), params=FILTER_PARAMS)
+        "get": operation(
+            "Counts per status (of a work view, if given)",
+            answer("200", "counts"),
+            params=[*FILTER_PARAMS, query_param("view", enum_of(WorkView))],
+        )
     },
     "/requests/{request_id}": {
         "get": operation("One request", REQUEST, params=[REQUEST_ID]),
@@ -624,7 +640,8 @@ OPENAPI_PATHS: dict[str, Any] = {
         "get": operation(
             "The history in words, newest first: kind (a stable key: created, claimed, note, "
             "ivr_call, call_back, sms...), actor {id, name, role} or {system: ivr|worker|"
-            "portal|fax|retention}, status, details, note {id, text, author}",
+            "portal|fax|retention}, status, details, people {from_user, to_user: {id, name, "
+            "role}}, note {id, text, author}",
             answer("200", "entries", ITEMS),
             params=[REQUEST_ID],
         )

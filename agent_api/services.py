@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,9 +17,12 @@ from tawasul.casefile import Casefile
 from tawasul.casework import Casework
 from tawasul.click_to_call import ClickToCall
 from tawasul.config import Settings
+from tawasul.errors import TelephonyUnavailable, ValidationError
 from tawasul.models import User
 from tawasul.pii import PiiProtector
-from tawasul.presence import PresenceService, QueueMembership
+from tawasul.presence import PresenceService, PresenceState, QueueMembership
+
+log = logging.getLogger(__name__)
 
 EXTENSION = "tawasul"
 CONSOLE_EXTENSION = "tawasul.console"
@@ -100,6 +104,19 @@ def telephony_available() -> bool:
         return False
     connected = getattr(services().ami, "connected", None)
     return connected is None or bool(connected.is_set())
+
+
+def leave_queue(person: User) -> None:
+    """Log someone who stops taking calls out of their branch queue, when Asterisk is there
+    (a failure is logged: the flag still changes, and Asterisk drops no caller for it)."""
+    presence = console().presence
+    if presence is None or not person.takes_calls or not (person.extension or "").strip():
+        return
+    db().commit()  # no database lock held while Asterisk answers
+    try:
+        presence.change(person, PresenceState.LOGGED_OUT, None)
+    except (TelephonyUnavailable, ValidationError) as exc:
+        log.warning("user %s stops taking calls; queue logout failed: %s", person.id, exc)
 
 
 def db() -> Session:

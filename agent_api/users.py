@@ -20,7 +20,7 @@ from agent_api.openapi_parts import (
     request_body,
 )
 from agent_api.schemas import dump_user
-from agent_api.services import db, services, user
+from agent_api.services import db, leave_queue, services, user
 from tawasul.accounts import NewUser
 from tawasul.errors import NotFound
 from tawasul.models import Role, User
@@ -95,6 +95,11 @@ def update_user(user_id: int) -> ResponseReturnValue:
     """Change an account's role, branch, extension, password or activity (admins)."""
     require(user(), Action.MANAGE_USERS)
     data = parsing.body({"role", "branch", "extension", "is_active", "password", "takes_calls"})
+    target = db().get(User, user_id)
+    if target is not None and (
+        parsing.boolean(data, "takes_calls") is False or parsing.boolean(data, "is_active") is False
+    ):
+        leave_queue(target)
     updated = services().accounts.update_user(
         db(),
         user_id,

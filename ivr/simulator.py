@@ -2,12 +2,15 @@
 
 Used by the demo, the integration tests and the benchmarks. The caller's half of each call runs
 ``[tawasul-simulator]`` in the dialplan, which plays the script: ``w1.5`` waits 1.5 s, ``h``
-hangs up, anything else is sent as DTMF. Steps are separated by ``/``.
+hangs up, ``sen`` / ``sar`` speaks the caller's voice message (synthesised speech, English or
+Arabic), anything else is sent as DTMF. Steps are separated by ``/``.
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
+import tempfile
 import threading
 import uuid
 import wave
@@ -17,10 +20,20 @@ from pathlib import Path
 from typing import Protocol
 
 from ivr.paths import SPOOL
-from ivr.prompts import AUDIO_DIR
+from ivr.prompts import AUDIO_DIR, EspeakEngine
 
 INBOUND = "Local/s@tawasul-inbound/n"
-_STEP = re.compile(r"w\d+(\.\d+)?|h|[0-9*#A-D]+")
+_STEP = re.compile(r"w\d+(\.\d+)?|h|s(ar|en)|[0-9*#A-D]+")
+
+CALLER_SPEECH = {
+    # Vocalised, as the catalogue's ``ar_speech``: espeak-ng cannot guess unwritten vowels.
+    "ar": "أَرْغَبُ فِي مُقَابَلَةِ الْوَزِيرِ بِخُصُوصِ تَرْخِيصِ مَحَلِّيَ التِّجَارِيِّ.",
+    "en": "I would like to meet the minister about my shop licence.",
+}
+"""What a scripted caller says as their voice message: spoken by espeak-ng, as the prompts are,
+so that the message a newcomer opens in the console is heard, not silence."""
+SPEECH_NAME = "sim-caller-{language}"
+"""The spoken message's file (without extension) in Asterisk's spool, per language."""
 
 Message = dict[str, str]
 
@@ -72,11 +85,62 @@ def check_script(script: str) -> str:
     return script
 
 
-class Simulator:
-    """Places scripted calls and tells when each has ended."""
+def caller_speech(asterisk_root: Path, engine: EspeakEngine | None = None) -> Path:
+    """Render the scripted callers' voice messages into Asterisk's spool (once); return the
+    spool directory as Asterisk sees it (the ``SIM_SPEECH_DIR`` of ``[tawasul-simulator]``).
 
-    def __init__(self, ami: Originator) -> None:
+    Args:
+        asterisk_root: the directory Asterisk runs in (its chroot; "/" on a plain install).
+        engine: the speech engine (default: espeak-ng).
+
+    Raises:
+        subprocess.CalledProcessError: espeak-ng or sox failed.
+    """
+    engine = engine or EspeakEngine()
+    spool = asterisk_root / str(SPOOL).lstrip("/")
+    for language, text in CALLER_SPEECH.items():
+        target = spool / f"{SPEECH_NAME.format(language=language)}.wav"
+        if target.exists() and target.stat().st_size > 44:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            spoken = Path(tmp) / "spoken.wav"
+            engine.render(language, text, spoken)
+            partial = Path(tmp) / "asterisk.wav"
+            # Asterisk's wav: 8 kHz, mono, 16-bit signed PCM.
+            subprocess.run(
+                [
+                    "sox",
+                    str(spoken),
+                    "-r",
+                    "8000",
+                    "-c",
+                    "1",
+                    "-b",
+                    "16",
+                    "-e",
+                    "signed",
+                    str(partial),
+                ],
+                check=True,
+                capture_output=True,
+            )
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(partial.read_bytes())
+            target.chmod(0o644)
+    return Path(str(SPOOL))
+
+
+class Simulator:
+    """Places scripted calls and tells when each has ended.
+
+    With ``asterisk_root``, a script's ``sen`` / ``sar`` step speaks a voice message into the
+    call (:func:`caller_speech`); without it, the step is 3 s of silence, which the phone menu
+    does not keep as a message.
+    """
+
+    def __init__(self, ami: Originator, asterisk_root: Path | None = None) -> None:
         self.ami = ami
+        self._speech_dir = caller_speech(asterisk_root) if asterisk_root is not None else None
         self._ended: set[str] = set()
         self._changed = threading.Condition()
         self._remove = ami.add_listener(self._on_event)
@@ -106,7 +170,11 @@ class Simulator:
             context="tawasul-simulator",
             exten="s",
             caller_id=caller_id,
-            variables={**variables, "SIM_SCRIPT": check_script(script)},
+            variables={
+                **variables,
+                **({"SIM_SPEECH_DIR": str(self._speech_dir)} if self._speech_dir else {}),
+                "SIM_SCRIPT": check_script(script),
+            },
             # The ids must not be prefixes of each other: Asterisk matches uniqueids by prefix.
             channel_id=placed.caller_uniqueid,
             other_channel_id=placed.ivr_uniqueid,
@@ -170,11 +238,13 @@ def send_fax(
 
 
 MESSAGE_S = 3.0
-"""How long a scripted caller's voice message lasts."""
+"""How long a scripted caller's voice message lasts (at least: the spoken message's length)."""
 
 
 def message_wait(language: str, message_s: float = MESSAGE_S) -> str:
-    """The script step from the answer before the record notice to the end of the message.
+    """The script steps from the answer before the record notice to the end of the message:
+    wait out the notice, speak the message (``s<language>``), and wait for the rest of
+    ``message_s`` if the speech was shorter.
 
     The notice cannot be interrupted and its length depends on the language (7 s in Arabic,
     4 s in English, from the built prompt): a fixed wait that ends during the notice or its
@@ -184,7 +254,16 @@ def message_wait(language: str, message_s: float = MESSAGE_S) -> str:
     path = AUDIO_DIR / "build" / language / "tawasul" / "record_message.wav"
     with wave.open(str(path)) as notice:
         notice_s = notice.getnframes() / notice.getframerate()
-    return f"w{notice_s + 1 + message_s:.1f}"
+    rest = message_s - MESSAGE_S
+    return f"w{notice_s + 1:.1f}/s{language}" + (f"/w{rest:.1f}" if rest > 0 else "")
+
+
+def empty_message_wait(language: str) -> str:
+    """Like :func:`message_wait`, for a caller who presses # as soon as the beep has gone."""
+    path = AUDIO_DIR / "build" / language / "tawasul" / "record_message.wav"
+    with wave.open(str(path)) as notice:
+        notice_s = notice.getnframes() / notice.getframerate()
+    return f"w{notice_s + 1:.1f}"
 
 
 def new_request_script(national_id: str, language: str = "en", mistyped: str | None = None) -> str:

@@ -262,6 +262,26 @@ class AccountService:
         user = session.get(User, user_id)
         if user is None:
             raise NotFound("no such user")
+        extension = self.check_own_phone(user, extension, takes_calls)
+        return self.update_user(session, user_id, extension=extension, takes_calls=takes_calls)
+
+    def check_own_phone(
+        self, user: User, extension: str | None, takes_calls: bool | None
+    ) -> str | None:
+        """Check what :meth:`set_own_phone` would set, changing nothing.
+
+        Args:
+            user: the signed-in user.
+            extension: the new softphone endpoint; "" removes it; None leaves it.
+            takes_calls: answer the branch queue's calls; None leaves it.
+
+        Returns:
+            The extension as it would be stored (trimmed), "" or None as given.
+
+        Raises:
+            ValidationError: ``extension`` not a softphone endpoint, or missing while
+                ``takes_calls`` is true.
+        """
         if extension:
             extension = check_endpoint(extension.strip())
             if not INTERFACE.fullmatch(extension):
@@ -270,7 +290,7 @@ class AccountService:
         kept = user.extension if extension is None else (extension or None)
         if wanted and not kept:
             raise ValidationError("extension", "taking calls needs a softphone extension")
-        return self.update_user(session, user_id, extension=extension, takes_calls=takes_calls)
+        return extension
 
     def authenticate(self, session: Session, username: str, password: str) -> User:
         """Check a username and password, counting failures towards a lockout.

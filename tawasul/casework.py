@@ -240,6 +240,26 @@ class Casework:
         """
         return self._book.current_of(session, request_ids)
 
+    def identity_check(self, session: Session, request_id: int) -> IdentityVerification | None:
+        """The check that verified the requester's identity, if one did (the latest).
+
+        Args:
+            session: the unit of work (only read).
+            request_id: the request (its visibility is the caller's to check).
+
+        Returns:
+            The verified check (provider ``sms``, ``in_person``, ``portal``...), or None.
+        """
+        return session.scalar(
+            select(IdentityVerification)
+            .where(
+                IdentityVerification.request_id == request_id,
+                IdentityVerification.status == VerificationStatus.VERIFIED,
+            )
+            .order_by(IdentityVerification.id.desc())
+            .limit(1)
+        )
+
     def situation(self, session: Session, request: Request) -> RequestSituation:
         """What the rules of :mod:`tawasul.permissions` need to know of the request now.
 

@@ -10,7 +10,7 @@ stable keys of the trail (``created``, ``claimed``, ``note``, ...) and of the ot
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -20,6 +20,8 @@ from tawasul.casefile import HistoryEntry
 from tawasul.models import RequestNote, User
 
 USER_PREFIX = "user:"
+PEOPLE_KEYS = ("from_user", "to_user")
+"""Details that hold a member of staff's id."""
 SOURCE_SYSTEM = {"call": "ivr", "sms": "worker"}
 """Who acted for history entries that name no actor: the phone menu took the call, the worker
 sent the SMS."""
@@ -63,6 +65,8 @@ class WordedEntry:
     status: str | None
     details: dict[str, object]
     note: NoteText | None = None
+    people: dict[str, Person] = field(default_factory=dict)
+    """The staff the details name by id (``from_user``, ``to_user`` of a reassignment)."""
 
 
 def _person(user: User) -> Person:
@@ -98,7 +102,13 @@ def in_words(
         The entries, newest first (ties: notes and later sources after earlier ones reversed).
     """
     ids = [uid for entry in entries if (uid := _user_id(entry.actor)) is not None]
-    staff = _staff(session, [*ids, *(note.author_id for note in notes)])
+    named = [
+        value
+        for entry in entries
+        for key in PEOPLE_KEYS
+        if isinstance(value := entry.details.get(key), int)
+    ]
+    staff = _staff(session, [*ids, *named, *(note.author_id for note in notes)])
     noted = {note.id for note in notes}
     worded: list[WordedEntry] = []
     for entry in entries:
@@ -119,7 +129,14 @@ def in_words(
         if entry.source == "sms":
             details["template"] = kind
             kind = "sms"
-        worded.append(WordedEntry(entry.at, entry.source, kind, actor, entry.status, details))
+        people = {
+            key: staff[value]
+            for key in PEOPLE_KEYS
+            if isinstance(value := entry.details.get(key), int) and value in staff
+        }
+        worded.append(
+            WordedEntry(entry.at, entry.source, kind, actor, entry.status, details, people=people)
+        )
     for note in notes:
         author = staff.get(note.author_id)
         worded.append(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from tawasul.audit import record_event
 from tawasul.callbacks import schedule_callback
-from tawasul.errors import Conflict
+from tawasul.errors import Conflict, ValidationError
 from tawasul.ids import new_reference_number, validate_national_id
 from tawasul.masking import mask_phone
 from tawasul.models import (
@@ -597,3 +597,47 @@ class IntakeService:
             except IntegrityError:
                 log.warning("reference number collision, drawing another")
         raise RuntimeError("could not draw a free reference number")
+
+
+def call_of_pop(session: Session, uniqueids: Sequence[str]) -> Call | None:
+    """The IVR's call of a screen-pop, by Asterisk's ids of the caller's channel (None: the
+    call did not go through the phone menu, or is unknown)."""
+    for uniqueid in uniqueids:
+        if uniqueid:
+            call = session.scalar(select(Call).where(Call.uniqueid == uniqueid))
+            if call is not None:
+                return call
+    return None
+
+
+def call_to_link(
+    session: Session, call_id: int | None, uniqueids: Sequence[str], field: str
+) -> Call:
+    """The IVR call an agent's new request came in on (the screen-pop's call).
+
+    Args:
+        session: a database session (only read).
+        call_id: the call's id, when the client has it.
+        uniqueids: else Asterisk's ids of the caller's channel (UNIQUEID, then LINKEDID).
+        field: the input named when no call is found.
+
+    Returns:
+        The call.
+
+    Raises:
+        ValidationError: naming ``field``, when no such call was recorded.
+    """
+    call = session.get(Call, call_id) if call_id is not None else call_of_pop(session, uniqueids)
+    if call is None:
+        raise ValidationError(field, "no such call was recorded")
+    return call
+
+
+def link_call(call: Call, request: Request) -> None:
+    """Link an agent's new request to the call it came in on.
+
+    The call keeps its outcome (it reached an agent); a call that already filed a request in
+    the phone menu keeps that one, and the new request's audit names the call instead.
+    """
+    if call.request_id is None:
+        call.request_id = request.id

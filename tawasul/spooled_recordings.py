@@ -30,6 +30,9 @@ NEW_REQUEST = "request"
 """The name of a new request's message: the one its partial request keeps after a hang-up."""
 WAV_HEADER = 44
 """Bytes of the canonical RIFF/WAVE header Asterisk writes in front of the samples."""
+MIN_AUDIO_SAMPLES = 160
+"""A recording with fewer samples than one 20 ms frame at 8 kHz has no audio: the caller pressed
+# at once, or the call ended before a frame arrived. It is not a voice message."""
 _SPOOLED = re.compile(r"call-(?P<call>\d+)-(?P<rest>.+)")
 _KEPT = f"{NEW_REQUEST}.wav"
 
@@ -60,6 +63,31 @@ def keep_encrypted(vault: Vault, recorded: Path, call_id: int, name: str, label:
     return str(relative)
 
 
+def audio_samples(data: bytes) -> int:
+    """How many 16-bit samples a WAV's ``data`` chunk holds, counted from the file's length
+    (the header's own sizes are zero while Asterisk writes it); the bytes / 2 when it is not a
+    RIFF/WAVE file."""
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        position = 12
+        while position + 8 <= len(data):
+            chunk = data[position : position + 4]
+            if chunk == b"data":
+                return max(len(data) - position - 8, 0) // 2
+            size = struct.unpack("<I", data[position + 4 : position + 8])[0]
+            position += 8 + size + (size & 1)
+        return 0
+    return len(data) // 2
+
+
+def has_audio(path: Path) -> bool:
+    """Whether a spooled recording holds at least one frame of audio (a missing file: no)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return False
+    return audio_samples(data) >= MIN_AUDIO_SAMPLES
+
+
 def finished_wav(data: bytes) -> bytes:
     """``data`` with the RIFF and data sizes of a canonical WAV header set from its length.
 
@@ -87,7 +115,7 @@ def settle_spooled_recordings(
     a hang-up: a new request's message (``call-<id>-request.wav``) is encrypted and attached to
     the call's partial request when that request has no message yet; every other one is
     deleted. A call still open may be recording: its files are left alone. Other files (faxes)
-    are not ours to settle.
+    are not ours to settle. A recording without audio (:func:`has_audio`) is never kept.
 
     Args:
         session: a session with no transaction in progress; each file's change is committed
@@ -136,6 +164,9 @@ def _attach_to_partial(
 ) -> None:
     request = session.get(Request, call.request_id) if call.request_id is not None else None
     if request is None or not request.is_partial or request.voice_message_path is not None:
+        return
+    if not has_audio(path):
+        log.info("call %s ended before its voice message had audio: none kept", call.uniqueid)
         return
     request.voice_message_path = keep_encrypted(vault, path, call.id, NEW_REQUEST, "spooled")
     request.updated_at = clock()

@@ -322,7 +322,8 @@ def run_demo(settings: Settings, calls: int, stay: bool = True) -> int:
         flush=True,
     )
     ami = build.ami_client(settings, "demo").start()
-    simulator = Simulator(ami)
+    # The callers speak their voice messages (espeak-ng): a newcomer hears one in the console.
+    simulator = Simulator(ami, harness.root)
     sessions = make_session_factory(engine)
     placed = []
     for description, script in _scripts(calls):

@@ -3,10 +3,10 @@
 Asterisk records into its spool, where the message is in clear; it stays there only while the
 caller is at this step. Whatever ends the step (saved, three re-records, a hang-up during the
 recording or the menu, an error), the spooled WAV is removed; a message the caller did not get
-to save is still kept, encrypted, when it belongs to a new request (the partial request keeps
-it, as it keeps every other answer), and otherwise removed with the rest. A server killed during
-the step does none of this: the next one does it, once the call is over
-(``tawasul.spooled_recordings``).
+to save (if it has audio) is still kept, encrypted, when it belongs to a new request (the
+partial request keeps it, as it keeps every other answer), and otherwise removed with the rest.
+A server killed during the step does none of this: the next one does it, once the call is over
+(``tawasul.spooled_recordings``). A take without audio (# pressed at once) is never kept.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ivr.flows.menu import Menu
 from ivr.paths import SPOOL, host_path
 from tawasul.errors import ConfigError
 from tawasul.models import Request
-from tawasul.spooled_recordings import keep_encrypted, spooled_name
+from tawasul.spooled_recordings import has_audio, keep_encrypted, spooled_name
 from tawasul.vault import Vault, vault_for
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,9 @@ def record_voice_message(menu: Menu, name: str, partial: Request | None = None) 
 
     Returns:
         The encrypted message's path, or None when nothing was saved (no storage key, nothing
-        recorded, three re-records).
+        recorded, three re-records). A take without audio (``tawasul.spooled_recordings.
+        has_audio``: # pressed at once) is never kept: the caller hears "we did not hear a
+        message" and records again.
     """
     settings = menu.ctx.settings
     try:
@@ -59,7 +61,9 @@ def record_voice_message(menu: Menu, name: str, partial: Request | None = None) 
                 str(spooled), "wav", "#", settings.voice_message_max_s * 1000
             )
             menu.step("voice_message_recorded", f"{result.end_position / SAMPLE_RATE:.1f}s")
-            if not recorded.exists():
+            if not has_audio(recorded):
+                # # pressed at once (or no frame reached us): nothing to keep, ask again.
+                menu.step("voice_message_empty")
                 menu.play("message_empty")
                 continue
             while True:
@@ -75,7 +79,7 @@ def record_voice_message(menu: Menu, name: str, partial: Request | None = None) 
             return stored
         return None
     except BaseException:
-        if partial is not None and take and recorded.exists():
+        if partial is not None and take and has_audio(recorded):
             _keep_unsaved(menu, vault, recorded, name, take, partial)
         raise
     finally:

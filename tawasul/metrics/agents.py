@@ -17,11 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tawasul.masking import mask_phone
-from tawasul.metrics.calls import figures
 from tawasul.models import Call, QueueCall, QueueEvent
 from tawasul.presence import MemberStatus
 
 MEMBER_EVENTS = ("QueueMemberAdded", "QueueMemberRemoved", "QueueMemberPause")
+ACW_GRACE = timedelta(seconds=5)
+"""As for the queue figures' AHT: after-call work starts within 5 s of the call's end."""
 
 
 class AgentState:
@@ -94,6 +95,40 @@ def _pauses(events: list[QueueEvent], start: datetime, now: datetime) -> list[Pa
     return [PauseTally(r, counts[r], round(seconds[r], 1)) for r in reasons]
 
 
+def _after_call_work(visit: QueueCall, events: list[QueueEvent]) -> float:
+    """:func:`tawasul.metrics.calls.after_call_work` on events already read (no query a call):
+    a pause whose reason starts "acw" or "after-call", begun within the grace of the call's
+    end, up to the unpause."""
+    if visit.ended_at is None:
+        return 0.0
+    ended = visit.ended_at
+    later = [
+        e
+        for e in events
+        if e.event == "QueueMemberPause" and ended <= e.at <= ended + timedelta(hours=2)
+    ]
+    if not later or later[0].data.get("Paused") != "1" or later[0].at - ended > ACW_GRACE:
+        return 0.0
+    reason = str(later[0].data.get("PausedReason", "")).lower()
+    if not (reason.startswith("acw") or reason.startswith("after-call")):
+        return 0.0
+    for event in later[1:]:
+        if event.data.get("Paused") != "1":
+            return (event.at - later[0].at).total_seconds()
+    return 0.0
+
+
+def _aht(visits: list[QueueCall], events: list[QueueEvent]) -> float | None:
+    """Average handling time of an agent's answered calls (docs/metrics.md): mean of talk +
+    hold + after-call work of those that ended; None before the first one ends."""
+    handled = [
+        (visit.talk_s or 0.0) + visit.hold_s + _after_call_work(visit, events)
+        for visit in visits
+        if visit.talk_s is not None
+    ]
+    return sum(handled) / len(handled) if handled else None
+
+
 def _recorded_state(events: list[QueueEvent]) -> tuple[str, str | None, datetime] | None:
     """The state the last recorded member event left the agent in, and since when."""
     if not events:
@@ -163,7 +198,6 @@ def agent_days(
             )
         )
     }
-    hours = max((now - start).total_seconds() / 3600, 1 / 3600)
     rows: dict[str, AgentDay] = {}
     for interface in wanted:
         own = events.get(interface, [])
@@ -186,7 +220,7 @@ def agent_days(
             since=since,
             current_call=current,
             calls_today=len(today),
-            aht_s=figures(session, today, hours).aht_s if today else None,
+            aht_s=_aht(today, own),
             pauses_today=_pauses(own, start, now),
         )
     return rows

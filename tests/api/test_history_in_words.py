@@ -52,6 +52,17 @@ def test_history_is_newest_first_with_names_and_note_authors(client, auth, reque
     for item in items:
         assert "user:" not in str(item["actor"])
 
+    given = client.post(
+        f"/requests/{rid}/assignment", json={"user_id": supervisor.id}, headers=auth["supervisor"]
+    )
+    assert given.status_code == 200
+    latest = client.get(f"/requests/{rid}/history", headers=auth["agent"]).json["items"][0]
+    assert latest["kind"] == "reassigned"
+    assert latest["people"] == {
+        "from_user": {"id": agent.id, "name": "agent", "role": "agent"},
+        "to_user": {"id": supervisor.id, "name": "supervisor", "role": "supervisor"},
+    }
+
     other = client.get(f"/requests/{rid}/history", headers=auth["jeddah_agent"])
     assert other.status_code == 404
     assert client.get(f"/requests/{rid}/history?x=1", headers=auth["agent"]).status_code == 422

@@ -89,3 +89,38 @@ def test_requests_of_today_by_hour(client, auth, day_of_requests):
         "/metrics/requests?from=2026-01-01&to=2026-03-01&by=hour", headers=auth["supervisor"]
     )
     assert too_long.status_code == 422 and too_long.json["details"]["field"] == "to"
+
+
+def test_the_calls_csv_is_one_fact_a_row_with_the_inbound_calls(client, auth, database):
+    from tawasul.models import Call, CallOutcome, QueueCall
+
+    with database.sessions() as session:
+        session.add(
+            Call(uniqueid="1.1", started_at=at(9), ended_at=at(9), outcome=CallOutcome.HUNG_UP)
+        )
+        session.add(
+            QueueCall(
+                uniqueid="2.2",
+                queue="tawasul-riyadh",
+                joined_at=at(10),
+                answered_at=at(10),
+                wait_s=0.0,
+                talk_s=60.0,
+                hold_s=0.0,
+                outcome="answered",
+            )
+        )
+        session.commit()
+    answer = client.get(
+        f"/metrics/calls?from={DAY}&by=hour&format=csv&layout=long", headers=auth["supervisor"]
+    )
+    assert answer.status_code == 200, answer.data[:300]
+    rows = rows_of(answer.data)
+    assert list(rows[0]) == ["start", "figure", "code", "name", "value"]
+    facts = {
+        (datetime.fromisoformat(r["start"]).hour, r["figure"], r["code"]): r["value"] for r in rows
+    }
+    assert facts[(9, "inbound", "hung_up_in_menu")] == "1"
+    assert facts[(10, "answered", "")] == "1"
+    assert facts[(10, "offered", "")] == "1"
+    assert (9, "offered", "") not in facts  # no queue visit that hour: no queue figure

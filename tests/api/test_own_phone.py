@@ -76,6 +76,9 @@ def test_an_agent_without_an_extension_is_told_so_not_refused(telephony_app, sta
     answer = app.test_client().get("/agent/state", headers=headers)
     assert answer.status_code == 200
     assert answer.json["state"] == "no_extension"
+    # One an admin typed that is no softphone endpoint is not usable either.
+    odd = staff.headers(staff.add("odd", Role.AGENT, extension="1001"))
+    assert app.test_client().get("/agent/state", headers=odd).json["state"] == "no_extension"
 
 
 def test_stopping_taking_calls_leaves_the_queue(telephony_app, auth):
@@ -90,8 +93,49 @@ def test_stopping_taking_calls_leaves_the_queue(telephony_app, auth):
     assert client.get("/agent/state", headers=auth["agent"]).json["state"] == "not_an_agent"
 
 
+def test_a_new_phone_leaves_the_queue_on_the_old_one(telephony_app, auth):
+    app, queues = telephony_app
+    client = app.test_client()
+    client.put("/agent/state", json={"state": "ready"}, headers=auth["agent"])
+    refused = client.patch("/auth/me", json={"extension": "PJSIP 7"}, headers=auth["agent"])
+    assert refused.status_code == 422
+    assert ("tawasul-riyadh", "PJSIP/1001") in queues.members  # nothing changed
+    moved = client.patch("/auth/me", json={"extension": "PJSIP/1009"}, headers=auth["agent"])
+    assert moved.status_code == 200
+    assert ("tawasul-riyadh", "PJSIP/1001") not in queues.members
+    assert client.get("/agent/state", headers=auth["agent"]).json["state"] == "logged_out"
+
+
+def test_an_admin_who_takes_an_agent_off_calls_logs_them_out(telephony_app, auth):
+    app, queues = telephony_app
+    client = app.test_client()
+    client.put("/agent/state", json={"state": "ready"}, headers=auth["jeddah_agent"])
+    assert ("tawasul-jeddah", "PJSIP/1001") in queues.members
+    agent_id = auth.users["jeddah_agent"].id
+    done = client.patch(f"/users/{agent_id}", json={"takes_calls": False}, headers=auth["admin"])
+    assert done.status_code == 200 and done.json["user"]["takes_calls"] is False
+    assert ("tawasul-jeddah", "PJSIP/1001") not in queues.members
+
+
 def test_without_telephony_both_answers_agree(client, auth):
     state = client.get("/agent/state", headers=auth["supervisor"]).json
     live = client.get("/queues/live", headers=auth["supervisor"]).json
     assert state["telephony"] is False
     assert live["telephony"] is False
+
+
+def test_screen_pops_go_to_staff_who_take_calls_only(app, auth):
+    from agent_api.services import CONSOLE_EXTENSION
+
+    hub = app.extensions[CONSOLE_EXTENSION].hub
+    hub.handle_ami_event(
+        {
+            "Event": "AgentConnect",
+            "Queue": "tawasul-riyadh",
+            "Interface": "PJSIP/1001",
+            "CallerIDNum": "0501234567",
+        }
+    )
+    owners = {pop.user_id for pop in hub._pops.values()}
+    # The whole cast shares PJSIP/1001; only the agents take calls.
+    assert owners == {auth.users["agent"].id, auth.users["jeddah_agent"].id}

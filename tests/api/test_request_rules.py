@@ -199,6 +199,10 @@ def test_an_agent_who_saw_the_id_card_verifies_in_person(client, auth, requests,
 
     assert answer.status_code == 200, answer.json
     assert answer.json["status"] == "identity_verified"
+    identity = answer.json["identity"]
+    assert identity["method"] == "in_person"
+    assert identity["verified_by"] == auth.users["agent"].id
+    assert identity["verified_at"] is not None
     event = requests.events(rid)[-1]
     assert (event.kind, event.to_status) == ("identity_verified", "identity_verified")
     assert event.actor == f"user:{auth.users['agent'].id}"

@@ -76,6 +76,14 @@ def agent_day(database, auth, monkeypatch):
                 event("QueueMemberPause", at(11, 30), Paused="0"),
                 event("QueueMemberPause", at(12), Paused="1", PausedReason="break"),
                 event("QueueMemberPause", at(12, 5), Paused="0"),
+                # After-call work 2 s after the 09:00 call's end, for 30 s: part of its handling.
+                event(
+                    "QueueMemberPause",
+                    at(9, 5) + timedelta(seconds=2),
+                    Paused="1",
+                    PausedReason="after-call-work",
+                ),
+                event("QueueMemberPause", at(9, 5) + timedelta(seconds=32), Paused="0"),
                 QueueEvent(
                     key="other",
                     event="QueueMemberAdded",
@@ -143,8 +151,9 @@ def test_the_agent_table_from_asterisk_and_the_recorded_day(busy, auth, staff, a
     assert row["current_call"]["caller_masked"].endswith("567")
     assert "50123" not in row["current_call"]["caller_masked"]
     assert row["calls_today"] == 3
-    assert row["aht_s"] == 360.0  # (300 + 420) / 2; the call still going is not handled yet
+    assert row["aht_s"] == 375.0  # (300 + 30 + 420) / 2; the call still going is not handled
     assert row["pauses_today"] == [
+        {"reason": "after-call-work", "count": 1, "seconds": 30.0},
         {"reason": "break", "count": 2, "seconds": 1200.0},
         {"reason": "meeting", "count": 1, "seconds": 1800.0},
     ]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from tawasul.models import utcnow
 from tawasul.workflow import RequestStatus
+from tests.api.support import PASSWORD
 
 
 def test_each_role_lands_on_the_work_it_does_first(client, auth):
@@ -17,6 +18,8 @@ def test_each_role_lands_on_the_work_it_does_first(client, auth):
     supervisor = client.get("/auth/me", headers=auth["supervisor"]).json
     assert supervisor["default_view"] == "awaiting_decision"
     assert supervisor["views"] == ["new_work", "awaiting_decision", "mine", "all"]
+    signed_in = client.post("/auth/login", json={"username": "supervisor", "password": PASSWORD})
+    assert signed_in.json["default_view"] == "awaiting_decision"
 
 
 def test_new_work_of_the_branch_comes_oldest_first_with_its_age_and_due(client, auth, requests):
@@ -76,3 +79,17 @@ def test_mine_and_closed_requests_owe_nothing(client, auth, requests):
     closed = client.get("/requests?view=all&status=completed", headers=auth["agent"]).json
     assert [item["due"] for item in closed["items"]] == [None]
     assert closed["items"][0]["age_s"] >= 0
+
+
+def test_a_views_counts(client, auth, requests):
+    requests.file()
+    requests.file()
+    requests.file(status=RequestStatus.IDENTITY_VERIFIED)
+    counts = client.get("/requests/counts?view=new_work", headers=auth["agent"]).json["counts"]
+    assert counts["received"] == 2 and sum(counts.values()) == 2
+    decide = client.get("/requests/counts?view=awaiting_decision", headers=auth["supervisor"])
+    assert sum(decide.json["counts"].values()) == 1
+    assert (
+        client.get("/requests/counts?view=awaiting_decision", headers=auth["agent"]).status_code
+        == 403
+    )

@@ -15,6 +15,7 @@ from providers.ami import AMIClient
 from tawasul.appointments import AppointmentBook, NewSlot
 from tawasul.intake import IntakeService, NewRequest
 from tawasul.models import (
+    AppointmentSlot,
     Call,
     MeetingMode,
     OutboxKind,
@@ -60,6 +61,14 @@ def _open_slot(console: Console, mode: MeetingMode) -> int:
             NewSlot("riyadh", mode, utcnow() + timedelta(days=3), minutes=30, capacity=2),
         )
         return slot.id
+
+
+def _start_now(console: Console, slot_id: int) -> None:
+    with console.database.sessions() as session:
+        slot = session.get(AppointmentSlot, slot_id)
+        assert slot is not None
+        slot.starts_at = utcnow() - timedelta(minutes=1)
+        session.commit()
 
 
 def test_a_called_in_request_is_taken_from_claim_to_complete(
@@ -141,6 +150,9 @@ def test_a_called_in_request_is_taken_from_claim_to_complete(
     agent.page.click("#action-schedule")
     agent.page.click(f"#slots button[data-slot-id='{slot_id}']")
     agent.page.wait_for_selector("#request[data-status=scheduled]")
+    # Complete is refused before the appointment's start (issue 16): the day comes.
+    _start_now(console_app, slot_id)
+    agent.page.reload()
     agent.page.click("#action-complete")
     agent.page.wait_for_selector("#request[data-status=completed]")
     # Closed: no workflow action is left, only calling the requester back.
@@ -183,7 +195,7 @@ def test_a_called_in_request_is_taken_from_claim_to_complete(
         raise AssertionError(f"no figures; the page said {supervisor.errors}") from exc
     supervisor.page.wait_for_selector("#live-queues tr[data-branch=riyadh]")
     supervisor.page.wait_for_selector("[data-chart=requests_by_channel] .bars")
-    supervisor.shot("supervisor-en")
+    supervisor.shot("supervisor-en", full_page=True)
     assert supervisor.page.get_attribute("#export-requests", "href").endswith("format=csv")
     # The export names branches and categories in the console's language.
     assert "lang=en" in supervisor.page.get_attribute("#export-requests", "href")

@@ -271,3 +271,116 @@ def test_a_staff_member_sets_their_own_extension(page_console: Console, browser)
         found = session.get(User, _user(page_console, "agent").id)
         assert found is not None and found.extension == "PJSIP/1001"
     agent.close()
+
+
+def _held_code(route) -> None:
+    answer = route.fetch()
+    body = answer.json()
+    body["sms"] = [
+        {
+            "id": 1,
+            "stage": "verification_code",
+            "priority": "urgent",
+            "status": "held",
+            "due_at": "2026-11-30T08:00:00+00:00",
+            "held_until": "2026-11-30T08:10:00+00:00",
+            "sent_at": None,
+            "parts": 1,
+        }
+    ]
+    route.fulfill(response=answer, json=body)
+
+
+@pytest.mark.parametrize(
+    ("language", "held"), [("en", "held until 11:10"), ("ar", "مؤجلة حتى ١١:١٠")]
+)
+def test_a_held_text_message_says_until_when(
+    page_console: Console, browser, pii: PiiProtector, language: str, held: str
+) -> None:
+    (request_id,) = _file(page_console, pii, 1)
+    agent = page_console.page(browser, language)
+    agent.page.route(f"**/requests/{request_id}", _held_code)
+    agent.sign_in("agent")
+    agent.page.goto(f"{page_console.url}/console/#/request/{request_id}")
+    expect(agent.page.locator("#sms li[data-held=true] .sms-status")).to_contain_text(held)
+    agent.close()
+
+
+def test_the_screen_pop_files_a_phone_request_linked_to_the_call(
+    page_console: Console, browser
+) -> None:
+    pop = {
+        "id": "pop-1",
+        "queue": "tawasul-riyadh",
+        "at": "2026-11-30T08:00:00+00:00",
+        "caller_id": "0501234567",
+        "caller_id_masked": "05*****567",
+        "caller_language": "en",
+        "requests": [],
+    }
+    sent = []
+    agent = page_console.page(browser, "ar")
+    agent.page.route("**/agent/screen-pops/pop-1", lambda route: route.fulfill(json=pop))
+
+    def filed(route) -> None:
+        sent.append(route.request.post_data_json)
+        route.fulfill(status=201, json={"id": 1})
+
+    agent.page.route("**/requests", filed)
+    agent.sign_in("agent")
+    agent.page.goto(f"{page_console.url}/console/#/pop/pop-1")
+    agent.page.fill("#new-national-id", "1000000008")
+    # The caller's language (the IVR's call), not the agent's Arabic.
+    expect(agent.page.locator("#new-language")).to_have_value("en")
+    agent.page.select_option("#new-category", "company")
+    agent.page.select_option("#new-meeting-mode", "video")
+    agent.page.fill("#new-official", "الوكيل")
+    agent.page.click("#new-request-form button[type=submit]")
+    agent.page.wait_for_url("**/#/request/1")
+    assert sent == [
+        {
+            "channel": "phone",
+            "screen_pop_id": "pop-1",
+            "mobile": "0501234567",
+            "national_id": "1000000008",
+            "language": "en",
+            "category": "company",
+            "meeting_mode": "video",
+            "target_official": "الوكيل",
+        }
+    ]
+    agent.close()
+
+
+def test_a_supervisor_closes_an_appointment_before_its_start_only_with_a_reason(
+    page_console: Console, browser, pii: PiiProtector
+) -> None:
+    from tawasul.appointments import AppointmentBook, NewSlot
+    from tawasul.models import MeetingMode, utcnow
+
+    (request_id,) = _file(page_console, pii, 1)
+    _set_status(page_console, request_id, RequestStatus.APPROVED)
+    with page_console.database.sessions() as session:
+        found = session.get(Request, request_id)
+        assert found is not None
+        found.meeting_mode = MeetingMode.IN_PERSON
+        session.commit()
+        slot = AppointmentBook(page_console.settings.branches, "https://meet.test/r").open_slot(
+            session,
+            NewSlot("riyadh", MeetingMode.IN_PERSON, utcnow() + timedelta(days=1), 30, capacity=2),
+        )
+        _casework(page_console).schedule(
+            session, _user(page_console, "supervisor"), request_id, slot.id
+        )
+    supervisor = page_console.page(browser, "en")
+    supervisor.sign_in("supervisor")
+    supervisor.page.goto(f"{page_console.url}/console/#/request/{request_id}")
+    supervisor.page.click("#action-complete")
+    expect(supervisor.page.locator("#override-form")).to_be_visible()
+    expect(supervisor.page.locator("#override-reason-error")).to_contain_text(
+        "The appointment has not started yet"
+    )
+    supervisor.page.fill("#override-reason", "The requester came a day early")
+    supervisor.page.click("#override-form button[type=submit]")
+    supervisor.page.wait_for_selector("#request[data-status=completed]")
+    supervisor.close()

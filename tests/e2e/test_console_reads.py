@@ -202,6 +202,7 @@ def test_the_supervisors_page_explains_counts_and_draws_its_figures(
     expect(supervisor.page.locator("#alerts [data-alert=waiting_callers]")).to_be_visible()
     expect(supervisor.page.locator("#agents h2")).to_be_visible()
     expect(supervisor.page.locator("#callbacks h2")).to_be_visible()
+    supervisor.shot(f"supervisor-today-{language}", full_page=True)
     # The month: time runs left to right under the columns, the first day first.
     supervisor.page.click("#period-month")
     month = supervisor.page.locator("[data-chart=requests_per_day] .x-axis li")
@@ -212,4 +213,5 @@ def test_the_supervisors_page_explains_counts_and_draws_its_figures(
     )
     assert lefts == sorted(lefts)
     assert supervisor.errors == []
+    supervisor.page.unroute_all(behavior="ignoreErrors")
     supervisor.close()

@@ -92,9 +92,9 @@ def ivr(
 
 
 @pytest.fixture
-def phone(ami: AMIClient) -> Iterator[Phone]:
-    """Scripted callers."""
-    handle = Phone(ami)
+def phone(ami: AMIClient, asterisk: Harness) -> Iterator[Phone]:
+    """Scripted callers, who speak their voice messages (synthesised speech)."""
+    handle = Phone(ami, asterisk.root)
     yield handle
     handle.close()
 

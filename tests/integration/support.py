@@ -54,8 +54,8 @@ class Phone(Simulator):
     with their test: a caller a test left waiting (in a queue, say) would otherwise be the
     first in line in the next test of the same Asterisk."""
 
-    def __init__(self, ami: AMIClient) -> None:
-        super().__init__(ami)
+    def __init__(self, ami: AMIClient, asterisk_root: Path | None = None) -> None:
+        super().__init__(ami, asterisk_root)
         self._ami = ami
         self._placed: list[PlacedCall] = []
 

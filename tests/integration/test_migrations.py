@@ -77,3 +77,46 @@ def test_the_sms_parts_migration_counts_the_messages_already_sent(database: Data
     with engine.connect() as connection:
         parts = dict(connection.execute(sa.text("SELECT id, parts FROM sms_message")).all())
     assert parts == {1: 2, 2: 1}
+
+
+def test_the_takes_calls_migration_makes_agents_and_only_agents_take_calls(
+    database: Database,
+) -> None:
+    engine = database.engine
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0010")  # before app_user.takes_calls
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    users = sa.table(
+        "app_user",
+        *(sa.column(name, sa.String) for name in ("username", "password_hash", "role", "branch")),
+        sa.column("id", sa.Integer),
+        sa.column("is_active", sa.Boolean),
+        sa.column("failed_logins", sa.Integer),
+        sa.column("session_version", sa.Integer),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+    )
+    with engine.begin() as connection:
+        for number, role in enumerate(("agent", "supervisor", "admin"), start=1):
+            connection.execute(
+                users.insert().values(
+                    id=number,
+                    username=role,
+                    password_hash="x",
+                    role=role,
+                    branch="riyadh",
+                    is_active=True,
+                    failed_logins=0,
+                    session_version=1,
+                    created_at=now,
+                )
+            )
+    upgrade(engine)
+    with engine.connect() as connection:
+        found = dict(connection.execute(sa.text("SELECT role, takes_calls FROM app_user")).all())
+    assert {role: bool(value) for role, value in found.items()} == {
+        "agent": True,
+        "supervisor": False,
+        "admin": False,
+    }

@@ -186,3 +186,19 @@ def test_the_agi_server_start_up_settles_the_spool_even_without_ami(
     path = request_of(database, call_id).voice_message_path
     assert path is not None
     assert vault_for(settings).read(settings.var_dir / path)[44:] == SAMPLES
+
+
+def test_an_ended_new_requests_recording_without_audio_is_deleted_not_kept(
+    database: Database, pii: PiiProtector, settings: Settings, vault: Vault, tmp_path: Path
+) -> None:
+    spool = tmp_path / "spool"
+    call_id = open_call(database, pii, "dead.2", partial=True)
+    end_call(database, call_id)
+    spool.mkdir(parents=True)
+    (spool / f"call-{call_id}-request.wav").write_bytes(unfinished_wav(b""))  # header only
+    with database.sessions() as session:
+        removed = settle_spooled_recordings(session, spool, vault, clock=lambda: NOW)
+    assert removed == [spool / f"call-{call_id}-request.wav"]
+    assert request_of(database, call_id).voice_message_path is None
+    voice = settings.files_dir() / "voice"
+    assert not voice.exists() or list(voice.iterdir()) == []

@@ -29,7 +29,8 @@ class FakeAsterisk(Channel):
     ``keys`` maps a prompt key (``"main_menu"``) to the answers given the times it plays, in
     order: one key for a STREAM FILE, digits for a GET DATA. ``hang_up_at`` is a prompt key or
     a command word at which the caller hangs up; ``during`` is called with each prompt key
-    before it is answered (to act while the caller sits at it).
+    before it is answered (to act while the caller sits at it); ``takes`` are the seconds of
+    audio of each recording.
     """
 
     def __init__(
@@ -40,12 +41,15 @@ class FakeAsterisk(Channel):
         caller_id: str = "0501234567",
         uniqueid: str = "1732761234.42",
         during: Callable[[str], None] | None = None,
+        takes: list[float] | None = None,
     ) -> None:
         self.env = {"agi_uniqueid": uniqueid, "agi_callerid": caller_id}
         self.settings = settings
         self.keys = {prompt: list(answers) for prompt, answers in keys.items()}
         self.hang_up_at = hang_up_at
         self.during = during
+        self.takes = list(takes or [])
+        """Seconds of audio of each recording, in order (then 3 s each); 0: # pressed at once."""
         self.sent: list[tuple[str, str]] = []
         self.hung_up = False
 
@@ -60,11 +64,13 @@ class FakeAsterisk(Channel):
         if command == "RECORD FILE":
             path = host_path(self.settings, f"{arguments[0]}.{arguments[1]}")
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(wav(3))
+            seconds = self.takes.pop(0) if self.takes else 3.0
+            path.write_bytes(wav(seconds))
+            end = {"endpos": str(int(8000 * seconds))}
             if self.hang_up_at == command:
                 self.hung_up = True
-                return AGIResponse(-1, "hangup", {"endpos": "24000"}, "-1")
-            return AGIResponse(ord("#"), "dtmf", {"endpos": "24000"}, "35")
+                return AGIResponse(-1, "hangup", end, "-1")
+            return AGIResponse(ord("#"), "dtmf", end, "35")
         if self.hang_up_at in (command, prompt):
             self.hung_up = True
             return AGIResponse(-1)

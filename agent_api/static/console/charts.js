@@ -42,6 +42,14 @@ export function barChart(items, format) {
   return list;
 }
 
+// The top of the value axis: 1, 2 or 4 times a power of ten, above the highest value, so
+// the axis reads in round numbers (its middle too).
+function niceTop(highest) {
+  const above = Math.max(2, highest * 1.1);
+  const power = 10 ** Math.floor(Math.log10(above));
+  return [1, 2, 4, 10].map((step) => step * power).find((value) => value >= above);
+}
+
 function text(x, y, content, className) {
   const label = svg("text", { x, y, class: className, "text-anchor": "middle" });
   label.textContent = content;
@@ -59,7 +67,7 @@ function element(tag, className, content = "") {
 function valueAxis(top, format) {
   const axis = element("div", "y-axis");
   axis.setAttribute("aria-hidden", "true");
-  for (const value of [top, top / 2, 0]) axis.append(element("span", "", format(Math.round(value))));
+  for (const value of [top, top / 2, 0]) axis.append(element("span", "", format(value)));
   return axis;
 }
 
@@ -97,7 +105,7 @@ export function columnChart(items, { format, line = null, lineLabel = "", unit =
   if (!items.length) return empty();
   const width = 600;
   const height = 180;
-  const top = Math.max(1, line || 0, ...items.map((item) => item.value)) * 1.15;
+  const top = niceTop(Math.max(line || 0, ...items.map((item) => item.value)));
   const chart = svg("svg", {
     viewBox: `0 0 ${width} ${height}`,
     role: "img",

@@ -16,9 +16,9 @@ const TEXTS = {
     state_ready: "جاهز",
     state_paused: "متوقف مؤقتاً",
     state_unknown: "غير معروف",
-    go_ready: "جاهز لاستقبال المكالمات",
+    go_ready: "جاهز للمكالمات",
     go_pause: "إيقاف مؤقت",
-    go_logout: "الخروج من الطابور",
+    go_logout: "خروج من الطابور",
     reason_break: "استراحة",
     reason_meeting: "اجتماع",
     reason_training: "تدريب",
@@ -757,7 +757,7 @@ const TIMEZONE = "Asia/Riyadh";
 
 export function gregorian(iso, withTime = true) {
   const options = { calendar: "gregory", year: "numeric", month: "short", day: "numeric", timeZone: TIMEZONE };
-  if (withTime) Object.assign(options, { hour: "2-digit", minute: "2-digit" });
+  if (withTime) Object.assign(options, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   return new Intl.DateTimeFormat(`${locale()}-u-ca-gregory-nu-${numbering()}`, options).format(
     new Date(iso),
   );

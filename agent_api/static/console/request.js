@@ -204,6 +204,9 @@ function historyEntry(entry) {
     h("strong", {}, entryWords(entry)),
     status ? [" ", h("span", { class: "tag" }, status)] : null,
     who ? h("span", { class: "actor" }, ` · ${t("history_by")} `, h("bdi", {}, who)) : null,
+    entry.details && entry.details.to_user && entry.details.to_user.name
+      ? [" → ", h("bdi", {}, entry.details.to_user.name)]
+      : null,
     entry.note ? h("q", { class: "note-text" }, entry.note.text) : null,
     entry.details && entry.details.to ? [" ", h("bdi", { dir: "ltr" }, entry.details.to)] : null,
   );

@@ -5,7 +5,7 @@ import { guarded } from "./dialogs.js";
 import { failed, h, main } from "./dom.js";
 import { t } from "./i18n.js";
 import { CATEGORIES, state } from "./state.js";
-import { requestRow } from "./worklist.js";
+import { requestRow, requestsTable } from "./worklist.js";
 
 function openRequests(pop) {
   if (!pop.requests.length) return null;
@@ -13,7 +13,7 @@ function openRequests(pop) {
     "section",
     { class: "panel" },
     h("h2", {}, t("open_requests")),
-    h("table", { class: "requests", id: "pop-requests" }, h("tbody", {}, pop.requests.map(requestRow))),
+    requestsTable(h("tbody", {}, pop.requests.map(requestRow)), "pop-requests"),
   );
 }
 
@@ -41,7 +41,7 @@ function newRequestFields(pop) {
       required: true,
     }),
     // The caller's language, not the agent's: the SMS and the IVR speak it.
-    choice("new-language", "language", "language", ["ar", "en"], "lang", pop.language || "ar"),
+    choice("new-language", "language", "language", ["ar", "en"], "lang", pop.caller_language || "ar"),
     choice("new-category", "category", "category", CATEGORIES, "category", null),
     choice("new-meeting-mode", "meeting_mode", "meeting_mode", ["in_person", "video"], "mode", null),
     h("label", { for: "new-official" }, t("official")),
@@ -64,7 +64,7 @@ function newRequestForm(pop) {
       const value = (name) => form.elements.namedItem(name).value.trim();
       const body = {
         channel: "phone",
-        pop_id: pop.id,
+        screen_pop_id: pop.id,
         mobile: value("mobile"),
         national_id: value("national_id"),
         language: value("language"),

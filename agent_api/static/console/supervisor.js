@@ -33,7 +33,7 @@ function exportLinks(period, from, to) {
       "a",
       {
         // In the console's language: the export names branches, categories and statuses.
-        href: `/metrics/requests${query({ from, to, lang: language(), format: "csv", layout: "long" })}`,
+        href: `/metrics/requests${query({ from, to, lang: language(), layout: "long", format: "csv" })}`,
         id: "export-requests",
       },
       `${t("export_csv")} · ${t("requests_per_day")}`,
@@ -42,7 +42,7 @@ function exportLinks(period, from, to) {
     h(
       "a",
       {
-        href: `/metrics/calls${query({ from, to, by: period === "today" ? "hour" : "day", format: "csv", layout: "long" })}`,
+        href: `/metrics/calls${query({ from, to, by: period === "today" ? "hour" : "day", layout: "long", format: "csv" })}`,
         id: "export-calls",
       },
       `${t("export_csv")} · ${t("calls_per_hour")}`,

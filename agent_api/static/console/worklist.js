@@ -123,10 +123,10 @@ function filtersForm(load) {
   return filters;
 }
 
-function requestsTable(rows) {
+export function requestsTable(rows, id = "requests") {
   return h(
     "table",
-    { class: "requests", id: "requests" },
+    { class: "requests", id },
     h("thead", {}, h("tr", {}, COLUMNS.map((key) => h("th", { scope: "col" }, t(key))))),
     rows,
   );
@@ -174,7 +174,7 @@ function listLoader(rows, counts, more) {
     more.hidden = !cursor;
   }
   async function loadCounts() {
-    const params = listFilters();
+    const params = state.views ? { ...viewFilters() } : listFilters();
     if (params.number) return; // the search's own answer brings them (see page)
     delete params.status;
     const answer = await api("GET", `/requests/counts${query(params)}`);
@@ -241,7 +241,7 @@ export function requestRow(item) {
       h(
         "a",
         { href: `#/request/${item.id}`, class: "reference" },
-        h("bdi", {}, item.reference_number),
+        item.reference_number,
       ),
       item.is_partial ? h("span", { class: "partial" }, ` (${t("partial")})`) : null,
     ),
