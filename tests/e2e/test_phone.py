@@ -242,6 +242,15 @@ def centre(
         15,
         "the accounts' endpoints in Asterisk",
     )
+    # And their dialplan: a blind transfer reaches only the staff destinations generated with them.
+    wait_until(
+        lambda: all(
+            f"'{extension}'" in asterisk.cli("dialplan show tawasul-staff-destinations")
+            for extension in (AGENT, SECOND_AGENT, SUPERVISOR)
+        ),
+        15,
+        "the accounts' staff destinations in Asterisk",
+    )
     server: BaseWSGIServer = make_server("127.0.0.1", CONSOLE_PORT, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="console-server", daemon=True)
     thread.start()
