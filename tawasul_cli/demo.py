@@ -49,7 +49,7 @@ DEMO_EXTENSIONS = {Role.AGENT: "PJSIP/1001", Role.SUPERVISOR: "PJSIP/1002"}
 # A caller who asks for an agent in English (2, then 3) and stays on the line ten minutes,
 # beeping all along (SIM_VOICE) so the agent hears them in the page.
 WAITING_CALLER = "w1/2/w2/3/w600"
-WAITING_CALLER_VOICE = "beep"
+WAITING_CALLER_VOICE = "on"
 
 
 def demo_national_id() -> str:

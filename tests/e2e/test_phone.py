@@ -50,7 +50,7 @@ AGENT, SECOND_AGENT, SUPERVISOR = "1201", "1202", "1203"
 # English (2 during the notice), 3 for an agent, then on the line for two minutes; the caller
 # beeps all along, and AMI says whenever the caller hears something (TALK_DETECT).
 ASKS_FOR_AN_AGENT = "w1/2/w2/3/w120"
-CALLER_VOICE = "beep"
+CALLER_VOICE = "on"
 # A requester's number the simulated phones answer and talk on (beeps) for 60 s.
 TALKING_REQUESTER = "+966501234567"
 
