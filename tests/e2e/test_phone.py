@@ -393,8 +393,8 @@ def test_a_queue_call_is_answered_held_transferred_and_wrapped_up_in_the_page(
     expect(agent.page.locator("#phone-transfer-target")).to_be_focused()
     accessibility["in a call, keypad and transfer open (en)"] = agent.axe()
 
-    # Blind transfer to the second agent: their page rings, answers, and hears the caller.
-    agent.page.click("#phone-transfer")
+    # Blind transfer to the second agent (the form is open): their page rings, answers, and
+    # hears the caller.
     agent.page.fill("#phone-transfer-number", SECOND_AGENT)
     agent.page.click(".phone-transfer button[type=submit]")
     expect(second.page.locator("#phone[data-view=ringing]")).to_be_visible(timeout=20_000)

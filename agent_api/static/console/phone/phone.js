@@ -344,6 +344,12 @@ async function showTransfer() {
   const call = phone.call;
   const box = document.getElementById("phone-transfer-box");
   if (!call || !box) return;
+  const open = box.querySelector("#phone-transfer-target");
+  if (open) {
+    // Already open: a second press must not replace what the agent has typed.
+    open.focus();
+    return;
+  }
   // Another branch's queue (Asterisk's tawasul-agents context takes "queue-<branch>"); an agent
   // or a supervisor by extension, typed.
   let branches = {};
