@@ -30,6 +30,7 @@ from agent_api.schemas import (
     dump_attachment,
     dump_call,
     dump_event,
+    dump_identity,
     dump_note,
     dump_request,
     dump_sms,
@@ -43,7 +44,7 @@ from tawasul.errors import TelephonyUnavailable, ValidationError
 from tawasul.history import Person, WordedEntry, in_words
 from tawasul.identity import IdentityDocument
 from tawasul.models import Channel, Language, MeetingMode, Request, RequesterCategory, utcnow
-from tawasul.permissions import visible_branches
+from tawasul.permissions import allowed_actions, needs_override, visible_branches
 from tawasul.pii import PiiProtector
 from tawasul.sms import owed_sms
 from tawasul.workflow import RequestStatus
@@ -72,35 +73,28 @@ FILTERS = (
 
 
 def _dump(request: Request) -> dict[str, Any]:
-    """One request as its page shows it: the list's fields, and what the user may do now."""
-    dumped = _dump_page([request])[0]
-    allowed, override = services().casework.allowed_actions(db(), user(), request)
-    dumped["allowed_actions"] = [action.value for action in allowed]
-    dumped["override_actions"] = [action.value for action in override]
-    dumped["sms"] = [dump_sms(item) for item in owed_sms(db(), request.id)]
-    verified = services().casework.identity_check(db(), request.id)
-    dumped["identity"] = (
-        {
-            "method": verified.provider,
-            "verified_by": verified.started_by,
-            "verified_at": verified.verified_at.isoformat() if verified.verified_at else None,
-        }
-        if verified is not None
-        else None
-    )
-    return dumped
+    return _dump_page([request])[0]
 
 
 def _dump_page(requests: list[Request]) -> list[dict[str, Any]]:
-    """Dump a page of requests with a fixed number of queries, not a few per request."""
+    """Dump a page of requests with a fixed number of queries, not a few per request.
+
+    Each row is what the request's own page shows, with what the user may do now
+    (``allowed_actions``, the rule the actions enforce), its SMS and how identity was verified.
+    """
     casework = services().casework
+    me = user()
     ids = [request.id for request in requests]
     duplicates = open_duplicates(db(), requests)
     assignees = casework.assignees(db(), ids)
     appointments = casework.appointments(db(), ids)
-    visible = visible_branches(user())
-    return [
-        dump_request(
+    situations = casework.situations(db(), requests, assignees, appointments)
+    sms = owed_sms(db(), ids)
+    identities = casework.identity_checks(db(), ids)
+    visible = visible_branches(me)
+    dumped = []
+    for request in requests:
+        item = dump_request(
             request,
             assignees.get(request.id),
             appointments.get(request.id),
@@ -108,8 +102,13 @@ def _dump_page(requests: list[Request]) -> list[dict[str, Any]]:
             duplicates[request.id],
             visible,
         )
-        for request in requests
-    ]
+        situation = situations[request.id]
+        item["allowed_actions"] = [action.value for action in allowed_actions(me, situation)]
+        item["override_actions"] = [action.value for action in needs_override(me, situation)]
+        item["sms"] = [dump_sms(entry) for entry in sms[request.id]]
+        item["identity"] = dump_identity(identities.get(request.id))
+        dumped.append(item)
+    return dumped
 
 
 def _pii() -> PiiProtector:

@@ -194,3 +194,15 @@ def dump_sms(sms: OwedSms) -> dict[str, Any]:
         "sent_at": sms.sent_at.isoformat() if sms.sent_at else None,
         "parts": sms.parts,
     }
+
+
+def dump_identity(check: IdentityVerification | None) -> dict[str, Any] | None:
+    """How the requester's identity was verified: method (the check's provider), by whom (the
+    member of staff who started it; None for the portal) and when; None when it was not."""
+    if check is None:
+        return None
+    return {
+        "method": check.provider,
+        "verified_by": check.started_by,
+        "verified_at": check.verified_at.isoformat() if check.verified_at else None,
+    }

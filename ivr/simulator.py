@@ -86,8 +86,9 @@ def check_script(script: str) -> str:
 
 
 def caller_speech(asterisk_root: Path, engine: EspeakEngine | None = None) -> Path:
-    """Render the scripted callers' voice messages into Asterisk's spool (once); return the
-    spool directory as Asterisk sees it (the ``SIM_SPEECH_DIR`` of ``[tawasul-simulator]``).
+    """Render the scripted callers' voice messages into Asterisk's spool (once), where
+    ``[tawasul-simulator]`` plays them (``SIM_SPEECH`` set); return the spool as Asterisk sees
+    it.
 
     Args:
         asterisk_root: the directory Asterisk runs in (its chroot; "/" on a plain install).
@@ -140,7 +141,10 @@ class Simulator:
 
     def __init__(self, ami: Originator, asterisk_root: Path | None = None) -> None:
         self.ami = ami
-        self._speech_dir = caller_speech(asterisk_root) if asterisk_root is not None else None
+        self._speech = False
+        if asterisk_root is not None:
+            caller_speech(asterisk_root)
+            self._speech = True
         self._ended: set[str] = set()
         self._changed = threading.Condition()
         self._remove = ami.add_listener(self._on_event)
@@ -172,7 +176,7 @@ class Simulator:
             caller_id=caller_id,
             variables={
                 **variables,
-                **({"SIM_SPEECH_DIR": str(self._speech_dir)} if self._speech_dir else {}),
+                **({"SIM_SPEECH": "1"} if self._speech else {}),
                 "SIM_SCRIPT": check_script(script),
             },
             # The ids must not be prefixes of each other: Asterisk matches uniqueids by prefix.

@@ -240,52 +240,88 @@ class Casework:
         """
         return self._book.current_of(session, request_ids)
 
-    def identity_check(self, session: Session, request_id: int) -> IdentityVerification | None:
-        """The check that verified the requester's identity, if one did (the latest).
+    def identity_checks(
+        self, session: Session, request_ids: Collection[int]
+    ) -> dict[int, IdentityVerification]:
+        """The check that verified each request's requester, if one did (the latest): one
+        query for a page of requests.
 
         Args:
             session: the unit of work (only read).
-            request_id: the request (its visibility is the caller's to check).
+            request_ids: the requests (their visibility is the caller's to check).
 
         Returns:
-            The verified check (provider ``sms``, ``in_person``, ``portal``...), or None.
+            The verified check (provider ``sms``, ``in_person``, ``portal``...) by request id.
         """
-        return session.scalar(
+        if not request_ids:
+            return {}
+        found: dict[int, IdentityVerification] = {}
+        for verified in session.scalars(
             select(IdentityVerification)
             .where(
-                IdentityVerification.request_id == request_id,
+                IdentityVerification.request_id.in_(sorted(request_ids)),
                 IdentityVerification.status == VerificationStatus.VERIFIED,
             )
-            .order_by(IdentityVerification.id.desc())
-            .limit(1)
-        )
+            .order_by(IdentityVerification.id)
+        ):
+            found[verified.request_id] = verified
+        return found
 
-    def situation(self, session: Session, request: Request) -> RequestSituation:
-        """What the rules of :mod:`tawasul.permissions` need to know of the request now.
+    def situations(
+        self,
+        session: Session,
+        requests: Collection[Request],
+        assignees: dict[int, RequestAssignment] | None = None,
+        appointments: dict[int, Appointment] | None = None,
+    ) -> dict[int, RequestSituation]:
+        """What the rules of :mod:`tawasul.permissions` need to know of each request now, in
+        a fixed number of queries.
 
         Args:
             session: the unit of work (only read).
-            request: a request the caller may see.
+            requests: requests the caller may see.
+            assignees: their assignments, when the caller has read them already.
+            appointments: their current appointments, likewise.
 
         Returns:
-            Its status, branch, holder, appointment start, number and code state, and the clock.
+            Each request's status, branch, holder, appointment start, number and code state,
+            and the clock, by request id.
         """
-        holder = session.get(RequestAssignment, request.id)
-        appointment = self._book.current(session, request.id)
-        code_sent = session.scalar(
-            select(IdentityVerification.id)
-            .where(IdentityVerification.request_id == request.id)
-            .limit(1)
+        ids = [request.id for request in requests]
+        if assignees is None:
+            assignees = self.assignees(session, ids)
+        if appointments is None:
+            appointments = self.appointments(session, ids)
+        with_code = (
+            set(
+                session.scalars(
+                    select(IdentityVerification.request_id)
+                    .where(IdentityVerification.request_id.in_(sorted(ids)))
+                    .distinct()
+                )
+            )
+            if ids
+            else set()
         )
-        return RequestSituation(
-            status=request.status,
-            branch=request.branch,
-            holder_id=holder.user_id if holder else None,
-            appointment_starts_at=appointment.slot.starts_at if appointment else None,
-            has_callback_number=bool(request.callback_number),
-            code_sent=code_sent is not None,
-            now=self._clock(),
-        )
+        now = self._clock()
+        found: dict[int, RequestSituation] = {}
+        for request in requests:
+            holder = assignees.get(request.id)
+            appointment = appointments.get(request.id)
+            found[request.id] = RequestSituation(
+                status=request.status,
+                branch=request.branch,
+                holder_id=holder.user_id if holder else None,
+                appointment_starts_at=appointment.slot.starts_at if appointment else None,
+                has_callback_number=bool(request.callback_number),
+                code_sent=request.id in with_code,
+                now=now,
+            )
+        return found
+
+    def situation(self, session: Session, request: Request) -> RequestSituation:
+        """What the rules need to know of one request now (see :meth:`situations`)."""
+        return self.situations(session, [request])[request.id]
 
     def allowed_actions(
         self, session: Session, user: User, request: Request

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -187,25 +187,30 @@ class OwedSms:
     parts: int | None
 
 
-def owed_sms(session: Session, request_id: int, now: datetime | None = None) -> list[OwedSms]:
-    """The request's SMS, owed and sent, in the order they were owed.
+def owed_sms(
+    session: Session, request_ids: Collection[int], now: datetime | None = None
+) -> dict[int, list[OwedSms]]:
+    """Each request's SMS, owed and sent, in the order they were owed: one query for a page.
 
     Args:
         session: a database session (only read).
-        request_id: the request (its visibility is the caller's to check).
+        request_ids: the requests (their visibility is the caller's to check).
         now: the clock, to tell a message due later from one waiting its turn.
 
     Returns:
-        One entry per outbox SMS row, with its message's delivery state when it has one.
+        By request id (every one given), one entry per outbox SMS row, with its message's
+        delivery state when it has one.
     """
     now = now or utcnow()
+    owed: dict[int, list[OwedSms]] = {request_id: [] for request_id in request_ids}
+    if not owed:
+        return owed
     rows = session.execute(
         select(OutboxMessage, SmsMessage)
         .outerjoin(SmsMessage, SmsMessage.outbox_id == OutboxMessage.id)
-        .where(OutboxMessage.request_id == request_id, OutboxMessage.kind == OutboxKind.SMS)
+        .where(OutboxMessage.request_id.in_(sorted(owed)), OutboxMessage.kind == OutboxKind.SMS)
         .order_by(OutboxMessage.id)
     ).all()
-    owed: list[OwedSms] = []
     for row, message in rows:
         if message is not None:
             status = message.status.value
@@ -214,7 +219,7 @@ def owed_sms(session: Session, request_id: int, now: datetime | None = None) -> 
         else:
             status = "scheduled" if row.available_at > now else SmsStatus.QUEUED.value
         held = message is not None and message.status == SmsStatus.HELD
-        owed.append(
+        owed[row.request_id or 0].append(
             OwedSms(
                 outbox_id=row.id,
                 stage=str(row.payload.get("stage", "")),

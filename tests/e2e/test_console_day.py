@@ -75,6 +75,14 @@ def test_an_agent_lands_on_new_work_oldest_first_and_works_it_from_the_keyboard(
     oldest_age = agent.page.text_content(f"#requests tr[data-id='{ids[0]}'] td.age") or ""
     assert ("9 hours" if language == "en" else "٩ ساعات") in oldest_age
 
+    # From the top of the page the first request is two key presses away (the skip link).
+    agent.page.reload()
+    expect(rows).to_have_count(3)
+    agent.page.keyboard.press("Tab")
+    agent.page.keyboard.press("Enter")
+    assert agent.page.evaluate("document.activeElement.closest('tr').dataset.id") == str(ids[0])
+    assert agent.page.url.endswith("#/work")
+
     # j, j, k select rows; Enter opens the selected one.
     agent.page.locator("body").press("j")
     agent.page.keyboard.press("j")

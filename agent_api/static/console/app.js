@@ -23,7 +23,17 @@ async function signOut() {
   showSignIn();
 }
 
+// The skip link: to the first request of a list (two key presses from the top), else to the
+// page's content. Its own handler, since a "#main" address would be read as a route.
+function skipToWork(event) {
+  event.preventDefault();
+  const first = document.querySelector("#requests a.reference, #pop-requests a.reference");
+  if (first) first.focus();
+  else document.getElementById("main").focus();
+}
+
 function wire() {
+  document.querySelector("a.skip").addEventListener("click", skipToWork);
   document.getElementById("switch-language").addEventListener("click", switchLanguage);
   document.getElementById("sign-out").addEventListener("click", signOut);
   document.getElementById("go-ready").addEventListener("click", () => changePresence("ready"));
