@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, send_from_directory
+from flask import Blueprint, Response, current_app, send_from_directory
 from flask.typing import ResponseReturnValue
 
 from agent_api.auth import session_user
+from agent_api.phones import PHONES_EXTENSION, Phones
 
 ASSETS = Path(__file__).parent / "static" / "console"
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "media-src 'self'; connect-src 'self'{phone}; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
 
@@ -51,8 +53,22 @@ def _static(name: str) -> Response:
     return response
 
 
+def _phone_origin() -> str:
+    """The phone's WebSocket origin (Asterisk's, or a proxy's), the one other place the page
+    may connect to; nothing when it is on the console's own origin."""
+    phones: Phones | None = current_app.extensions.get(PHONES_EXTENSION)
+    if phones is None:
+        return ""
+    url = urlsplit(phones.settings.resolved_sip_ws_url())
+    if url.scheme not in ("ws", "wss") or not url.netloc:
+        return ""
+    return f" {url.scheme}://{url.netloc}"
+
+
 def _protect(response: Response) -> None:
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.format(
+        phone=_phone_origin()
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-cache"

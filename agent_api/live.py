@@ -80,7 +80,8 @@ class ScreenPop:
     queue: str
     at: datetime
     uniqueid: str = ""
-    """The caller's channel (``Call.uniqueid``): what the wrap-up disposition is stored on."""
+    """Asterisk's UNIQUEID of the caller's channel: the IVR's call row (``Call.uniqueid``), what
+    the wrap-up disposition is stored on."""
     linkedid: str = ""
     """Asterisk's LINKEDID of the call, which links the request filed from the screen-pop."""
 

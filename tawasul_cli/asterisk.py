@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -286,6 +287,11 @@ class Harness:
             (etc / name).write_text(text)
         for source in sorted((REPO / "dialplans").glob("*.conf")):
             shutil.copyfile(source, etc / source.name)
+        # The instance's globals go into the installed file too: a dialplan reload (the staff
+        # phones' publisher reloads pbx_config) re-reads [globals], and would otherwise send the
+        # IVR's AGI calls back to the default port.
+        extensions = etc / "extensions.conf"
+        extensions.write_text(self._with_runtime_globals(extensions.read_text()))
         (etc / "queues.conf").write_text(self._queues_conf())
         (etc / "asterisk.conf").write_text(self._asterisk_conf())
         (etc / "manager.conf").write_text(self._manager_conf())
@@ -646,6 +652,17 @@ writetimeout = 5000
                     raise HarnessError(f"Asterisk did not boot in {BOOT_TIMEOUT_S}s") from None
                 time.sleep(0.2)
         self._configure_runtime()
+
+    def _runtime_globals(self) -> dict[str, str]:
+        return {
+            "TAWASUL_AGI_URL": f"agi://{self.settings.agi_host}:{self.settings.agi_port}",
+            "TAWASUL_DEFAULT_BRANCH": self.settings.default_branch,
+        }
+
+    def _with_runtime_globals(self, dialplan: str) -> str:
+        for name, value in self._runtime_globals().items():
+            dialplan = re.sub(rf"(?m)^{name}=.*$", f"{name}={value}", dialplan, count=1)
+        return dialplan
 
     def _configure_runtime(self) -> None:
         url = f"agi://{self.settings.agi_host}:{self.settings.agi_port}"

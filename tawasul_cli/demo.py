@@ -11,6 +11,7 @@ import secrets
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -24,9 +25,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.prompts import PromptBuilder, load_catalogue
-from ivr.simulator import Simulator, new_request_script, send_fax
+from ivr.simulator import INBOUND, Simulator, new_request_script, send_fax
 from providers import build
-from providers.ami import AMIClient
+from providers.ami import AMIClient, AMIError
 from tawasul.accounts import AccountService, NewUser
 from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
@@ -45,6 +46,12 @@ from tawasul_cli.tls import with_demo_pair
 log = logging.getLogger(__name__)
 
 DEMO_USERS = (("agent", Role.AGENT), ("supervisor", Role.SUPERVISOR))
+# Their phones are their console pages: endpoints 1001 and 1002 (tawasul.sip_accounts).
+DEMO_EXTENSIONS = {Role.AGENT: "PJSIP/1001", Role.SUPERVISOR: "PJSIP/1002"}
+# A caller who asks for an agent in English (2, then 3) and stays on the line ten minutes,
+# beeping all along (SIM_VOICE) so the agent hears them in the page.
+WAITING_CALLER = "w1/2/w2/3/w600"
+WAITING_CALLER_VOICE = "on"
 
 
 def demo_national_id() -> str:
@@ -219,7 +226,7 @@ def _demo_accounts(settings: Settings) -> list[tuple[str, str, str]]:
             if session.scalar(select(User.id).where(User.username == username)):
                 continue
             password = secrets.token_urlsafe(12)
-            extension = "Local/1001@tawasul-simulated-agents" if role == Role.AGENT else None
+            extension = DEMO_EXTENSIONS[role]
             service.create_user(
                 session, NewUser(username, password, role, settings.default_branch, extension)
             )
@@ -253,6 +260,33 @@ def filed_requests(session: Session, uniqueids: list[str], zone: tzinfo) -> tupl
     ):
         lines.append("  " + format_request(request, zone))
     return lines, missing
+
+
+def _ready_agent(ami: AMIClient, queue: str) -> bool:
+    """True when the queue has a member who is not paused and whose phone is registered."""
+    try:
+        events = ami.collect("QueueStatus", {"Queue": queue}, complete="QueueStatusComplete")
+    except AMIError:
+        return False
+    # Status 5 is AST_DEVICE_UNAVAILABLE: a closed console tab is not an agent ready.
+    return any(
+        e.get("Event") == "QueueMember" and e.get("Paused") == "0" and e.get("Status") != "5"
+        for e in events
+    )
+
+
+def _call_when_an_agent_is_ready(
+    simulator: Simulator, ami: AMIClient, queue: str, stop: threading.Event
+) -> None:
+    """Place the waiting demo call once an agent is ready (the queue turns callers away while
+    nobody is in it: they are offered a callback instead)."""
+    while not stop.wait(1):
+        if _ready_agent(ami, queue):
+            simulator.call_into(
+                INBOUND, WAITING_CALLER, {"SIM_VOICE": WAITING_CALLER_VOICE}, "0509876543"
+            )
+            print("  an agent is ready: the waiting demo caller is calling now", flush=True)
+            return
 
 
 def _spawn(settings: Settings, name: str, *arguments: str) -> subprocess.Popen[bytes]:
@@ -353,11 +387,25 @@ def run_demo(settings: Settings, calls: int, stay: bool = True) -> int:
         print(f"  {role:<10} user {username!r} password {password!r}")
     if not accounts:
         print(f"  demo accounts: see {settings.var_dir / 'demo-accounts.txt'}")
+    stop = threading.Event()
     if stay:
+        queue = f"tawasul-{settings.default_branch}"
+        threading.Thread(
+            target=_call_when_an_agent_is_ready,
+            args=(simulator, ami, queue, stop),
+            name="waiting-caller",
+            daemon=True,
+        ).start()
+        print(
+            "\none caller waits for an agent: sign in as the agent, allow the microphone and "
+            "press Ready; the call rings in the page.",
+            flush=True,
+        )
         print(
             "\nthe IVR stays up; Ctrl-C stops the demo (Asterisk, worker and API too).", flush=True
         )
         wait_for_termination()
+    stop.set()
     simulator.close()
     ami.close()
     server.shutdown()

@@ -3,6 +3,7 @@
 import { api, ApiError, query } from "./api.js";
 import { clearErrors, failed, h, showError, toast } from "./dom.js";
 import { bothCalendars, clock, number, plural, t } from "./i18n.js";
+import { expectCall } from "./phone/phone.js";
 import { showRequest } from "./request.js";
 import { CATEGORIES, state } from "./state.js";
 
@@ -79,6 +80,7 @@ function overrideDialog(request, action, move, problem) {
 
 async function callBack(request) {
   toast(t("calling"));
+  expectCall("callback");
   const placed = await api("POST", `/requests/${request.id}/call`);
   toast(placed.connected ? t("call_connected") : `${t("call_not_connected")} (${placed.result || ""})`);
   await showRequest(request.id);

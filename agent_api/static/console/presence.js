@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { failed, toast } from "./dom.js";
 import { duration, t } from "./i18n.js";
+import { callIdentified, wrapUpFromServer } from "./phone/phone.js";
 import { state } from "./state.js";
 
 export async function loadPresence() {
@@ -81,8 +82,10 @@ export function openStream() {
   source.addEventListener("queue", refreshWith);
   source.addEventListener("screen_pop", (event) => {
     const data = JSON.parse(event.data);
+    callIdentified(data.call);
     location.hash = `#/pop/${encodeURIComponent(data.pop_id)}`;
   });
+  source.addEventListener("wrap_up", (event) => wrapUpFromServer(JSON.parse(event.data)));
   state.stream = source;
 }
 

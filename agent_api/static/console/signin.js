@@ -3,6 +3,7 @@
 import { api, setCsrf } from "./api.js";
 import { displayName, errorText, h, main, whenSignedOut } from "./dom.js";
 import { language, setLanguage, t, translateStatic } from "./i18n.js";
+import { renderPhone, startPhone, stopPhone } from "./phone/phone.js";
 import { closeStream, loadPresence, openStream, renderPresence } from "./presence.js";
 import { route } from "./router.js";
 import { landingScope } from "./worklist.js";
@@ -37,6 +38,7 @@ function signInForm(error) {
 export function showSignIn(message = "") {
   state.drawing += 1;
   closeStream();
+  stopPhone();
   document.getElementById("bar").hidden = true;
   const error = h("p", { class: "error", role: "alert", id: "sign-in-error" }, message);
   const form = signInForm(error);
@@ -77,6 +79,7 @@ export async function start(user) {
   document.getElementById("nav-supervisor").hidden = user.role === "agent";
   openStream();
   loadPresence();
+  startPhone(state.me);
   if (!location.hash || location.hash === "#/") location.hash = "#/work";
   else route();
 }
@@ -85,6 +88,7 @@ export function switchLanguage() {
   setLanguage(language() === "ar" ? "en" : "ar");
   translateStatic();
   renderPresence();
+  renderPhone();
   if (state.me) route();
   else showSignIn();
 }

@@ -4,6 +4,7 @@ import { api, query } from "./api.js";
 import { barChart, columnChart } from "./charts.js";
 import { debounce, displayName, failed, h, main, toggleGroup } from "./dom.js";
 import { age, clock, duration, gregorian, language, number, percent, plural, t } from "./i18n.js";
+import { spyButtons } from "./phone/phone.js";
 import { CATEGORIES, CHANNELS, STATUSES, state } from "./state.js";
 
 const LIVE_COLUMNS = [
@@ -218,12 +219,14 @@ function agentRow(item) {
     h("td", {}, call ? [h("bdi", { dir: "ltr" }, call.caller_masked || "—"), " · ", duration((Date.now() - Date.parse(call.since)) / 1000)] : "—"),
     h("td", {}, number(item.calls_today)),
     h("td", {}, duration(item.aht_s)),
+    // Listen, whisper or barge from one's own phone (this page) on the agent's live call.
+    h("td", {}, item.interface ? spyButtons({ user_id: item.user.id, display_name: item.user.name }) : "—"),
   );
 }
 
 // Per agent who takes calls: state, time in state, current call, calls today, AHT.
 function renderAgents(section, people) {
-  const columns = ["agent", "agent_state", "time_in_state", "current_call", "calls_today", "aht"];
+  const columns = ["agent", "agent_state", "time_in_state", "current_call", "calls_today", "aht", "listen_in"];
   section.replaceChildren(
     h("h2", {}, t("agents_now")),
     people && people.items.length
