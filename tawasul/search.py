@@ -18,6 +18,7 @@ from tawasul.errors import NotFound, ValidationError
 from tawasul.ids import normalize_reference_number, normalize_saudi_mobile, validate_national_id
 from tawasul.models import Channel, Request, RequestAssignment, Requester, RequesterCategory
 from tawasul.pii import PiiProtector
+from tawasul.tally import tally_counts
 from tawasul.text_input import compact_number, digits
 from tawasul.workflow import RequestStatus
 
@@ -96,7 +97,15 @@ def _scoped(query: Q, visible: Collection[str] | None, flt: RequestFilter) -> Q:
         tail = digits(flt.phone_tail, "phone_last")
         if len(tail) not in PHONE_TAIL_DIGITS:
             raise ValidationError("phone_last", "the last 3 or 4 digits of the number")
-        query = query.where(Request.callback_number.like("%" + tail))
+        # The tail column holds the last four digits last first: the digits typed, reversed,
+        # are its prefix (a range an index finds; LIKE 'x%' is not indexable on SQLite).
+        wanted = tail[::-1]
+        if len(tail) == 4:
+            query = query.where(Request.callback_tail == wanted)
+        else:
+            query = query.where(
+                Request.callback_tail >= wanted, Request.callback_tail < wanted + ":"
+            )
     if flt.callback_number is not None:
         query = query.where(Request.callback_number == flt.callback_number)
     if flt.national_id_hash is not None:
@@ -214,8 +223,29 @@ def search(
     return Page(items, encode_cursor(items[-1]) if more and items else None)
 
 
+_TALLIED = frozenset({"statuses", "branch", "channel", "zone"})
+"""The filter fields the tally answers (per branch, channel and status)."""
+
+
 def counts(session: Session, visible: Collection[str] | None, flt: RequestFilter) -> dict[str, int]:
-    """How many requests match the filter in each status (every status listed, zeros too)."""
+    """How many requests match the filter in each status (every status listed, zeros too).
+
+    A filter by branch, channel and status only is answered from the tally (a few rows per
+    branch, however long its history); any other filter counts the matching requests.
+    """
+    default = RequestFilter()
+    if all(
+        getattr(flt, name) == getattr(default, name)
+        for name in RequestFilter.__dataclass_fields__
+        if name not in _TALLIED
+    ):
+        if flt.branch is not None:
+            if visible is not None and flt.branch not in visible:
+                raise NotFound("no such branch")
+            branches: Collection[str] | None = (flt.branch,)
+        else:
+            branches = visible
+        return tally_counts(session, branches, flt.channel, flt.statuses)
     query = _scoped(
         select(Request.status, func.count()).select_from(Request), visible, flt
     ).group_by(Request.status)

@@ -32,6 +32,7 @@ from tawasul.models.requests import (
     RequesterCategory,
     RequestEvent,
     RequestNote,
+    RequestTally,
     VerificationStatus,
 )
 from tawasul.models.security import PortalNonce, SecurityEvent
@@ -69,6 +70,7 @@ __all__ = [
     "RequestAssignment",
     "RequestEvent",
     "RequestNote",
+    "RequestTally",
     "RequestStatus",
     "Requester",
     "RequesterCategory",
