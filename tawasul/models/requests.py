@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, event, inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 
 from tawasul.models.base import Base, UTCDateTime, _enum, utcnow
@@ -79,7 +79,11 @@ class Request(Base):
     reference_number: Mapped[str] = mapped_column(String(10), unique=True)
     channel: Mapped[Channel] = mapped_column(_enum(Channel))
     status: Mapped[RequestStatus] = mapped_column(
-        _enum(RequestStatus), default=RequestStatus.RECEIVED
+        # The old value is loaded before a change, even on an expired object: the tally
+        # (RequestTally) takes one from where the request was.
+        _enum(RequestStatus),
+        default=RequestStatus.RECEIVED,
+        active_history=True,
     )
     is_partial: Mapped[bool] = mapped_column(default=False)
     """The caller hung up before the intake finished: kept, never shown as complete."""
@@ -87,7 +91,7 @@ class Request(Base):
     category: Mapped[RequesterCategory | None] = mapped_column(_enum(RequesterCategory))
     target_official: Mapped[str | None] = mapped_column(String(64))
     meeting_mode: Mapped[MeetingMode | None] = mapped_column(_enum(MeetingMode))
-    branch: Mapped[str] = mapped_column(String(32))
+    branch: Mapped[str] = mapped_column(String(32), active_history=True)
     callback_number: Mapped[str | None] = mapped_column(String(16))
     """E.164, e.g. +966501234567."""
     callback_tail: Mapped[str | None] = mapped_column(String(4))
@@ -246,10 +250,19 @@ def _key(branch: str, channel: Channel | str, status: RequestStatus | str) -> Ta
     return (branch, Channel(channel).value, RequestStatus(status).value)
 
 
-def _state(request: Request) -> Any:
-    from sqlalchemy import inspect
+_TALLIED = ("branch", "channel", "status")
 
-    return inspect(request)
+
+def _before(request: Request) -> TallyKey | None:
+    """Where a request was counted before this flush (None: nowhere it changed from)."""
+    state = inspect(request)
+    values = []
+    changed = False
+    for name in _TALLIED:
+        history = state.attrs[name].history
+        changed = changed or bool(history.deleted)
+        values.append(history.deleted[0] if history.deleted else getattr(request, name))
+    return _key(*values) if changed else None
 
 
 @event.listens_for(Session, "after_flush")
@@ -258,8 +271,9 @@ def _tally_changes(session: Session, _context: Any) -> None:
 
     Every status change goes through the ORM (the workflow sets ``Request.status`` after its
     UPDATE conditional on the status it read, so the status it replaces is the stored one even
-    when two agents act at once), so the flush sees it; the deltas are applied in key order, so that two
-    transactions never lock the same two tally rows in opposite orders (PostgreSQL).
+    when two agents act at once), so the flush sees it. The deltas are applied in key order,
+    so that two transactions never lock the same two tally rows in opposite orders
+    (PostgreSQL).
     """
     deltas: dict[TallyKey, int] = {}
 
@@ -270,31 +284,12 @@ def _tally_changes(session: Session, _context: Any) -> None:
         if isinstance(obj, Request):
             add(_key(obj.branch, obj.channel, obj.status or RequestStatus.RECEIVED), 1)
     for obj in session.dirty:
-        if not isinstance(obj, Request):
-            continue
-        state = _state(obj)
-        changed = False
-        before = []
-        for name in ("branch", "channel", "status"):
-            history = state.attrs[name].history
-            if history.deleted:
-                changed = True
-                before.append(history.deleted[0])
-            else:
-                before.append(getattr(obj, name))
-        if changed:
-            add(_key(*before), -1)
+        if isinstance(obj, Request) and (before := _before(obj)) is not None:
+            add(before, -1)
             add(_key(obj.branch, obj.channel, obj.status), 1)
     for obj in session.deleted:
         if isinstance(obj, Request):
-            state = _state(obj)
-            before = [
-                state.attrs[name].history.deleted[0]
-                if state.attrs[name].history.deleted
-                else getattr(obj, name)
-                for name in ("branch", "channel", "status")
-            ]
-            add(_key(*before), -1)
+            add(_before(obj) or _key(obj.branch, obj.channel, obj.status), -1)
     changes = sorted((key, delta) for key, delta in deltas.items() if delta)
     if changes:
         from tawasul.tally import apply_deltas
