@@ -8,7 +8,16 @@ from typing import Any
 
 from bench.common import RESULTS, table
 
-QUERIES = ("list", "mine", "counts", "search_reference", "search_phone", "detail", "casefile")
+QUERIES = (
+    "list",
+    "mine",
+    "counts",
+    "counts_mine",
+    "search_reference",
+    "search_phone",
+    "detail",
+    "casefile",
+)
 BEFORE: dict[str, Any] = {
     "api": {
         "sqlite": {

@@ -49,6 +49,7 @@ from bench.common import (
 )
 from bench.jobqueue_jobs import noop
 from jobqueue.connection import QUEUE_NAME
+from jobqueue.relay import job_id
 from tawasul.config import Settings, load_settings
 from tawasul.db import empty_postgres_database, make_engine, make_session_factory
 from tawasul.hours import WorkingHours
@@ -345,7 +346,17 @@ def sms_latency(
         (arrived,) = gateway.wait([key])
         sent.append((key, committed, arrived))
         time.sleep(rng.uniform(0, relay_interval_s))
-    jobs = Job.fetch_many([f"{key}-1" for key, _, _ in sent], connection=redis)
+    # RQ's job ids name the row, its hand-overs and when it became due (jobqueue.relay.job_id).
+    with sessions() as session:
+        rows = {
+            f"outbox-{row.id}": job_id(row)
+            for row in session.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.id.in_([int(key.split("-")[1]) for key, _, _ in sent])
+                )
+            )
+        }
+    jobs = Job.fetch_many([rows[key] for key, _, _ in sent], connection=redis)
     samples = []
     for (_, committed, arrived), job in zip(sent, jobs, strict=True):
         enqueued = _stamp(job.enqueued_at) if job else float("nan")
@@ -429,6 +440,8 @@ def trial(
 def run(args: argparse.Namespace, database: str, redis: Redis, gateway: Gateway) -> dict[str, Any]:
     """Every round of both worker classes on one database; return the raw figures."""
     url = fresh_database(database)
+    # Each database numbers its outbox rows from 1: the keys of the previous one's SMS recur.
+    gateway.arrivals.clear()
     (WORK / NAME / "worker.log").unlink(missing_ok=True)
     secret = generate_key()
     sessions = make_session_factory(make_engine(url))
