@@ -98,14 +98,10 @@ def _scoped(query: Q, visible: Collection[str] | None, flt: RequestFilter) -> Q:
         if len(tail) not in PHONE_TAIL_DIGITS:
             raise ValidationError("phone_last", "the last 3 or 4 digits of the number")
         # The tail column holds the last four digits last first: the digits typed, reversed,
-        # are its prefix (a range an index finds; LIKE 'x%' is not indexable on SQLite).
+        # are its prefix, searched as a range (LIKE 'x%' is not indexable on SQLite, and for an
+        # equality SQLite, which keeps no statistics, prefers walking the branch newest first).
         wanted = tail[::-1]
-        if len(tail) == 4:
-            query = query.where(Request.callback_tail == wanted)
-        else:
-            query = query.where(
-                Request.callback_tail >= wanted, Request.callback_tail < wanted + ":"
-            )
+        query = query.where(Request.callback_tail >= wanted, Request.callback_tail < wanted + ":")
     if flt.callback_number is not None:
         query = query.where(Request.callback_number == flt.callback_number)
     if flt.national_id_hash is not None:
