@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -242,9 +242,21 @@ def counts(session: Session, visible: Collection[str] | None, flt: RequestFilter
         else:
             branches = visible
         return tally_counts(session, branches, flt.channel, flt.statuses)
-    query = _scoped(
-        select(Request.status, func.count()).select_from(Request), visible, flt
-    ).group_by(Request.status)
+    if flt.assigned_to is not None:
+        # An agent's own counts: from their assignments (the index by user), not from every
+        # request of the branch tested for being one of them.
+        query = _scoped(
+            select(Request.status, func.count())
+            .select_from(RequestAssignment)
+            .join(Request, Request.id == RequestAssignment.request_id)
+            .where(RequestAssignment.user_id == flt.assigned_to),
+            visible,
+            replace(flt, assigned_to=None),
+        ).group_by(Request.status)
+    else:
+        query = _scoped(
+            select(Request.status, func.count()).select_from(Request), visible, flt
+        ).group_by(Request.status)
     result = {status.value: 0 for status in RequestStatus}
     for status, number in session.execute(query):
         result[RequestStatus(status).value] = int(number)
