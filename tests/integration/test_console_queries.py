@@ -7,6 +7,7 @@ import random
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -103,12 +104,12 @@ def test_a_read_only_transaction_refuses_to_write(database: Database) -> None:
         assert session.scalar(select(func.count()).select_from(Request)) == 0
 
 
-def test_writes_still_queue_for_the_lock_and_lose_no_update(tmp_path: object) -> None:
+def test_writes_still_queue_for_the_lock_and_lose_no_update(tmp_path: Path) -> None:
     # Read-modify-write without SELECT FOR UPDATE: exact only because writers are serialised
     # from their first statement (BEGIN IMMEDIATE), which read_only() must not have changed.
     from tawasul.db import make_engine, make_session_factory
 
-    engine = make_engine(f"sqlite:///{tmp_path}/serial.db")  # type: ignore[str-bytes-safe]
+    engine = make_engine(f"sqlite:///{tmp_path / 'serial.db'}")
     upgrade(engine)
     sessions = make_session_factory(engine)
     with sessions() as session:
