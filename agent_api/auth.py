@@ -22,6 +22,7 @@ from agent_api.openapi_parts import (
 )
 from agent_api.schemas import dump_token, dump_user
 from agent_api.services import db, leave_queue, services, user
+from tawasul.db import read_only
 from tawasul.errors import Unauthenticated, ValidationError
 from tawasul.models import User
 from tawasul.worklist import default_view, views_of
@@ -35,6 +36,25 @@ PUBLIC_ENDPOINTS = frozenset(
 SIGNED_ENDPOINTS = frozenset({"portal.submit"})
 """Routes for other systems, which check the caller's signature themselves (no user)."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_ENDPOINTS = frozenset(
+    {
+        "requests.list_requests",
+        "requests.search_requests",
+        "requests.counts",
+        "requests.get_request",
+        "requests.notes",
+        "requests.events",
+        "requests.attachments",
+        "casefile.casefile",
+        "slots.list_slots",
+        "users.list_users",
+        "queues.live",
+        "auth.me",
+    }
+)
+"""Routes that only read (the console's lists, counts, search and request page): their
+transactions take no write lock. Some GETs write (an audited download, a report made on
+first request), so a route is added here only once it is known to read alone."""
 CSRF_HEADER = "X-CSRF-Token"
 
 
@@ -58,7 +78,9 @@ def authenticate() -> None:
         if found is None:
             raise Unauthenticated("the token is not valid or was revoked")
         g.user = found
+        _reads_only()
         return
+    _reads_only()
     found = session_user()
     if found is None:
         session.clear()
@@ -69,6 +91,13 @@ def authenticate() -> None:
         if not sent or not expected or not hmac.compare_digest(sent, expected):
             raise ApiError(403, "csrf-failed", f"the {CSRF_HEADER} header is missing or wrong")
     g.user = found
+
+
+def _reads_only() -> None:
+    # On SQLite a read's transactions then take no write lock, so the console's pages neither
+    # wait for the IVR's writes nor hold them up (tawasul.db.read_only).
+    if request.endpoint in READ_ENDPOINTS:
+        read_only(db())
 
 
 def session_user() -> User | None:

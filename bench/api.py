@@ -55,7 +55,9 @@ BRANCH = "riyadh"
 SESSIONS = 8
 """Agents signed in; client threads share their console sessions round-robin."""
 P95_GOAL_MS = 50.0
-RATIO_GOAL = 0.5
+P95_GOAL_8_MS = 150.0
+"""The p95 goal with 8 clients, which send their next request as soon as one is answered."""
+RATIO_GOAL = 0.3
 GOAL_CLIENTS = 1
 """The p95 goal is read with one client: a centre's agents load a page every few seconds, so
 requests rarely overlap; 8 clients without think time is a stress test, shown beside it."""
@@ -65,40 +67,38 @@ MIN_SAMPLES = 10
 round's, enough for a p95 of a slow query."""
 
 _COUNTS = (
-    "counting the branch's requests by status reads every one of them (about 450,000 entries "
-    "of ix_request_branch_status for Riyadh{how}), so the time grows with the branch's "
-    "history and no index makes it smaller; a tally per branch and status kept in the same "
-    "transaction as each status change (or counts of the open statuses only) would make it "
-    "constant"
+    "the counts come from the tally (request_tally: a few rows per branch, kept in the "
+    "transaction of every change), so the query no longer grows with history; a miss here is "
+    "the box's other load in the tail (see the profile)"
+)
+_COUNTS_MINE = (
+    "an agent's own counts are not in the tally (it is kept per branch, channel and status): "
+    "they are counted from the agent's assignments, every one they ever had; a tally "
+    "per assignee, kept by claim, release and reassignment too, would make it constant"
 )
 _PHONE = (
-    "`callback_number LIKE '%1234'` cannot use an index: {how}; finding the last digits by "
-    "index needs them stored where an index sees them (e.g. the number reversed, searched by "
-    "prefix) — a new column filled by every intake, not just an index"
+    "the last digits are found by ix_request_branch_callback_tail (the number's last four "
+    "digits stored last first, searched by prefix); a miss here is the tail of the box's load "
+    "(see the profile)"
 )
 _RATIO = (
-    "a page of 25 requests costs {list_cpu:.0f} ms of the API process's CPU against "
-    "{bare_cpu:.1f} ms for the bare answer (see the profile: five ORM queries and the hydration "
-    "of their rows, 25 requests dumped with two dates each in both calendars, the JSON), with "
-    "no single hot spot left; the server, the one-process API (one core at a time: Python's "
-    "GIL) and the load client share two cores, so the rate follows the CPU per answer"
+    "a page of 25 requests costs {list_cpu:.0f} ms of the API's CPU against {bare_cpu:.1f} ms "
+    "for the bare answer (see the profile: the ORM's queries and the hydration of their rows, "
+    "25 requests dumped with two dates each in both calendars, the JSON); the server's "
+    "workers and the load client share two cores, so the rate follows the CPU per answer"
 )
 WHY: dict[str, dict[str, str]] = {
     "sqlite": {
-        "counts": _COUNTS.format(how=""),
-        "search_phone": _PHONE.format(
-            how="SQLite walks the branch's requests newest first, reading each one's number, "
-            "until it has a page (one row in 10,000 matches: about half the branch is read)"
-        ),
+        "counts": _COUNTS,
+        "counts_mine": _COUNTS_MINE,
+        "search_phone": _PHONE,
         "ratio@8": _RATIO,
         "ratio@32": "as at 8 clients",
     },
     "postgresql": {
-        "counts": _COUNTS.format(how=", in a parallel index-only scan"),
-        "search_phone": _PHONE.format(
-            how="PostgreSQL reads the whole table (a parallel sequential scan) for the numbers "
-            "that end in those digits"
-        ),
+        "counts": _COUNTS,
+        "counts_mine": _COUNTS_MINE,
+        "search_phone": _PHONE,
         "ratio@8": _RATIO,
         "ratio@32": "as at 8 clients",
     },
@@ -136,6 +136,12 @@ QUERIES = (
         lambda rng, t: "/requests?mine=true&limit=25",
     ),
     Query("counts", "counts per status (branch)", (1, 8), lambda rng, t: "/requests/counts"),
+    Query(
+        "counts_mine",
+        "counts per status (mine: the console's default)",
+        (1, 8),
+        lambda rng, t: "/requests/counts?mine=true",
+    ),
     Query(
         "search_reference",
         "search: reference number",
@@ -568,6 +574,7 @@ def bench_database(
                 if status != 200:
                     raise RuntimeError(f"{query.name}: warm-up answered {status}")
         idle = process_tree_stats(real.process.pid)
+        bare_idle = process_tree_stats(bare.process.pid)
         cells: list[Cell] = []
         clients_levels = sorted({level for query in QUERIES for level in query.clients})
         for round_number in range(rounds):
@@ -597,6 +604,7 @@ def bench_database(
                         + (f" ERRORS {cell.errors}" if cell.errors else "")
                     )
         loaded = process_tree_stats(real.process.pid)
+        bare_loaded = process_tree_stats(bare.process.pid)
         peak = _rss_peak_mib(real.process.pid)
     finally:
         real.stop()
@@ -609,6 +617,8 @@ def bench_database(
             "after_rss_mib": round(loaded["rss_mib"], 1),
             "peak_rss_mib": round(peak, 1),
             "cpu_s": round(loaded["cpu_s"] - idle["cpu_s"], 1),
+            "bare_idle_rss_mib": round(bare_idle["rss_mib"], 1),
+            "bare_after_rss_mib": round(bare_loaded["rss_mib"], 1),
         },
         "cells": cells,
     }
@@ -778,9 +788,16 @@ def goals(summary: dict[str, Any]) -> dict[str, Any]:
     }
     ratio_levels = [level for level in (8, 32) if f"list@{level}" in summary["ratio_to_bare"]]
     ratios = {level: summary["ratio_to_bare"][f"list@{level}"] for level in ratio_levels}
+    p95_at8 = {
+        query.name: summary["cells"][f"{query.name}@8"]["p95_ms"]
+        for query in QUERIES
+        if not query.bare and f"{query.name}@8" in summary["cells"]
+    }
     return {
         "p95_ms": p95,
         "p95_met": {name: value < P95_GOAL_MS for name, value in p95.items()},
+        "p95_ms_at8": p95_at8,
+        "p95_met_at8": {name: value < P95_GOAL_8_MS for name, value in p95_at8.items()},
         "list_ratio": ratios,
         "list_ratio_met": {level: value >= RATIO_GOAL for level, value in ratios.items()},
     }
@@ -869,23 +886,24 @@ def _database_section(kind: str, result: dict[str, Any]) -> list[str]:
     lines += [
         table(header, rows),
         "",
-        f"Errors (any answer but 200): {errors}. Resident memory of the API process: "
+        f"Errors (any answer but 200): {errors}. Resident memory of `tawasul api` (gunicorn's "
+        "master and workers together): "
         f"{memory['idle_rss_mib']:.0f} MiB idle after sign-in, "
         f"{memory['after_rss_mib']:.0f} MiB after the load (peak "
-        f"{memory['peak_rss_mib']:.0f} MiB); it used {memory['cpu_s']:.0f} CPU seconds.",
+        f"{memory['peak_rss_mib']:.0f} MiB, the master's); it used {memory['cpu_s']:.0f} CPU "
+        "seconds. The bare endpoint's gunicorn (master and workers): "
+        f"{memory.get('bare_idle_rss_mib', float('nan')):.0f} MiB idle, "
+        f"{memory.get('bare_after_rss_mib', float('nan')):.0f} MiB after.",
         "",
     ]
     if kind == "sqlite":
         detail = summary["cells"]["detail@8"]
         lines += [
-            f"With 8 clients SQLite's tail is long (one request: p50 {detail['p50_ms']:.0f} ms, "
-            f"p95 {detail['p95_ms']:.0f} ms): every transaction, reads included, opens with "
-            "`BEGIN IMMEDIATE` (`tawasul/db.py`), so each API request holds SQLite's write "
-            "lock from its first query to its end and the others wait in SQLite's busy "
-            "handler, which sleeps in steps of up to 100 ms. The tail is that sleep, not "
-            "work, and the IVR's writes wait behind it too. In WAL mode readers block neither "
-            "writers nor each other: a deferred transaction for requests that only read would "
-            "remove the wait.",
+            f"With 8 clients one request's p95 is {detail['p95_ms']:.0f} ms (219 ms on "
+            "2026-11-28): the console's read routes now open their transactions deferred "
+            "(`tawasul.db.read_only`, `agent_api.auth.READ_ENDPOINTS`), which in WAL mode take "
+            "no write lock, so they no longer queue behind each other or the IVR's writes in "
+            "SQLite's busy handler; writes still open with `BEGIN IMMEDIATE` and queue.",
             "",
         ]
     met = result["goals"]
@@ -897,12 +915,14 @@ def _database_section(kind: str, result: dict[str, Any]) -> list[str]:
         value = met["p95_ms"][query.name]
         cell = summary["cells"][f"{query.name}@{GOAL_CLIENTS}"]
         at8 = summary["cells"].get(f"{query.name}@8", {}).get("p95_ms", float("nan"))
+        met8 = met.get("p95_met_at8", {}).get(query.name, True)
         line = (
             f"- {'✅' if met['p95_met'][query.name] else '❌'} {query.label}: p95 "
-            f"{value:.1f} ms with {GOAL_CLIENTS} client (goal < {P95_GOAL_MS:.0f} ms; "
-            f"{at8:.1f} ms with 8 clients)"
+            f"{value:.1f} ms with {GOAL_CLIENTS} client (goal < {P95_GOAL_MS:.0f} ms); "
+            f"{'✅' if met8 else '❌'} {at8:.1f} ms with 8 clients (goal < "
+            f"{P95_GOAL_8_MS:.0f} ms)"
         )
-        if not met["p95_met"][query.name]:
+        if not (met["p95_met"][query.name] and met8):
             rounds = ", ".join(f"{p95:.0f}" for p95 in cell["p95_ms_per_round"])
             line += " — " + why.get(
                 query.name,

@@ -37,6 +37,7 @@ from tawasul.accounts import hash_password
 from tawasul.db import make_engine
 from tawasul.ids import damm_digit
 from tawasul.migrate import upgrade
+from tawasul.models.requests import callback_tail_of
 from tawasul.pii import PiiProtector
 
 GENERATOR_VERSION = 1
@@ -169,6 +170,11 @@ STEP_DETAILS = {
     "no_show": "{}",
     "cancelled": "{}",
 }
+TALLY_SQL = (
+    "INSERT INTO request_tally (branch, channel, status, requests) "
+    "SELECT branch, channel, status, count(*) FROM request GROUP BY branch, channel, status"
+)
+"""The requests tally (kept by the app in every transaction), counted once after the load."""
 CALL_STEPS = ("language", "national_id", "official", "meeting_mode", "callback_number")
 
 TABLES: dict[str, tuple[str, ...]] = {
@@ -203,6 +209,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "meeting_mode",
         "branch",
         "callback_number",
+        "callback_tail",
         "language",
         "voice_message_path",
         "forwarded_at",
@@ -580,6 +587,7 @@ class Generator:
                 mode,
                 branch,
                 callback,
+                callback_tail_of(callback),
                 language,
                 voice,
                 None if is_partial else clock(min(created + 30 + draw() * 870, end)),
@@ -677,9 +685,10 @@ class SqliteLoader:
         self._connection.execute("COMMIT")
 
     def finish(self) -> None:
-        """Build the indexes dropped at the start; back to WAL, as the app runs it."""
+        """Build the indexes dropped at the start; the tally counted; back to WAL."""
         for _, sql in self._indexes:
             self._connection.execute(sql)
+        self._connection.execute(TALLY_SQL)
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.close()
 
@@ -749,6 +758,7 @@ class PostgresLoader:
                 cursor.execute(sql)
             for table, name, definition in self._keys:
                 cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+            cursor.execute(TALLY_SQL)
             for table, columns in TABLES.items():
                 if columns[0] == "id":
                     sequence = f"pg_get_serial_sequence('\"{table}\"', 'id')"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from bench import before_after
 from bench.common import REPO, RESULTS
 
 # The order of BENCHMARKS.md; a benchmark that has not run yet is named as missing.
@@ -47,7 +48,8 @@ def main() -> int:
         "",
     ]
     intro = 4  # the title, the paragraph and their blank lines
-    text = "\n".join(parts[:intro] + header + parts[intro:]).rstrip() + "\n"
+    goals = [before_after.section()]
+    text = "\n".join(parts[:intro] + header + goals + parts[intro:]).rstrip() + "\n"
     (REPO / "BENCHMARKS.md").write_text(text)
     print(f"wrote {REPO / 'BENCHMARKS.md'}")
     return 0

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+import select
+import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -14,7 +18,8 @@ from rq.exceptions import NoSuchJobError
 from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
-from sqlalchemy import select
+from sqlalchemy import select as select_rows
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +27,7 @@ from jobqueue.connection import QUEUE_NAME
 from jobqueue.jobs import deliver
 from tawasul.config import Settings
 from tawasul.models import OutboxMessage, OutboxPriority, OutboxStatus, utcnow
+from tawasul.outbox import WAKE_CHANNEL, wake_address
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +74,7 @@ def relay_once(
     handed = 0
     with sessions() as session:
         rows = session.scalars(
-            select(OutboxMessage)
+            select_rows(OutboxMessage)
             .where(OutboxMessage.status == OutboxStatus.PENDING)
             .where(OutboxMessage.available_at <= now)
             .order_by(OutboxMessage.priority, OutboxMessage.id)
@@ -122,7 +128,7 @@ def reconcile(sessions: sessionmaker[Session], redis: Redis, now: datetime | Non
     sent_back = 0
     with sessions() as session:
         rows = session.scalars(
-            select(OutboxMessage)
+            select_rows(OutboxMessage)
             .where(OutboxMessage.status == OutboxStatus.ENQUEUED)
             .order_by(OutboxMessage.id)
             .with_for_update(skip_locked=True)
@@ -193,13 +199,115 @@ def _lost_reason(
     return None
 
 
-class Background(threading.Thread):
-    """Runs ``step`` every ``interval_s`` until stopped, logging (not dying on) its errors."""
+class RelayWake:
+    """What the relay waits on between passes: a commit that owes an effect, or the poll.
 
-    def __init__(self, name: str, step: Callable[[], object], interval_s: float) -> None:
+    On PostgreSQL a connection of its own ``LISTEN``s on :data:`tawasul.outbox.WAKE_CHANNEL`;
+    on SQLite a datagram socket is bound to the database's :func:`tawasul.outbox.wake_address`
+    (one relay per database gets the wake-ups: another worker's relay, finding the address
+    taken, polls). Whatever fails here only leaves the relay polling, as it did before.
+    """
+
+    def __init__(self, database_url: str) -> None:
+        self._url = make_url(database_url)
+        self._socket: socket.socket | None = None
+        self._listener: Any = None
+        self._retry_at = 0.0
+        self.woken = 0
+        """Wake-ups received (tests and the benchmark read it)."""
+
+    def wait(self, timeout_s: float) -> bool:
+        """Return when a wake-up arrives (True) or after ``timeout_s`` (False)."""
+        try:
+            if self._url.get_backend_name() == "postgresql":
+                return self._wait_notify(timeout_s)
+            return self._wait_datagram(timeout_s)
+        except Exception as exc:  # noqa: BLE001 (any failure: poll, reconnect later)
+            log.warning("relay wake-up: %s; polling until it is back", exc)
+            self.close()
+            self._retry_at = time.monotonic() + 5.0
+            time.sleep(timeout_s)
+            return False
+
+    def _wait_datagram(self, timeout_s: float) -> bool:
+        if self._socket is None and time.monotonic() >= self._retry_at:
+            address = wake_address(self._url)
+            if address is not None:
+                bound = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                try:
+                    bound.bind(address)
+                except OSError:
+                    bound.close()
+                    self._retry_at = time.monotonic() + 30.0
+                    log.info("another relay takes this database's wake-ups; this one polls")
+                else:
+                    bound.setblocking(False)
+                    self._socket = bound
+        if self._socket is None:
+            time.sleep(timeout_s)
+            return False
+        readable, _, _ = select.select([self._socket], [], [], timeout_s)
+        if not readable:
+            return False
+        # Several commits may have woken us: one pass relays them all.
+        while True:
+            try:
+                self._socket.recv(64)
+            except BlockingIOError:
+                break
+        self.woken += 1
+        return True
+
+    def _wait_notify(self, timeout_s: float) -> bool:
+        if self._listener is None:
+            if time.monotonic() < self._retry_at:
+                time.sleep(timeout_s)
+                return False
+            import psycopg
+
+            dsn = self._url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._listener = psycopg.connect(dsn, autocommit=True)
+            self._listener.execute(f"LISTEN {WAKE_CHANNEL}")
+        woken = False
+        for _ in self._listener.notifies(timeout=timeout_s, stop_after=1):
+            woken = True
+        if woken:
+            for _ in self._listener.notifies(timeout=0):
+                pass
+            self.woken += 1
+        return woken
+
+    def close(self) -> None:
+        """Let the address or the listening connection go."""
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+        if self._listener is not None:
+            try:
+                self._listener.close()
+            except Exception:  # noqa: BLE001 (closing a broken connection)
+                log.debug("relay wake-up: closing the listener failed", exc_info=True)
+            self._listener = None
+
+
+class Background(threading.Thread):
+    """Runs ``step`` every ``interval_s`` until stopped, logging (not dying on) its errors.
+
+    With ``wake``, the wait between two steps ends early when it returns (the relay's wake-up
+    by a commit); the interval stays the longest wait, so a missed wake-up costs one interval.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        step: Callable[[], object],
+        interval_s: float,
+        wake: Callable[[float], object] | None = None,
+    ) -> None:
         super().__init__(name=name, daemon=True)
         self._step = step
         self._interval_s = interval_s
+        self._wake = wake
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -212,4 +320,7 @@ class Background(threading.Thread):
             except Exception:
                 log.exception("%s failed", self.name)
                 self.stopping.wait(1.0)
-            self.stopping.wait(self._interval_s)
+            if self._wake is not None and not self.stopping.is_set():
+                self._wake(self._interval_s)
+            else:
+                self.stopping.wait(self._interval_s)

@@ -23,7 +23,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jobqueue.connection import QUEUE_NAME
 from jobqueue.context import JobContext
-from jobqueue.relay import GENERATION, HEARTBEAT_KEY, Background, reconcile, relay_once
+from jobqueue.relay import (
+    GENERATION,
+    HEARTBEAT_KEY,
+    Background,
+    RelayWake,
+    reconcile,
+    relay_once,
+)
 from tawasul.forwarding import write_late_report
 from tawasul.hours import WorkingHours
 from tawasul.metrics.report import daily_report
@@ -92,6 +99,8 @@ def run_worker(
     name = f"tawasul-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     heartbeat_key = HEARTBEAT_KEY.format(name=name)
     ttl = settings.worker_heartbeat_s
+    # A commit that owes an SMS wakes the relay at once; the interval is the fallback poll.
+    wake = RelayWake(settings.resolved_database_url())
 
     threads = [
         Background("heartbeat", lambda: redis.set(heartbeat_key, "1", ex=ttl), max(ttl / 3, 0.5)),
@@ -99,6 +108,7 @@ def run_worker(
             "relay",
             lambda: relay_once(context.sessions, queue, settings),
             settings.relay_interval_ms / 1000,
+            wake=wake.wait,
         ),
         Background("reconciler", lambda: reconcile(context.sessions, redis), RECONCILE_EVERY_S),
         Background("reports", lambda: _late_report_step(context, redis), 60.0),
@@ -136,6 +146,8 @@ def run_worker(
     finally:
         for thread in threads:
             thread.stopping.set()
+        threads[1].join(timeout=2 * settings.relay_interval_ms / 1000 + 1)
+        wake.close()
         with contextlib.suppress(RedisError):
             redis.delete(heartbeat_key)
     return 0

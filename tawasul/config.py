@@ -197,6 +197,8 @@ class Settings:
     outbox_max_attempts: int = 10
     """Times an outbox row is handed to RQ (lost or abandoned jobs) before it is given up."""
     relay_interval_ms: int = 100
+    """The relay's poll: a commit that owes an effect wakes it at once (``tawasul.outbox``);
+    the poll relays what a missed wake-up left, and rows that became due later (retries)."""
     worker_heartbeat_s: int = 10
 
     service_level_threshold_s: int = 60

@@ -3,16 +3,92 @@
 A use case that owes someone an SMS, a forwarding or a callback calls :func:`add` inside its
 own transaction; if that transaction rolls back, nothing is owed. The job queue (``jobqueue``)
 moves pending rows to RQ and performs each effect once.
+
+The relay polls for due rows, and a commit that owes one wakes it at once, each database in its
+own way: on PostgreSQL the transaction sends ``NOTIFY tawasul_outbox``, which the database
+delivers to the relay's ``LISTEN`` only if and when it commits; on SQLite (one box by nature)
+the committing process sends a datagram, after the commit, to an abstract Unix socket named
+after the database file, which the relay binds. A wake-up that is lost (no relay listening,
+a full socket buffer, a listener reconnecting) costs only the wait for the next poll.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import socket
+import threading
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, SessionTransaction
 
 from tawasul.models import OutboxKind, OutboxMessage, OutboxPriority, OutboxStatus, Request, utcnow
+
+log = logging.getLogger(__name__)
+
+WAKE_CHANNEL = "tawasul_outbox"
+"""The PostgreSQL notification channel of commits that owe an effect."""
+_WAKE = "tawasul.outbox.wake"
+"""Session info key: this transaction owes a wake-up (the SQLite address, or True when the
+transaction has sent its NOTIFY)."""
+_sender: socket.socket | None = None
+_sender_lock = threading.Lock()
+
+
+def wake_address(url: str | URL) -> bytes | None:
+    """The abstract Unix socket address the relay of this SQLite database listens on.
+
+    Returns:
+        The address (Linux's abstract namespace: no file to clean up, no path length limit),
+        or None for a database that is not a SQLite file.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = str(Path(str(parsed.database)).resolve())
+    return b"\0tawasul-outbox-" + hashlib.sha256(path.encode()).hexdigest()[:32].encode()
+
+
+def _owe_wake(session: Session) -> None:
+    if session.info.get(_WAKE) is not None:
+        return
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        # Delivered by PostgreSQL at commit, to every listener, and never for a rollback.
+        session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
+        session.info[_WAKE] = True
+    else:
+        address = wake_address(bind.engine.url)
+        if address is not None:
+            session.info[_WAKE] = address
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_relay(session: Session) -> None:
+    address = session.info.pop(_WAKE, None)
+    if not isinstance(address, bytes):
+        return
+    global _sender
+    try:
+        with _sender_lock:
+            if _sender is None:
+                _sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                _sender.setblocking(False)
+            _sender.sendto(b"!", address)
+    except OSError as exc:
+        # No relay listening (ECONNREFUSED), or its buffer full of wake-ups already: the
+        # poll relays the row.
+        log.debug("outbox wake-up not sent (%s); the relay's poll will find the row", exc)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_wake(session: Session, previous: SessionTransaction) -> None:
+    if previous.parent is None:
+        session.info.pop(_WAKE, None)
 
 
 def add(
@@ -52,4 +128,5 @@ def add(
     )
     session.add(message)
     session.flush()
+    _owe_wake(session)
     return message

@@ -42,7 +42,13 @@ OPEN_STATUSES = frozenset(status for status, targets in TRANSITIONS.items() if t
 
 def allowed_transitions(current: RequestStatus) -> list[str]:
     """Return the statuses reachable from ``current``, sorted for stable error messages."""
-    return sorted(status.value for status in TRANSITIONS[current])
+    return list(_ALLOWED[current])
+
+
+_ALLOWED = {
+    status: tuple(sorted(target.value for target in targets))
+    for status, targets in TRANSITIONS.items()
+}
 
 
 def check_transition(current: RequestStatus, target: RequestStatus) -> None:

@@ -41,6 +41,7 @@ from tawasul.models.requests import (
     RequesterCategory,
     RequestEvent,
     RequestNote,
+    RequestTally,
     VerificationStatus,
 )
 from tawasul.models.security import PortalNonce, SecurityEvent
@@ -79,6 +80,7 @@ __all__ = [
     "RequestAssignment",
     "RequestEvent",
     "RequestNote",
+    "RequestTally",
     "RequestStatus",
     "Requester",
     "RequesterCategory",

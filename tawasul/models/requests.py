@@ -7,8 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, event, inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 
 from tawasul.models.base import Base, UTCDateTime, _enum, utcnow
 from tawasul.workflow import RequestStatus
@@ -79,7 +79,11 @@ class Request(Base):
     reference_number: Mapped[str] = mapped_column(String(10), unique=True)
     channel: Mapped[Channel] = mapped_column(_enum(Channel))
     status: Mapped[RequestStatus] = mapped_column(
-        _enum(RequestStatus), default=RequestStatus.RECEIVED
+        # The old value is loaded before a change, even on an expired object: the tally
+        # (RequestTally) takes one from where the request was.
+        _enum(RequestStatus),
+        default=RequestStatus.RECEIVED,
+        active_history=True,
     )
     is_partial: Mapped[bool] = mapped_column(default=False)
     """The caller hung up before the intake finished: kept, never shown as complete."""
@@ -87,9 +91,13 @@ class Request(Base):
     category: Mapped[RequesterCategory | None] = mapped_column(_enum(RequesterCategory))
     target_official: Mapped[str | None] = mapped_column(String(64))
     meeting_mode: Mapped[MeetingMode | None] = mapped_column(_enum(MeetingMode))
-    branch: Mapped[str] = mapped_column(String(32))
+    branch: Mapped[str] = mapped_column(String(32), active_history=True)
     callback_number: Mapped[str | None] = mapped_column(String(16))
     """E.164, e.g. +966501234567."""
+    callback_tail: Mapped[str | None] = mapped_column(String(4))
+    """The callback number's last four digits, last first (+966501234567: "7654"): the last 3
+    or 4 digits an agent searches by are then a prefix, which an index finds. Set with the
+    number, whoever sets it (:func:`callback_tail_of`)."""
     language: Mapped[Language] = mapped_column(_enum(Language, 2), default=Language.AR)
     voice_message_path: Mapped[str | None] = mapped_column(String(255))
     forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -102,6 +110,36 @@ class Request(Base):
         back_populates="request", order_by="RequestEvent.id"
     )
     calls: Mapped[list[Call]] = relationship(back_populates="request")
+
+    @validates("callback_number")
+    def _keep_tail(self, _key: str, number: str | None) -> str | None:
+        # Every intake (phone, fax, telegram, portal, manual) and every later edit or erasure
+        # goes through this attribute: the searchable tail can never fall out of step.
+        self.callback_tail = callback_tail_of(number)
+        return number
+
+
+def callback_tail_of(number: str | None) -> str | None:
+    """The last four digits of a number, last first (None for none)."""
+    if not number:
+        return None
+    digits = [char for char in number if char.isdigit()]
+    return "".join(reversed(digits[-4:])) or None
+
+
+class RequestTally(Base):
+    """How many requests a branch has in each channel and status: the console's counts.
+
+    Kept exact in the transaction of every change (:func:`_tally_changes`), so that counting
+    reads a few rows per branch instead of every request of its history.
+    """
+
+    __tablename__ = "request_tally"
+
+    branch: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel), primary_key=True)
+    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus), primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class RequestEvent(Base):
@@ -202,3 +240,58 @@ Index("ix_request_branch_category_created", Request.branch, Request.category, Re
 # A requester's open requests (the duplicates every list page and request page shows): without
 # it SQLite, which keeps no statistics, walks every open request by the status index instead.
 Index("ix_request_requester_status", Request.requester_id, Request.status)
+Index("ix_request_branch_callback_tail", Request.branch, Request.callback_tail)
+Index("ix_request_callback_tail", Request.callback_tail)
+
+TallyKey = tuple[str, str, str]
+
+
+def _key(branch: str, channel: Channel | str, status: RequestStatus | str) -> TallyKey:
+    return (branch, Channel(channel).value, RequestStatus(status).value)
+
+
+_TALLIED = ("branch", "channel", "status")
+
+
+def _before(request: Request) -> TallyKey | None:
+    """Where a request was counted before this flush (None: nowhere it changed from)."""
+    state = inspect(request)
+    values = []
+    changed = False
+    for name in _TALLIED:
+        history = state.attrs[name].history
+        changed = changed or bool(history.deleted)
+        values.append(history.deleted[0] if history.deleted else getattr(request, name))
+    return _key(*values) if changed else None
+
+
+@event.listens_for(Session, "after_flush")
+def _tally_changes(session: Session, _context: Any) -> None:
+    """Apply what a flush did to the requests' branch, channel and status to the tally.
+
+    Every status change goes through the ORM (the workflow sets ``Request.status`` after its
+    UPDATE conditional on the status it read, so the status it replaces is the stored one even
+    when two agents act at once), so the flush sees it. The deltas are applied in key order,
+    so that two transactions never lock the same two tally rows in opposite orders
+    (PostgreSQL).
+    """
+    deltas: dict[TallyKey, int] = {}
+
+    def add(key: TallyKey, delta: int) -> None:
+        deltas[key] = deltas.get(key, 0) + delta
+
+    for obj in session.new:
+        if isinstance(obj, Request):
+            add(_key(obj.branch, obj.channel, obj.status or RequestStatus.RECEIVED), 1)
+    for obj in session.dirty:
+        if isinstance(obj, Request) and (before := _before(obj)) is not None:
+            add(before, -1)
+            add(_key(obj.branch, obj.channel, obj.status), 1)
+    for obj in session.deleted:
+        if isinstance(obj, Request):
+            add(_before(obj) or _key(obj.branch, obj.channel, obj.status), -1)
+    changes = sorted((key, delta) for key, delta in deltas.items() if delta)
+    if changes:
+        from tawasul.tally import apply_deltas
+
+        apply_deltas(session.connection(), changes)
