@@ -243,7 +243,7 @@ def test_the_migration_counts_and_tails_the_requests_already_filed(database: Dat
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0010")
+        command.downgrade(config, "0014")  # before the tally and callback_tail
     request = sa.table(
         "request",
         *(
