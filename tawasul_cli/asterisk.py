@@ -18,6 +18,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -287,6 +288,7 @@ class Harness:
             (etc / name).write_text(text)
         for source in sorted((REPO / "dialplans").glob("*.conf")):
             shutil.copyfile(source, etc / source.name)
+        self._install_hosts()
         # The instance's globals go into the installed file too: a dialplan reload (the staff
         # phones' publisher reloads pbx_config) re-reads [globals], and would otherwise send the
         # IVR's AGI calls back to the default port.
@@ -326,6 +328,17 @@ class Harness:
         # user in the asterisk group elsewhere) needs the group's read and write.
         (self.root / SPOOL.relative_to("/")).chmod(SPOOL_MODE)
         self._install_sounds()
+
+    def _install_hosts(self) -> None:
+        # Asterisk looks up its own host name to learn its address (acl.c ast_find_ourip, on
+        # every reload of the staff phones), and asks DNS for A.ROOT-SERVERS.NET when that
+        # fails: the chroot's /etc/hosts names this host, so neither leaves the machine.
+        hosts = self.root / "etc" / "hosts"
+        hosts.write_text(
+            f"127.0.0.1\tlocalhost\n127.0.1.1\t{socket.gethostname()}\n"
+            "::1\tlocalhost ip6-localhost ip6-loopback\n"
+        )
+        hosts.chmod(0o644)
 
     def _install_sounds(self) -> None:
         build = REPO / "audio" / "build"
