@@ -120,3 +120,38 @@ def test_the_takes_calls_migration_makes_agents_and_only_agents_take_calls(
         "supervisor": False,
         "admin": False,
     }
+
+
+def test_an_instance_with_accounts_and_tokens_upgrades(database: Database) -> None:
+    """Rebuilding app_user on SQLite (batch mode) must not trip over the rows that refer to it.
+
+    The demo's database of the last release failed here: ``DROP TABLE app_user`` with an API
+    token pointing at a user, "FOREIGN KEY constraint failed".
+    """
+    engine = database.engine
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0010")  # the schema the last release shipped
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO app_user (id, username, password_hash, role, branch, is_active,"
+                " failed_logins, session_version, created_at)"
+                " VALUES (1, 'agent', 'x', 'agent', 'riyadh', true, 0, 1, :now)"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO api_token (id, user_id, token_hash, name, created_at)"
+                " VALUES (1, 1, :hash, 'console', :now)"
+            ),
+            {"hash": "a" * 64, "now": now},
+        )
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT user_id FROM api_token")).scalar_one() == 1
+        if connection.dialect.name == "sqlite":  # enforcement is back on the pooled connection
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
