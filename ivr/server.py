@@ -157,8 +157,9 @@ class FastAGIServer(socketserver.ThreadingTCPServer):
                 continue  # a connection reset before it was accepted
             try:
                 self.process_request(request, address)
-            except Exception:
-                self.handle_error(request, address)
+            except (RuntimeError, OSError):
+                # No thread could be started for it: the call is dropped, this process goes on.
+                log.exception("could not start a thread for the call from %s", address)
                 self.shutdown_request(request)
 
     @property
