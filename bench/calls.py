@@ -55,7 +55,8 @@ from tawasul.ids import luhn_valid
 from tawasul.models import Call, CallOutcome
 from tawasul_cli.asterisk import CONFIG_DIR, Harness, default_cache_dir
 
-PORT_BASE = 18000
+# BENCH_PORT_BASE moves the bench's ports (two worktrees benchmarking on one box).
+PORT_BASE = int(os.environ.get("BENCH_PORT_BASE", "18000"))
 AMI_PORT = PORT_BASE + 38
 SIP_PORT = PORT_BASE + 60
 PORTS = {
@@ -64,10 +65,14 @@ PORTS = {
     "spawn": PORT_BASE + 75,
     "ours-pg": PORT_BASE + 76,
     "ours-profiled": PORT_BASE + 77,
+    "ours-1": PORT_BASE + 78,
 }
-VARIANTS = ("dialplan", "minimal", "ours", "ours-pg", "spawn")
+VARIANTS = ("dialplan", "minimal", "ours-1", "ours", "ours-pg", "spawn")
 # The production database for the ours-pg end (created afresh for each run).
-POSTGRES_URL = "postgresql+psycopg://tawasul:tawasul@127.0.0.1:5432/tawasul_bench_calls"
+POSTGRES_URL = os.environ.get(
+    "BENCH_CALLS_POSTGRES_URL",
+    "postgresql+psycopg://tawasul:tawasul@127.0.0.1:5432/tawasul_bench_calls",
+)
 CALLER_ID = "0551234567"
 # The recording notice plays first (no caller presses before the menu speaks); then
 # English; 1 new request; the ID; 1 confirm; 1 category; 1 official; 2 video call; 1 the caller
@@ -230,7 +235,7 @@ class ServerProcess:
     """One AGI end (``bench.calls_server``) in its own process."""
 
     def __init__(self, variant: str, env: dict[str, str]) -> None:
-        mode = variant.removesuffix("-pg").removesuffix("-profiled")
+        mode = variant.removesuffix("-pg").removesuffix("-profiled").removesuffix("-1")
         self.mode = mode
         self.stats_file = WORK / f"server-{variant}.json"
         self.process = subprocess.Popen(
@@ -278,6 +283,23 @@ class ServerProcess:
             self.process.kill()
 
 
+def tree_stats(pid: int) -> dict[str, float]:
+    """``process_stats`` of a process and its live children added up (our end runs several
+    FastAGI processes under one parent; a child's CPU counts in its parent only once reaped)."""
+    total = process_stats(pid)
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for child in children:
+        try:
+            stats = process_stats(int(child))
+        except OSError:
+            continue  # it ended meanwhile
+        total = {key: total[key] + stats[key] for key in total}
+    return total
+
+
 class RssSampler:
     """The highest resident memory of a process, sampled twice a second in a thread."""
 
@@ -290,7 +312,7 @@ class RssSampler:
 
     def _run(self) -> None:
         while self.pid and not self._stop.wait(0.5):
-            self.highest = max(self.highest, process_stats(self.pid)["rss_mib"])
+            self.highest = max(self.highest, tree_stats(self.pid)["rss_mib"])
 
     def stop(self) -> float:
         """Stop sampling; return the highest RSS seen (MiB)."""
@@ -380,7 +402,7 @@ def cell_figures(
     database_url: str,
 ) -> dict[str, Any]:
     """Rate, call time, failures and CPU of one variant at one level."""
-    if variant in ("ours", "ours-pg", "spawn"):
+    if variant in ("ours", "ours-1", "ours-pg", "spawn"):
         by_id = outcomes(POSTGRES_URL if variant == "ours-pg" else database_url, calls)
         ok = [c for c in calls if by_id.get(c.ivr_uniqueid) == CallOutcome.REQUEST_FILED.value]
     elif variant == "dialplan":
@@ -423,7 +445,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=float, default=8.0, help="seconds per level")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument(
-        "--pg-levels", default="100,200", help="levels at which ours-pg runs (beside ours)"
+        "--pg-levels", default="100,200,400", help="levels at which ours-pg runs (beside ours)"
+    )
+    parser.add_argument(
+        "--one-levels",
+        default="200",
+        help="levels at which ours-1 (one FastAGI process, as before --processes) runs",
     )
     parser.add_argument("--profile", action="store_true", help="also profile our server")
     parser.add_argument(
@@ -457,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     idle_rss: dict[str, float] = {}
     try:
         servers["ours"] = ServerProcess("ours", env)
-        idle_rss["ours"] = process_stats(servers["ours"].process.pid)["rss_mib"]
+        idle_rss["ours"] = tree_stats(servers["ours"].process.pid)["rss_mib"]
         # One warm-up call through our flow records the command sequence the minimal server
         # replays, and proves the set-up before anything is measured.
         _set_agi(harness, "ours")
@@ -466,15 +493,18 @@ def main(argv: list[str] | None = None) -> int:
         if list(warm.values()) != [CallOutcome.REQUEST_FILED.value]:
             raise RuntimeError(f"the warm-up call did not file its request: {warm}")
         servers["ours"].stats()
-        for mode in ("minimal", "spawn", "ours-pg"):
+        for mode in ("minimal", "spawn", "ours-pg", "ours-1"):
             if mode in variants:
                 if mode == "ours-pg":
                     empty_postgres_database(POSTGRES_URL)  # the server migrates it
                     mode_env = {**env, "TAWASUL_DATABASE_URL": POSTGRES_URL}
+                elif mode == "ours-1":
+                    # The server as it was before --processes: one process for every call.
+                    mode_env = {**env, "BENCH_PROCESSES": "1"}
                 else:
                     mode_env = env
                 servers[mode] = ServerProcess(mode, mode_env)
-                idle_rss[mode] = process_stats(servers[mode].process.pid)["rss_mib"]
+                idle_rss[mode] = tree_stats(servers[mode].process.pid)["rss_mib"]
         asterisk_pid = harness.running_pid()
         assert asterisk_pid is not None
         given_up: dict[str, int] = {}
@@ -482,19 +512,21 @@ def main(argv: list[str] | None = None) -> int:
             for variant in variants:
                 if variant == "ours-pg" and str(level) not in args.pg_levels.split(","):
                     continue
+                if variant == "ours-1" and str(level) not in args.one_levels.split(","):
+                    continue
                 if variant in given_up:
                     continue
                 if variant != "dialplan":
                     _set_agi(harness, variant)
                 server = servers.get(variant)
                 before_a = process_stats(asterisk_pid)["cpu_s"]
-                before_s = process_stats(server.process.pid)["cpu_s"] if server else 0.0
+                before_s = tree_stats(server.process.pid)["cpu_s"] if server else 0.0
                 sampler = RssSampler(server.process.pid if server else None)
                 calls = run_level(ami, tracker, variant, level, args.window, drain_s=20)
                 rss_max = sampler.stop()
                 cpu = {"asterisk": process_stats(asterisk_pid)["cpu_s"] - before_a}
                 if server:
-                    cpu["server"] = process_stats(server.process.pid)["cpu_s"] - before_s
+                    cpu["server"] = tree_stats(server.process.pid)["cpu_s"] - before_s
                     cpu["server_rss_max"] = rss_max
                 figures = cell_figures(
                     variant,
