@@ -64,6 +64,9 @@ class Stats:
         self.calls_started = 0
         self.calls_finished = 0
         self.calls_failed = 0
+        self.db_commits = 0
+        self.db_statements = 0
+        self.db_connects = 0
 
     def dump(self, path: Path) -> None:
         with self.lock:
@@ -74,6 +77,9 @@ class Stats:
                 "calls_started": self.calls_started,
                 "calls_finished": self.calls_finished,
                 "calls_failed": self.calls_failed,
+                "db_commits": self.db_commits,
+                "db_statements": self.db_statements,
+                "db_connects": self.db_connects,
             }
         path.write_text(json.dumps(record))
 
@@ -172,9 +178,13 @@ def serve_ours(port: int, sock: socket.socket | None = None) -> socketserver.Bas
     record = os.environ.get("BENCH_RECORD")
     _instrument(Path(record) if record else None)
     settings = dataclasses.replace(load_settings(), agi_port=port)
-    engine = make_engine(settings.resolved_database_url())
+    from tawasul_cli.agi import pool_options
+    from tawasul_cli.agi_pool import sibling_count
+
+    engine = make_engine(settings.resolved_database_url(), **pool_options(sibling_count()))
     if sock is None:
         upgrade(engine)  # a child's parent has migrated
+    _count_database_work(engine)
     runner = build_runner(settings, engine)
     original_run = runner.run
 
@@ -204,6 +214,28 @@ def serve_ours(port: int, sock: socket.socket | None = None) -> socketserver.Bas
     return ivr_server.FastAGIServer(("127.0.0.1", port), runner)
 
 
+def _count_database_work(engine: Any) -> None:
+    """Count the commits, the statements (each a round trip on PostgreSQL) and the database
+    connections opened for the calls."""
+    from sqlalchemy import event
+
+    def committed(_connection: Any) -> None:
+        with STATS.lock:
+            STATS.db_commits += 1
+
+    def executed(*_: Any) -> None:
+        with STATS.lock:
+            STATS.db_statements += 1
+
+    def connected(*_: Any) -> None:
+        with STATS.lock:
+            STATS.db_connects += 1
+
+    event.listen(engine, "connect", connected)
+    event.listen(engine, "commit", committed)
+    event.listen(engine, "before_cursor_execute", executed)
+
+
 class MergedStats:
     """The children's figures added up, their lists kept in the order they grew: each child's
     file holds everything since it started, so only what is new since the last merge is
@@ -217,6 +249,9 @@ class MergedStats:
             "calls_started": 0,
             "calls_finished": 0,
             "calls_failed": 0,
+            "db_commits": 0,
+            "db_statements": 0,
+            "db_connects": 0,
         }
         self.counts: dict[Path, dict[str, Any]] = {}
 

@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 LISTEN_FD_ENV = "TAWASUL_AGI_LISTEN_FD"
 """The child's environment variable naming the inherited listening socket's descriptor."""
+PROCESSES_ENV = "TAWASUL_AGI_PROCESSES"
+"""The child's environment variable saying how many FastAGI processes share the port (each
+keeps its share of the database connections, ``tawasul_cli.agi.pool_options``)."""
 PARENT_FD_ENV = "TAWASUL_AGI_PARENT_FD"
 """The child's environment variable naming the read end of the pipe that closes with the parent."""
 
@@ -122,7 +125,12 @@ class Supervisor:
 
     def _spawn(self, child: Child) -> None:
         fd = self.sock.fileno()
-        env = {**self.env, LISTEN_FD_ENV: str(fd), PARENT_FD_ENV: str(self._alive_read)}
+        env = {
+            **self.env,
+            LISTEN_FD_ENV: str(fd),
+            PARENT_FD_ENV: str(self._alive_read),
+            PROCESSES_ENV: str(len(self.children)),
+        }
         with self._lock:
             if self._stopping.is_set():
                 return
@@ -181,6 +189,11 @@ def inherited_socket() -> socket.socket | None:
     if not fd:
         return None
     return socket.socket(fileno=int(fd))
+
+
+def sibling_count() -> int:
+    """In a child: how many FastAGI processes share the port (1 when not started by a parent)."""
+    return int(os.environ.get(PROCESSES_ENV) or 1)
 
 
 def stop_with_parent(stop: threading.Event) -> None:

@@ -69,12 +69,15 @@ def serve_agi(settings: Settings, processes: int = 1, child: bool = False) -> in
     settings = _with_asterisk_root(settings)
     if child:
         return _serve_agi_child(settings)
-    engine = make_engine(settings.resolved_database_url())
+    from tawasul_cli.agi import build_server, pool_options
+
+    # One process: this engine serves the calls too, so it gets their pool.
+    options = pool_options(1) if processes == 1 else {}
+    engine = make_engine(settings.resolved_database_url(), **options)
     upgrade(engine)
     WorkingHours.from_settings(settings)  # a malformed hours setting stops it here, by name
     if processes > 1:
         return _serve_agi_parent(settings, engine, processes)
-    from tawasul_cli.agi import build_server
 
     server = build_server(settings, engine)
     server.start_in_thread()
@@ -150,7 +153,9 @@ def _serve_agi_child(settings: Settings) -> int:
     sock = agi_pool.inherited_socket()
     if sock is None:
         raise ConfigError("agi-server --child is started by agi-server --processes N")
-    server = FastAGIServer.on_socket(sock, build_runner(settings))
+    server = FastAGIServer.on_socket(
+        sock, build_runner(settings, processes=agi_pool.sibling_count())
+    )
     stop = threading.Event()
     agi_pool.handle_termination(stop)
     agi_pool.stop_with_parent(stop)
