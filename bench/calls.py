@@ -66,8 +66,9 @@ PORTS = {
     "ours-pg": PORT_BASE + 76,
     "ours-profiled": PORT_BASE + 77,
     "ours-1": PORT_BASE + 78,
+    "ours-pg-1": PORT_BASE + 79,
 }
-VARIANTS = ("dialplan", "minimal", "ours-1", "ours", "ours-pg", "spawn")
+VARIANTS = ("dialplan", "minimal", "ours-1", "ours", "ours-pg-1", "ours-pg", "spawn")
 # The production database for the ours-pg end (created afresh for each run).
 POSTGRES_URL = os.environ.get(
     "BENCH_CALLS_POSTGRES_URL",
@@ -235,7 +236,7 @@ class ServerProcess:
     """One AGI end (``bench.calls_server``) in its own process."""
 
     def __init__(self, variant: str, env: dict[str, str]) -> None:
-        mode = variant.removesuffix("-pg").removesuffix("-profiled").removesuffix("-1")
+        mode = "ours" if variant.startswith("ours") else variant
         self.mode = mode
         self.stats_file = WORK / f"server-{variant}.json"
         self.process = subprocess.Popen(
@@ -413,8 +414,8 @@ def cell_figures(
     database_url: str,
 ) -> dict[str, Any]:
     """Rate, call time, failures and CPU of one variant at one level."""
-    if variant in ("ours", "ours-1", "ours-pg", "spawn"):
-        by_id = outcomes(POSTGRES_URL if variant == "ours-pg" else database_url, calls)
+    if variant.startswith("ours") or variant == "spawn":
+        by_id = outcomes(POSTGRES_URL if "-pg" in variant else database_url, calls)
         ok = [c for c in calls if by_id.get(c.ivr_uniqueid) == CallOutcome.REQUEST_FILED.value]
     elif variant == "dialplan":
         ok = [c for c in calls if c.result == "DONE"]
@@ -471,7 +472,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--one-levels",
         default="200",
-        help="levels at which ours-1 (one FastAGI process, as before --processes) runs",
+        help="levels at which ours-1 and ours-pg-1 (one FastAGI process, as before "
+        "--processes) run",
     )
     parser.add_argument("--profile", action="store_true", help="also profile our server")
     parser.add_argument(
@@ -522,16 +524,16 @@ def main(argv: list[str] | None = None) -> int:
         if list(warm.values()) != [CallOutcome.REQUEST_FILED.value]:
             raise RuntimeError(f"the warm-up call did not file its request: {warm}")
         servers["ours"].stats()
-        for mode in ("minimal", "spawn", "ours-pg", "ours-1"):
+        if {"ours-pg", "ours-pg-1"} & set(variants):
+            empty_postgres_database(POSTGRES_URL)  # the first server migrates it
+        for mode in ("minimal", "spawn", "ours-pg", "ours-1", "ours-pg-1"):
             if mode in variants:
-                if mode == "ours-pg":
-                    empty_postgres_database(POSTGRES_URL)  # the server migrates it
-                    mode_env = {**env, "TAWASUL_DATABASE_URL": POSTGRES_URL}
-                elif mode == "ours-1":
+                mode_env = dict(env)
+                if "-pg" in mode:
+                    mode_env["TAWASUL_DATABASE_URL"] = POSTGRES_URL
+                if mode.endswith("-1"):
                     # The server as it was before --processes: one process for every call.
-                    mode_env = {**env, "BENCH_PROCESSES": "1"}
-                else:
-                    mode_env = env
+                    mode_env["BENCH_PROCESSES"] = "1"
                 servers[mode] = ServerProcess(mode, mode_env)
                 idle_rss[mode] = tree_stats(servers[mode].process.pid)["rss_mib"]
         asterisk_pid = harness.running_pid()
@@ -541,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
             for variant in variants:
                 if variant == "ours-pg" and str(level) not in args.pg_levels.split(","):
                     continue
-                if variant == "ours-1" and str(level) not in args.one_levels.split(","):
+                if variant.endswith("-1") and str(level) not in args.one_levels.split(","):
                     continue
                 if variant in given_up:
                     continue
@@ -572,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
                     given_up[variant] = level
                 print(f"{variant:>8} @ {level:>3}: {json.dumps(figures)}", flush=True)
                 _clean_spool(harness)
-        if "ours-pg" in variants:
+        if {"ours-pg", "ours-pg-1"} & set(variants):
             costs = commit_costs(settings.database_url)
         if args.profile:
             profile_ours(harness, ami, tracker, env)
@@ -730,7 +732,8 @@ def report(
             "- ends: `dialplan` (no AGI), `minimal` (FastAGI replaying our commands, no logic, "
             "no database), `ours` (`tawasul agi-server` as it runs by default: one FastAGI "
             "process per core sharing the port, SQLite), `ours-pg` (the same on PostgreSQL), "
-            "`ours-1` (one FastAGI process for every call, as before `--processes`, SQLite), "
+            "`ours-1` and `ours-pg-1` (one FastAGI process for every call, as before "
+            "`--processes`), "
             "`spawn` (process-per-call pyst2). An end stops at the first level where it loses "
             "more than half its calls (process-per-call: any), since the next would only lose "
             "more; *server CPU* and *RSS* add up every process of an end;",
@@ -822,16 +825,18 @@ def goals(
                 f"- {variant}: failed calls at {level} in flight: {figures['failed']} of "
                 f"{figures['calls']} ({verdict})"
             )
-    one, several = cell("ours-1", 200), cell("ours", 200)
-    if one and several:
-        lines.append(
-            f"- one FastAGI process against one per core, side by side at 200 in flight: "
-            f"{one['failed']} against {several['failed']} failed calls, p99 server ms/step "
-            f"{one['think_ms_p99']:,.0f} against {several['think_ms_p99']:,.0f}"
-        )
+    for one_name, several_name in (("ours-1", "ours"), ("ours-pg-1", "ours-pg")):
+        one, several = cell(one_name, 200), cell(several_name, 200)
+        if one and several:
+            lines.append(
+                f"- {several_name}, one FastAGI process against one per core, side by side at "
+                f"200 in flight: {one['failed']} against {several['failed']} failed calls, "
+                f"p99 server ms/step {one['think_ms_p99']:,.0f} against "
+                f"{several['think_ms_p99']:,.0f}"
+            )
     commits = [
         float(f["db_commits_per_call"])
-        for variant in ("ours", "ours-pg", "ours-1")
+        for variant in ("ours", "ours-pg", "ours-1", "ours-pg-1")
         for f in results.get(variant, {}).values()
         if f.get("db_commits_per_call", float("nan")) == f.get("db_commits_per_call")
     ]

@@ -14,7 +14,7 @@ from tawasul.db import make_engine, make_session_factory
 from tawasul.intake import IntakeService
 from tawasul.pii import PiiProtector
 
-AGI_CONNECTIONS = 40
+AGI_CONNECTIONS = 60
 """Database connections the FastAGI processes of one server keep open between them."""
 
 
