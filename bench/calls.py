@@ -843,7 +843,7 @@ def goals(
     if commits:
         lines.append(
             f"- database commits per call: {median(commits):.1f} (median over the cells; "
-            "about 12 for a filed request before this issue: see below)"
+            "10 before this issue: see below)"
         )
     if ours_ok:
         top = max(ours_ok)
@@ -875,12 +875,14 @@ def why(results: dict[str, dict[int, dict[str, Any]]], costs: list[dict[str, Any
         "on one port (a parent that listens, children that take the calls in turn, "
         "`tawasul_cli/agi_pool.py`), so the calls are spread over as many interpreters as "
         "there are cores.",
-        "- Fewer commits: a filed request took 12 commits (the call, the language, the "
-        "duplicate check, the partial request, five answers one by one, the filing, the end "
-        "of the call). The answers up to the callback number now go with one commit before "
-        "the voice message, and the message with the filing: 8. A caller who hangs up in "
-        "between keeps every answer (the end of the call writes them); the request itself "
-        "is committed the moment the ID is confirmed, as before.",
+        "- Fewer commits: a filed request took 12 session commits (the call, the language, "
+        "the duplicate check, the partial request, five answers one by one, the filing, the "
+        "end of the call), 10 of them reaching the database (the previous profile: 420 "
+        "SQLite commits for 42 calls). The answers up to the callback number now go with "
+        "one commit before the voice message, and the message with the filing: 8 session "
+        "commits, the *DB commits/call* column (calls that failed midway count too). A "
+        "caller who hangs up in between keeps every answer (the end of the call writes "
+        "them); the request itself is committed the moment the ID is confirmed, as before.",
     ]
     by_name = {row["database"]: row for row in costs}
     sqlite = by_name.get("SQLite")
@@ -900,13 +902,44 @@ def why(results: dict[str, dict[int, dict[str, Any]]], costs: list[dict[str, Any
             "backends, every round trip also waits for the backend to be scheduled, so a "
             "step's wall time grows with the round trips, not with the CPU: with one process "
             "and twelve commits a call, PostgreSQL's steps passed the half second first. The "
-            "pool was not the limit (10 connections and 40 more on demand per process; a call "
-            "holds one only between two AGI commands, and the profile shows no thread "
-            "waiting for one). The pre-ping is kept: its round trip is what lets a call "
-            "survive a PostgreSQL restart without a failed step, and it costs "
-            f"{ping['wall_ms'] - bare['wall_ms']:.2f} ms of a commit's "
-            f"{ping['wall_ms']:.2f}; fewer commits and more processes remove the collapse "
-            "instead."
+            "pre-ping is kept: its round trip is what lets a call survive a PostgreSQL "
+            "restart without a failed step, and its cost is within this shared box's noise "
+            f"({ping['wall_ms']:.2f} ms a commit with it, {bare['wall_ms']:.2f} ms without)."
+        )
+    lines.append(
+        "- The pool made PostgreSQL worse: the engine's default (10 connections kept, 40 more "
+        "on demand) opened a new connection for each transaction past the tenth at once and "
+        "closed it when it came back, so under load every step risked a backend fork and an "
+        "authentication; at 200 in flight opening connections was a sixth of the time the "
+        "PostgreSQL end's call threads spent outside Asterisk "
+        "([py-spy](bench/results/calls-pg-waits.txt)). The FastAGI processes now keep a "
+        "fixed set of connections (60 between them) that a call waits for instead; "
+        "*connections per call* below is what they opened in each cell."
+    )
+    connects = {
+        variant: f.get("db_connects_per_call")
+        for variant in ("ours", "ours-pg", "ours-1", "ours-pg-1")
+        for level, f in results.get(variant, {}).items()
+        if level == 200
+    }
+    if any(value == value and value is not None for value in connects.values()):
+        lines.append(
+            "- Connections opened per call at 200 in flight: "
+            + ", ".join(f"{v} {c:.2f}" for v, c in connects.items() if c is not None and c == c)
+            + " (the pool filling once, not a connection per transaction)."
+        )
+    one, several = results.get("ours-1", {}).get(200), results.get("ours", {}).get(200)
+    if one and several and one["failed"] < several["failed"]:
+        lines.append(
+            "- On this box one process lost fewer calls than one per core at 200 in flight "
+            "(the `ours-1` line above). Every core here is already busy with Asterisk and, on "
+            "a shared machine, with other work: a second interpreter adds its own CPU per "
+            "call (the *server CPU* column) and gives the calls no core they did not have; "
+            "SQLite's write lock is also shared between processes, where a writer that finds "
+            "it taken sleeps in SQLite's busy handler (1 to 100 ms at a time) instead of "
+            "being woken. The processes pay where a core is left idle by Asterisk: on a "
+            "bigger box, or with Asterisk on its own machine. `--processes 1` keeps the "
+            "single process."
         )
     dialplan = results.get("dialplan", {}).get(400)
     if dialplan and dialplan["failed"]:

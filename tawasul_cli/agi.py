@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import configure_mappers
 
 from ivr.scripts import SCRIPTS
 from ivr.server import CallRunner, FastAGIServer
@@ -38,6 +39,10 @@ def build_runner(
     """Wire the call runner for these settings (fails closed without a secret key), on
     ``engine`` when given, else on an engine of its own (one process of ``processes``)."""
     engine = engine or make_engine(settings.resolved_database_url(), **pool_options(processes))
+    # Before the first call, not during it: the first use of the models configures every
+    # mapper under one lock, and a process started (or restarted) while calls arrive had its
+    # first calls queue behind it (py-spy, bench/results/calls-pg-waits.txt).
+    configure_mappers()
     pii = PiiProtector.from_master_key(settings.resolved_secret_key())
     sessions = make_session_factory(engine)
     security_log.install(sessions)
