@@ -928,6 +928,29 @@ def why(results: dict[str, dict[int, dict[str, Any]]], costs: list[dict[str, Any
             + ", ".join(f"{v} {c:.2f}" for v, c in connects.items() if c is not None and c == c)
             + " (the pool filling once, not a connection per transaction)."
         )
+    pg = results.get("ours-pg", {}).get(200)
+    if pg and pg["failed"] == 0:
+        lines.append(
+            "- The PostgreSQL collapse is gone: 186 of 200 calls failed at 200 in flight "
+            "before this issue, 0 here, with fewer commits and the fixed pool (in one process "
+            "too: the `ours-pg-1` line)."
+        )
+    sqlite = results.get("ours", {}).get(200)
+    if sqlite and sqlite["failed"]:
+        lines.append(
+            "- SQLite is now the end that loses keys at 200, and its write lock is why: "
+            "nine tenths of its call threads' time outside Asterisk is the `BEGIN IMMEDIATE` "
+            "that opens every SQLite transaction (`tawasul/db.py`), waiting for the lock "
+            "([py-spy](bench/results/calls-pg-waits.txt)). The lock is one for the file, "
+            "across processes, and a connection that finds it taken sleeps in SQLite's busy "
+            "handler (1 to 100 ms a time) however soon it is free; meanwhile the holder, its "
+            "work interleaved with a hundred other calls' threads, holds it for longer than "
+            "its statements take. What would move it: reads that take no write lock (the "
+            "IVR's look-ups open with `BEGIN IMMEDIATE` today, like the API's), the personal "
+            "data encrypted and fingerprinted before the transaction rather than inside it, "
+            "a lock the FastAGI processes wait on and are woken by instead of the busy "
+            "handler's sleeps, or PostgreSQL, which a centre at this scale would run anyway."
+        )
     one, several = results.get("ours-1", {}).get(200), results.get("ours", {}).get(200)
     if one and several and one["failed"] < several["failed"]:
         lines.append(
