@@ -323,7 +323,11 @@ def serve_pool(port: int, stats_file: Path, processes: int) -> int:
     sock.close()
     profile = os.environ.get("BENCH_PROFILE")
     if profile:
-        dump_profile(Path(profile), [Path(f"{profile}.{pid}.prof") for pid in pids])
+        parts = [Path(f"{profile}.{pid}.prof") for pid in pids]
+        dump_profile(Path(profile), parts)
+        for part in parts:
+            part.unlink(missing_ok=True)
+            part.with_suffix(".calls").unlink(missing_ok=True)
     return 0
 
 
