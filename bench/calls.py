@@ -6,7 +6,9 @@ concurrency level, one after the other in the same run:
 - ``dialplan``: the menu written in pure dialplan, no AGI (Asterisk's own ceiling);
 - ``minimal``: a FastAGI server with no logic and no database replaying the very commands our
   flow sends (the limit for FastAGI on this box);
-- ``ours``: the project's FastAGI server, scripts and database (SQLite, the embedded default);
+- ``ours``: the project's FastAGI server, scripts and database (SQLite, the embedded default),
+  as ``tawasul agi-server`` runs by default: one process per core on one port; ``ours-pg`` the
+  same on PostgreSQL; ``ours-1`` and ``ours-pg-1`` one process for every call, beside them;
 - ``spawn``: the same scripts as classic process-per-call AGI through pyst2.
 
 Every prompt and every digit sound is replaced by 20 ms of silence in this instance, so a call
