@@ -455,6 +455,7 @@ def serve_child(port: int, stats_file: Path) -> int:
     agi_pool.stop_with_parent(stop)
     threading.Thread(target=server.accept_forever, daemon=True).start()  # type: ignore[attr-defined]
     STATS.dump(stats_file)  # the parent's sign that this child serves
+    agi_pool.tell_parent_ready()
     stop.wait()
     STATS.dump(stats_file)
     profile = os.environ.get("BENCH_PROFILE")

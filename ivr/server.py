@@ -6,6 +6,7 @@ import logging
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -154,7 +155,9 @@ class FastAGIServer(socketserver.ThreadingTCPServer):
             except OSError:
                 if self.socket.fileno() < 0:
                     return
-                continue  # a connection reset before it was accepted
+                # A connection reset before it was accepted, or the parent not listening yet.
+                time.sleep(0.05)
+                continue
             try:
                 self.process_request(request, address)
             except (RuntimeError, OSError):

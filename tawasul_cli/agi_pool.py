@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -62,13 +63,20 @@ def default_processes() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
+READY_FD_ENV = "TAWASUL_AGI_READY_FD"
+"""The child's environment variable naming the pipe it writes one byte to once it can serve."""
+READY_WAIT_S = 120.0
+"""How long the parent waits for its first children to be ready before it listens anyway."""
+
+
 def listen(host: str, port: int) -> socket.socket:
-    """Bind and listen on host:port for the children, which wait in a blocking ``accept``
-    (``FastAGIServer.accept_forever``: the kernel deals the connections round them)."""
+    """Bind host:port for the children, which wait in a blocking ``accept``
+    (``FastAGIServer.accept_forever``: the kernel deals the connections round them). The
+    socket listens only once :meth:`Supervisor.start` has seen every child ready: a call
+    queued meanwhile would wait for a process still importing, its caller's keys lost."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    sock.listen(LISTEN_BACKLOG)
     return sock
 
 
@@ -109,6 +117,7 @@ class Supervisor:
         self.children = [Child(slot) for slot in range(processes)]
         # The children inherit the read end; only this process holds the write end.
         self._alive_read, self._alive_write = os.pipe()
+        self._ready_read, self._ready_write = os.pipe()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
 
@@ -119,9 +128,18 @@ class Supervisor:
             return [c.process.pid for c in self.children if c.process and c.process.poll() is None]
 
     def start(self) -> None:
-        """Start every child."""
+        """Start every child, wait until each can serve, then listen."""
         for child in self.children:
             self._spawn(child)
+        waiting = len(self.children)
+        deadline = time.monotonic() + READY_WAIT_S
+        while waiting and time.monotonic() < deadline:
+            readable, _, _ = select.select([self._ready_read], [], [], 0.5)
+            if readable:
+                waiting -= len(os.read(self._ready_read, waiting))
+        if waiting:
+            log.warning("%d FastAGI processes not ready after %.0f s", waiting, READY_WAIT_S)
+        self.sock.listen(LISTEN_BACKLOG)
 
     def _spawn(self, child: Child) -> None:
         fd = self.sock.fileno()
@@ -130,11 +148,14 @@ class Supervisor:
             LISTEN_FD_ENV: str(fd),
             PARENT_FD_ENV: str(self._alive_read),
             PROCESSES_ENV: str(len(self.children)),
+            READY_FD_ENV: str(self._ready_write),
         }
         with self._lock:
             if self._stopping.is_set():
                 return
-            child.process = subprocess.Popen(self.command, env=env, pass_fds=(fd, self._alive_read))
+            child.process = subprocess.Popen(
+                self.command, env=env, pass_fds=(fd, self._alive_read, self._ready_write)
+            )
         log.info("FastAGI process %d started (pid %d)", child.slot, child.process.pid)
 
     def watch(self, stop: threading.Event, every_s: float = 0.2) -> None:
@@ -179,8 +200,8 @@ class Supervisor:
                 log.warning("FastAGI process pid %d did not stop: killed", process.pid)
                 process.kill()
                 process.wait()
-        os.close(self._alive_write)
-        os.close(self._alive_read)
+        for fd in (self._alive_write, self._alive_read, self._ready_write, self._ready_read):
+            os.close(fd)
 
 
 def inherited_socket() -> socket.socket | None:
@@ -194,6 +215,14 @@ def inherited_socket() -> socket.socket | None:
 def sibling_count() -> int:
     """In a child: how many FastAGI processes share the port (1 when not started by a parent)."""
     return int(os.environ.get(PROCESSES_ENV) or 1)
+
+
+def tell_parent_ready() -> None:
+    """In a child: tell the parent this process can serve (it listens once all can)."""
+    fd = os.environ.get(READY_FD_ENV)
+    if fd:
+        os.write(int(fd), b".")
+        os.close(int(fd))
 
 
 def stop_with_parent(stop: threading.Event) -> None:

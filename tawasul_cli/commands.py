@@ -160,6 +160,7 @@ def _serve_agi_child(settings: Settings) -> int:
     agi_pool.handle_termination(stop)
     agi_pool.stop_with_parent(stop)
     threading.Thread(target=server.accept_forever, name="fastagi", daemon=True).start()
+    agi_pool.tell_parent_ready()
     stop.wait()
     # The accepting thread stays blocked in accept() on the socket the other processes share
     # (closing it here would not wake it): this process exits around it, with its calls.

@@ -43,12 +43,16 @@ def test_a_child_learns_how_many_share_the_port(monkeypatch: pytest.MonkeyPatch)
     assert sibling_count() == 4
 
 
-def test_the_parent_listens_once_for_every_child() -> None:
+def test_the_port_refuses_calls_until_the_children_are_ready() -> None:
     sock = listen("127.0.0.1", 0)
     try:
         port = sock.getsockname()[1]
+        # Bound, not listening: a call is refused rather than queued for a process that is
+        # still starting (Supervisor.start listens once every child said it is ready).
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=2)
+        sock.listen(8)
         with socket.create_connection(("127.0.0.1", port), timeout=2):
-            pass  # queued for whichever child accepts first
-        assert sock.getblocking()
+            pass
     finally:
         sock.close()
