@@ -127,13 +127,19 @@ class Supervisor:
         with self._lock:
             return [c.process.pid for c in self.children if c.process and c.process.poll() is None]
 
-    def start(self) -> None:
-        """Start every child, wait until each can serve, then listen."""
+    def start(self, stop: threading.Event | None = None) -> None:
+        """Start every child, wait until each can serve (or has died: :meth:`watch` restarts
+        it), then listen; return early when ``stop`` is set."""
         for child in self.children:
             self._spawn(child)
         waiting = len(self.children)
         deadline = time.monotonic() + READY_WAIT_S
-        while waiting and time.monotonic() < deadline:
+
+        def hopeless() -> bool:
+            dead = sum(1 for c in self.children if c.process and c.process.poll() is not None)
+            return (stop is not None and stop.is_set()) or dead >= waiting
+
+        while waiting and time.monotonic() < deadline and not hopeless():
             readable, _, _ = select.select([self._ready_read], [], [], 0.5)
             if readable:
                 waiting -= len(os.read(self._ready_read, waiting))

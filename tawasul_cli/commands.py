@@ -119,7 +119,7 @@ def _serve_agi_parent(settings: Settings, engine: Engine, processes: int) -> int
     supervisor = agi_pool.Supervisor(sock, processes, agi_pool.child_command())
     stop = threading.Event()
     agi_pool.handle_termination(stop)
-    supervisor.start()
+    supervisor.start(stop)
     log.info(
         "FastAGI listening on %s:%s with %d processes",
         settings.agi_host,
