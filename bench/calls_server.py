@@ -4,6 +4,9 @@
 
 - ``ours``: the project's FastAGI server and scripts (``tawasul_cli.agi.build_runner``), with each
   AGI command timed; ``BENCH_RECORD=<file>`` writes the commands of the first whole call there.
+  ``BENCH_PROCESSES=N`` (default: one per core, as ``tawasul agi-server``) runs it as
+  ``tawasul agi-server --processes N`` does: this process listens and supervises N children
+  (``ours-child``, each instrumented) through ``tawasul_cli.agi_pool``, and merges their figures.
 - ``minimal``: a threaded FastAGI server with no logic and no database that sends a recorded
   command sequence and reads the replies (the limit for FastAGI on this box).
 - ``spawn``: classic process-per-call AGI: each connection starts ``tawasul-agi intake`` (pyst2)
@@ -11,7 +14,8 @@
   the project's Asterisk runs in a chroot without Python, so the socket carries it instead, and
   the cost that matters (an interpreter, the imports and the wiring per call) is the same.
 
-On SIGTERM the process writes its figures (JSON) to STATS_FILE and exits.
+On SIGUSR1 the process writes its figures so far (JSON) to STATS_FILE; on SIGTERM too, then it
+exits.
 """
 
 from __future__ import annotations
@@ -60,6 +64,9 @@ class Stats:
         self.calls_started = 0
         self.calls_finished = 0
         self.calls_failed = 0
+        self.db_commits = 0
+        self.db_statements = 0
+        self.db_connects = 0
 
     def dump(self, path: Path) -> None:
         with self.lock:
@@ -70,6 +77,9 @@ class Stats:
                 "calls_started": self.calls_started,
                 "calls_finished": self.calls_finished,
                 "calls_failed": self.calls_failed,
+                "db_commits": self.db_commits,
+                "db_statements": self.db_statements,
+                "db_connects": self.db_connects,
             }
         path.write_text(json.dumps(record))
 
@@ -78,8 +88,8 @@ STATS = Stats()
 PROFILES: list[cProfile.Profile] = []
 
 
-def dump_profile(path: Path) -> None:
-    """Merge the calls' profiles; write the 40 costliest functions (CPU) as text."""
+def dump_raw_profile(path: Path) -> None:
+    """Merge this process's calls' profiles into one pstats file (a child's, for its parent)."""
     with STATS.lock:
         profiles = list(PROFILES)
     if not profiles:
@@ -87,9 +97,27 @@ def dump_profile(path: Path) -> None:
     merged = pstats.Stats(profiles[0])
     for profile in profiles[1:]:
         merged.add(profile)
+    merged.dump_stats(str(path))
+    path.with_suffix(".calls").write_text(str(len(profiles)))
+
+
+def dump_profile(path: Path, children: list[Path] | None = None) -> None:
+    """Merge the calls' profiles (this process's, or its children's pstats files); write the
+    40 costliest functions (CPU) as text."""
+    with STATS.lock:
+        profiles: list[Any] = list(PROFILES)
+    calls = len(profiles)
+    for child in children or []:
+        if child.exists():
+            profiles.append(str(child))
+            calls += int(child.with_suffix(".calls").read_text())
+    if not profiles:
+        return
+    merged = pstats.Stats(profiles[0])
+    for profile in profiles[1:]:
+        merged.add(profile)
     out = io.StringIO()
     merged.stream = out  # type: ignore[attr-defined]
-    calls = len(profiles)
     out.write(f"CPU time of {calls} calls' threads (time.thread_time), all calls together.\n")
     merged.sort_stats("cumulative").print_stats(40)
     merged.sort_stats("tottime").print_stats(25)
@@ -113,7 +141,7 @@ def _instrument(record_to: Path | None) -> None:
             think = (started - last) * 1000
         else:
             think = None
-        if record_to is not None and not written.is_set():
+        if record_to is not None and not written.is_set() and not record_to.exists():
             recorded.setdefault(id(self), []).append(format_command(command, *arguments))
         try:
             return original(self, command, *arguments)
@@ -129,7 +157,8 @@ def _instrument(record_to: Path | None) -> None:
 
     def finished(channel: StreamChannel) -> None:
         lines = recorded.pop(id(channel), None)
-        if record_to is not None and lines and not written.is_set():
+        # Several processes: the first call of the first one is recorded, once.
+        if record_to is not None and lines and not written.is_set() and not record_to.exists():
             record_to.write_text("".join(lines))
             written.set()
 
@@ -137,8 +166,8 @@ def _instrument(record_to: Path | None) -> None:
     _instrument.finished = finished  # type: ignore[attr-defined]
 
 
-def serve_ours(port: int) -> socketserver.BaseServer:
-    """The project's FastAGI server, instrumented."""
+def serve_ours(port: int, sock: socket.socket | None = None) -> socketserver.BaseServer:
+    """The project's FastAGI server, instrumented (on ``sock`` when a parent shares one)."""
     import dataclasses
 
     from ivr import server as ivr_server
@@ -149,8 +178,14 @@ def serve_ours(port: int) -> socketserver.BaseServer:
     record = os.environ.get("BENCH_RECORD")
     _instrument(Path(record) if record else None)
     settings = dataclasses.replace(load_settings(), agi_port=port)
-    upgrade(make_engine(settings.resolved_database_url()))
-    runner = build_runner(settings)
+    from tawasul_cli.agi import pool_options
+    from tawasul_cli.agi_pool import sibling_count
+
+    engine = make_engine(settings.resolved_database_url(), **pool_options(sibling_count()))
+    if sock is None:
+        upgrade(engine)  # a child's parent has migrated
+    _count_database_work(engine)
+    runner = build_runner(settings, engine)
     original_run = runner.run
 
     profile_to = os.environ.get("BENCH_PROFILE")
@@ -174,7 +209,126 @@ def serve_ours(port: int) -> socketserver.BaseServer:
                 STATS.calls_finished += 1
 
     runner.run = run  # type: ignore[method-assign]
+    if sock is not None:
+        return ivr_server.FastAGIServer.on_socket(sock, runner)
     return ivr_server.FastAGIServer(("127.0.0.1", port), runner)
+
+
+def _count_database_work(engine: Any) -> None:
+    """Count the commits, the statements (each a round trip on PostgreSQL) and the database
+    connections opened for the calls."""
+    from sqlalchemy import event
+
+    def committed(_connection: Any) -> None:
+        with STATS.lock:
+            STATS.db_commits += 1
+
+    def executed(*_: Any) -> None:
+        with STATS.lock:
+            STATS.db_statements += 1
+
+    def connected(*_: Any) -> None:
+        with STATS.lock:
+            STATS.db_connects += 1
+
+    event.listen(engine, "connect", connected)
+    event.listen(engine, "commit", committed)
+    event.listen(engine, "before_cursor_execute", executed)
+
+
+class MergedStats:
+    """The children's figures added up, their lists kept in the order they grew: each child's
+    file holds everything since it started, so only what is new since the last merge is
+    appended (the bench reads the lists as running records)."""
+
+    def __init__(self) -> None:
+        self.total: dict[str, Any] = {
+            "control_rtt_ms": [],
+            "think_ms": [],
+            "commands": 0,
+            "calls_started": 0,
+            "calls_finished": 0,
+            "calls_failed": 0,
+            "db_commits": 0,
+            "db_statements": 0,
+            "db_connects": 0,
+        }
+        self.counts: dict[Path, dict[str, Any]] = {}
+
+    def merge(self, files: list[Path], into: Path) -> None:
+        """Read the children's files, add what is new, write the running total to ``into``."""
+        for path in files:
+            record = json.loads(path.read_text())
+            before = self.counts.get(path, {})
+            for key, value in record.items():
+                if isinstance(value, list):
+                    self.total[key].extend(value[before.get(key, 0) :])
+                    before[key] = len(value)
+                else:
+                    self.total[key] += value - before.get(key, 0)
+                    before[key] = value
+            self.counts[path] = before
+        into.write_text(json.dumps(self.total))
+
+
+def serve_pool(port: int, stats_file: Path, processes: int) -> int:
+    """``ours`` as ``tawasul agi-server --processes N``: listen, supervise N instrumented
+    children, merge their figures on SIGUSR1 and at the end."""
+    from tawasul.db import make_engine
+    from tawasul.migrate import upgrade
+    from tawasul_cli import agi_pool
+
+    engine = make_engine(load_settings().resolved_database_url())
+    upgrade(engine)
+    engine.dispose()
+    sock = agi_pool.listen("127.0.0.1", port)
+    command = [sys.executable, "-m", "bench.calls_server", "ours-child", str(port), str(stats_file)]
+    supervisor = agi_pool.Supervisor(sock, processes, command)
+    supervisor.start()
+
+    merged = MergedStats()
+
+    def child_files(suffix: str) -> list[Path]:
+        return [Path(f"{stats_file}.{pid}{suffix}") for pid in supervisor.pids]
+
+    def collect() -> None:
+        # Each child rewrites its own file on SIGUSR1; wait for all of them, then merge.
+        files = child_files("")
+        for path in files:
+            path.unlink(missing_ok=True)
+        for pid in supervisor.pids:
+            os.kill(pid, signal.SIGUSR1)
+        deadline = time.monotonic() + 10
+        while not all(p.exists() for p in files) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.1)
+        merged.merge([p for p in files if p.exists()], stats_file)
+
+    # Ready once every child has written its first (empty) figures.
+    deadline = time.monotonic() + 120
+    while not all(p.exists() for p in child_files("")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    asked = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: asked.set())
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("ready", flush=True)
+    while not stop.is_set():
+        if asked.wait(0.1):
+            asked.clear()
+            collect()
+    pids = supervisor.pids
+    collect()
+    supervisor.stop()
+    sock.close()
+    profile = os.environ.get("BENCH_PROFILE")
+    if profile:
+        parts = [Path(f"{profile}.{pid}.prof") for pid in pids]
+        dump_profile(Path(profile), parts)
+        for part in parts:
+            part.unlink(missing_ok=True)
+            part.with_suffix(".calls").unlink(missing_ok=True)
+    return 0
 
 
 class _MinimalHandler(socketserver.StreamRequestHandler):
@@ -263,6 +417,14 @@ def main() -> int:
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     install_log_scrubbing()
+    if mode == "ours":
+        from tawasul_cli.agi_pool import default_processes
+
+        processes = int(os.environ.get("BENCH_PROCESSES") or default_processes())
+        if processes > 1:
+            return serve_pool(port, stats_file, processes)
+    if mode == "ours-child":
+        return serve_child(port, Path(f"{stats_file}.{os.getpid()}"))
     builders = {"ours": serve_ours, "minimal": serve_minimal, "spawn": serve_spawn}
     server = builders[mode](port)
     stop = threading.Event()
@@ -276,6 +438,29 @@ def main() -> int:
     if os.environ.get("BENCH_PROFILE") and mode == "ours":
         dump_profile(Path(os.environ["BENCH_PROFILE"]))
     server.shutdown()
+    return 0
+
+
+def serve_child(port: int, stats_file: Path) -> int:
+    """One instrumented FastAGI process of ``serve_pool``'s, on the socket it inherited."""
+    from tawasul_cli import agi_pool
+
+    sock = agi_pool.inherited_socket()
+    assert sock is not None, "ours-child is started by the ours end's parent"
+    server = serve_ours(port, sock)
+    assert isinstance(server, socketserver.TCPServer)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGUSR1, lambda *_: STATS.dump(stats_file))
+    agi_pool.stop_with_parent(stop)
+    threading.Thread(target=server.accept_forever, daemon=True).start()  # type: ignore[attr-defined]
+    STATS.dump(stats_file)  # the parent's sign that this child serves
+    agi_pool.tell_parent_ready()
+    stop.wait()
+    STATS.dump(stats_file)
+    profile = os.environ.get("BENCH_PROFILE")
+    if profile:
+        dump_raw_profile(Path(f"{profile}.{os.getpid()}.prof"))
     return 0
 
 

@@ -6,6 +6,7 @@ import logging
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -127,6 +128,42 @@ class FastAGIServer(socketserver.ThreadingTCPServer):
     def __init__(self, address: tuple[str, int], runner: CallRunner) -> None:
         self.runner = runner
         super().__init__(address, _Handler)
+
+    @classmethod
+    def on_socket(cls, sock: socket.socket, runner: CallRunner) -> FastAGIServer:
+        """A server accepting on a socket already listening, one a parent process bound and
+        shares with its other FastAGI processes (``tawasul_cli.agi_pool``); serve it with
+        :meth:`accept_forever`."""
+        server = cls.__new__(cls)
+        server.runner = runner
+        socketserver.BaseServer.__init__(server, sock.getsockname(), _Handler)
+        server.socket = sock
+        return server
+
+    def accept_forever(self) -> None:
+        """Serve a listening socket shared with other processes, in a blocking ``accept``.
+
+        Not ``serve_forever``: it polls, and every process polling the socket wakes for each
+        connection, the one least busy right then taking nearly all of them. Processes blocked in
+        ``accept`` are woken one at a time, the longest waiting first, so the calls are dealt
+        round the processes in turn. It returns only when the socket is closed; a process that
+        stops simply exits (the call threads are daemons, as with ``serve_forever``).
+        """
+        while True:
+            try:
+                request, address = self.socket.accept()
+            except OSError:
+                if self.socket.fileno() < 0:
+                    return
+                # A connection reset before it was accepted, or the parent not listening yet.
+                time.sleep(0.05)
+                continue
+            try:
+                self.process_request(request, address)
+            except (RuntimeError, OSError):
+                # No thread could be started for it: the call is dropped, this process goes on.
+                log.exception("could not start a thread for the call from %s", address)
+                self.shutdown_request(request)
 
     @property
     def port(self) -> int:

@@ -67,6 +67,16 @@ class NewRequest:
 
 _UNSET: Any = object()
 """A field :meth:`IntakeService.fill_in` leaves as it is."""
+_ANSWERS = (
+    "category",
+    "target_official",
+    "meeting_mode",
+    "branch",
+    "callback_number",
+    "voice_message_path",
+    "updated_at",
+)
+"""The fields :meth:`IntakeService.fill_in` sets, kept by :meth:`IntakeService.close_call`."""
 
 
 class IntakeService:
@@ -277,8 +287,14 @@ class IntakeService:
         branch: str = _UNSET,
         callback_number: str = _UNSET,
         voice_message_path: str | None = _UNSET,
+        commit: bool = True,
     ) -> Request:
         """Store one more answer of a partial request (the fields given; the others stay).
+
+        With ``commit`` False the answer goes with the call's next commit instead of its own:
+        a caller who hangs up meanwhile keeps it all the same (:meth:`close_call` writes the
+        answers of a partial request with the end of the call), only a server killed before
+        that commit loses it; the request itself, committed when the ID was confirmed, never.
 
         Args:
             session: the call's database session; committed on return (with the journey).
@@ -289,9 +305,11 @@ class IntakeService:
             branch: the branch of an in-person meeting.
             callback_number: the number to call back, in E.164.
             voice_message_path: the encrypted voice message, relative to the var directory.
+            commit: False to leave the answer for the next commit (no AGI command may be sent
+                while a database transaction is open, but an answer held in memory opens none).
 
         Returns:
-            The request, committed.
+            The request, committed unless ``commit`` is False.
         """
         answers = {
             "category": category,
@@ -305,7 +323,8 @@ class IntakeService:
             if value is not _UNSET:
                 setattr(request, name, value)
         request.updated_at = self._clock()
-        session.commit()
+        if commit:
+            session.commit()
         return request
 
     def complete_request(
@@ -509,8 +528,9 @@ class IntakeService:
     def close_call(self, session: Session, call: Call, outcome: CallOutcome | None = None) -> None:
         """Record the end of a call; the outcome stays as it was unless one is given.
 
-        Whatever the call left half-done is rolled back, but not the journey: the steps noted
-        since the last commit happened, and they are kept.
+        Whatever the call left half-done is rolled back, but not the journey nor the answers
+        of the call's request (:meth:`fill_in` without a commit): the steps noted and the
+        answers given since the last commit happened, and they are kept.
 
         Args:
             session: the call's database session; committed on return.
@@ -518,9 +538,18 @@ class IntakeService:
             outcome: how it ended (``hung_up``, ``failed``); a filed request's outcome stays.
         """
         journey = list(call.journey)
+        answers = [
+            (request, {name: getattr(request, name) for name in _ANSWERS})
+            for request in session.dirty
+            # The call's own request, even when a failed completion had marked it complete.
+            if isinstance(request, Request) and request.id == call.request_id
+        ]
         if session.in_transaction():
             session.rollback()
         call.journey = journey
+        for request, given in answers:
+            for name, value in given.items():
+                setattr(request, name, value)
         call.ended_at = self._clock()
         if outcome is not None and call.outcome != CallOutcome.REQUEST_FILED:
             call.outcome = outcome

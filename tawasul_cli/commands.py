@@ -9,7 +9,7 @@ import threading
 from datetime import UTC, tzinfo
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tawasul.config import Settings
@@ -62,12 +62,42 @@ def build_prompts(settings: Settings | None = None) -> int:
     return 0
 
 
-def serve_agi(settings: Settings) -> int:
-    """Run the FastAGI server until SIGINT or SIGTERM."""
-    from tawasul_cli.agi import build_server
+def serve_agi(settings: Settings, processes: int = 1, child: bool = False) -> int:
+    """Run the FastAGI server until SIGINT or SIGTERM: in this process (``processes`` 1), or as
+    the parent of ``processes`` FastAGI processes sharing the port (``tawasul_cli.agi_pool``);
+    ``child`` is such a process, started by its parent."""
+    settings = _with_asterisk_root(settings)
+    if child:
+        return _serve_agi_child(settings)
+    from tawasul_cli.agi import build_server, pool_options
 
-    upgrade(make_engine(settings.resolved_database_url()))
+    # One process: this engine serves the calls too, so it gets their pool.
+    options = pool_options(1) if processes == 1 else {}
+    engine = make_engine(settings.resolved_database_url(), **options)
+    upgrade(engine)
     WorkingHours.from_settings(settings)  # a malformed hours setting stops it here, by name
+    if processes > 1:
+        return _serve_agi_parent(settings, engine, processes)
+
+    server = build_server(settings, engine)
+    server.start_in_thread()
+    log.info("FastAGI listening on %s:%s", settings.agi_host, server.port)
+    # After the server listens: callers are served while a dead predecessor's calls are closed.
+    stop = threading.Event()
+    threading.Thread(
+        target=sweep_after_dead_servers,
+        args=(settings, stop, engine),
+        name="orphaned-calls",
+        daemon=True,
+    ).start()
+    wait_for_termination()
+    stop.set()
+    server.shutdown()
+    server.server_close()
+    return 0
+
+
+def _with_asterisk_root(settings: Settings) -> Settings:
     if not settings.asterisk_root:
         # The project's own Asterisk runs in a chroot: find the files it writes there.
         from tawasul_cli.asterisk import Harness
@@ -75,18 +105,65 @@ def serve_agi(settings: Settings) -> int:
         root = Harness.for_settings(settings).root
         if root.is_dir():
             settings = dataclasses.replace(settings, asterisk_root=str(root))
-    server = build_server(settings)
-    server.start_in_thread()
-    log.info("FastAGI listening on %s:%s", settings.agi_host, server.port)
-    # After the server listens: callers are served while a dead predecessor's calls are closed.
+    return settings
+
+
+def _serve_agi_parent(settings: Settings, engine: Engine, processes: int) -> int:
+    """Listen, start the children, sweep once with this process's engine, restart children that
+    die; on SIGTERM stop them all."""
+    from tawasul_cli import agi_pool
+
+    sock = agi_pool.listen(settings.agi_host, settings.agi_port)
+    # The children open their own connections; this one's are not handed down.
+    engine.dispose()
+    supervisor = agi_pool.Supervisor(sock, processes, agi_pool.child_command())
     stop = threading.Event()
+    agi_pool.handle_termination(stop)
+    supervisor.start(stop)
+    log.info(
+        "FastAGI listening on %s:%s with %d processes",
+        settings.agi_host,
+        sock.getsockname()[1],
+        processes,
+    )
+    sweeping = threading.Event()
     threading.Thread(
-        target=sweep_after_dead_servers, args=(settings, stop), name="orphaned-calls", daemon=True
+        target=sweep_after_dead_servers,
+        args=(settings, sweeping, engine),
+        name="orphaned-calls",
+        daemon=True,
     ).start()
-    wait_for_termination()
-    stop.set()
-    server.shutdown()
-    server.server_close()
+    try:
+        supervisor.watch(stop)
+    finally:
+        sweeping.set()
+        supervisor.stop()
+        sock.close()
+        engine.dispose()
+    return 0
+
+
+def _serve_agi_child(settings: Settings) -> int:
+    """One FastAGI process of several: serve on the parent's socket until SIGTERM or until the
+    parent is gone. No migration and no sweep here: the parent did both, once."""
+    from ivr.server import FastAGIServer
+    from tawasul_cli import agi_pool
+    from tawasul_cli.agi import build_runner
+
+    sock = agi_pool.inherited_socket()
+    if sock is None:
+        raise ConfigError("agi-server --child is started by agi-server --processes N")
+    server = FastAGIServer.on_socket(
+        sock, build_runner(settings, processes=agi_pool.sibling_count())
+    )
+    stop = threading.Event()
+    agi_pool.handle_termination(stop)
+    agi_pool.stop_with_parent(stop)
+    threading.Thread(target=server.accept_forever, name="fastagi", daemon=True).start()
+    agi_pool.tell_parent_ready()
+    stop.wait()
+    # The accepting thread stays blocked in accept() on the socket the other processes share
+    # (closing it here would not wake it): this process exits around it, with its calls.
     return 0
 
 
@@ -96,32 +173,39 @@ server's caller may still be on the line at start-up (queued by the failover), a
 closed later by a worker, which cannot see the spool."""
 
 
-def sweep_after_dead_servers(settings: Settings, stop: threading.Event) -> None:
+def sweep_after_dead_servers(
+    settings: Settings, stop: threading.Event, engine: Engine | None = None
+) -> None:
     """Close a dead server's calls and settle the spool now, then the spool every
-    ``SPOOL_EVERY_S`` until ``stop`` is set."""
+    ``SPOOL_EVERY_S`` until ``stop`` is set; with ``engine`` (the server's own), no other."""
     from ivr.paths import SPOOL, host_path
 
-    close_orphaned_calls(settings)
-    if not host_path(settings, SPOOL).is_dir():
-        return
-    engine = make_engine(settings.resolved_database_url())
+    own = engine is None
+    engine = engine or make_engine(settings.resolved_database_url())
     sessions = make_session_factory(engine)
     try:
+        close_orphaned_calls(settings, sessions)
+        if not host_path(settings, SPOOL).is_dir():
+            return
         while not stop.wait(SPOOL_EVERY_S):
             settle_spool(settings, sessions)
     finally:
-        engine.dispose()
+        if own:
+            engine.dispose()
 
 
-def close_orphaned_calls(settings: Settings) -> int:
+def close_orphaned_calls(settings: Settings, sessions: sessionmaker[Session] | None = None) -> int:
     """Close the calls a dead FastAGI server left open (their channels are gone), then settle
-    the recordings ended calls left in Asterisk's spool; say how many calls were closed."""
+    the recordings ended calls left in Asterisk's spool; say how many calls were closed. With
+    ``sessions``, its engine is used; otherwise one is opened for the sweep and closed after."""
     from providers import build
     from tawasul.ports import DeliveryError
     from tawasul.stale_calls import close_calls_without_channel
 
-    engine = make_engine(settings.resolved_database_url())
-    sessions = make_session_factory(engine)
+    engine = None
+    if sessions is None:
+        engine = make_engine(settings.resolved_database_url())
+        sessions = make_session_factory(engine)
     closed: list[str] = []
     try:
         try:
@@ -141,7 +225,8 @@ def close_orphaned_calls(settings: Settings) -> int:
         # Without AMI too: the spool may hold recordings of calls that ended earlier.
         settle_spool(settings, sessions)
     finally:
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
     return len(closed)
 
 

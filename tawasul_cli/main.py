@@ -34,7 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     asterisk.add_argument("rest", nargs=argparse.REMAINDER, help="CLI command for `cli`")
 
-    commands.add_parser("agi-server", help="run the FastAGI server")
+    agi = commands.add_parser("agi-server", help="run the FastAGI server")
+    agi.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="FastAGI processes sharing the port (default: one per core)",
+    )
+    agi.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     db = commands.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade"])
     commands.add_parser("keygen", help="create the personal-data key if there is none")
@@ -84,9 +91,14 @@ def main(argv: list[str] | None = None) -> int:
 
             return asterisk.main(asterisk.Harness.for_settings(settings), args.action, args.rest)
         if args.command == "agi-server":
+            from tawasul_cli.agi_pool import default_processes
             from tawasul_cli.commands import serve_agi
 
-            return serve_agi(settings)
+            processes = args.processes if args.processes is not None else default_processes()
+            if processes < 1:
+                print("tawasul: --processes must be at least 1", file=sys.stderr)
+                return 2
+            return serve_agi(settings, processes, child=args.child)
         if args.command == "db":
             from tawasul_cli.commands import db_upgrade
 

@@ -43,26 +43,29 @@ class NewRequestFlow:
             menu.call,
         )
         menu.channel.set_variable(var.REFERENCE, request.reference_number)
+        # The answers up to the number go with one commit, before the voice message (a long
+        # wait); a hang-up before it keeps them too (IntakeService.close_call).
         category = menu.choose_one_of("choose_category", CATEGORIES, "category")
-        intake.fill_in(session, request, category=category)
+        intake.fill_in(session, request, category=category, commit=False)
         officials = self.ctx.settings.officials
         official = menu.choose_one_of(
             "choose_official", officials, "official", lambda key: f"official.{key}"
         )
-        intake.fill_in(session, request, target_official=official)
+        intake.fill_in(session, request, target_official=official, commit=False)
         mode = menu.choose_one_of("choose_meeting_mode", MEETING_MODES, "meeting_mode")
         if mode == MeetingMode.IN_PERSON:
             branches = self.ctx.settings.branches
             branch = menu.choose_one_of(
                 "choose_branch", branches, "branch", lambda key: f"branch.{key}"
             )
-            intake.fill_in(session, request, meeting_mode=mode, branch=branch)
+            intake.fill_in(session, request, meeting_mode=mode, branch=branch, commit=False)
         else:
-            intake.fill_in(session, request, meeting_mode=mode)
+            intake.fill_in(session, request, meeting_mode=mode, commit=False)
         number = CallbackNumber(menu).ask()
         intake.fill_in(session, request, callback_number=number)
         path = record_voice_message(menu, NEW_REQUEST, partial=request)
-        intake.fill_in(session, request, voice_message_path=path)
+        # Nothing is said to the caller in between: the message and the filing, one commit.
+        intake.fill_in(session, request, voice_message_path=path, commit=False)
         intake.complete_request(session, request, menu.call)
         menu.play("request_saved", "your_reference_is")
         menu.channel.say_digits(request.reference_number)

@@ -124,6 +124,50 @@ def test_a_partial_request_keeps_each_answer_and_owes_nothing_until_complete(
         assert [e["step"] for e in ended.journey] == ["request_started", "official_no_input"]
 
 
+def test_answers_held_for_the_next_commit_are_kept_when_the_caller_hangs_up(
+    service: IntakeService, session: Session, database: Database
+) -> None:
+    guard = forbid_open_transactions(session)
+    call = service.open_call(session, "c1", "0501234567")
+    request = service.start_partial_request(session, new(), call)
+    service.fill_in(session, request, category=RequesterCategory.WOMAN, commit=False)
+    service.fill_in(session, request, target_official="minister", commit=False)
+    # Held in memory, not in a database transaction: Asterisk may be talked to.
+    guard("STREAM FILE")
+    with database.sessions() as other:
+        assert other.get(Request, request.id).category is None  # type: ignore[union-attr]
+    request_id = request.id
+    service.close_call(session, call, CallOutcome.HUNG_UP)
+    with database.sessions() as other:
+        kept = other.get(Request, request_id)
+        assert kept is not None and kept.is_partial
+        assert (kept.category, kept.target_official) == (RequesterCategory.WOMAN, "minister")
+
+
+def test_a_failed_completion_leaves_the_request_partial_and_owes_nothing(
+    service: IntakeService, session: Session, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    call = service.open_call(session, "c1", "0501234567")
+    request = service.start_partial_request(session, new(), call)
+    service.fill_in(session, request, callback_number="+966501234567", commit=False)
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("the SMS could not be owed")
+
+    monkeypatch.setattr("tawasul.intake.notify", broken)
+    with pytest.raises(RuntimeError):
+        service.complete_request(session, request, call)
+    request_id = request.id
+    service.close_call(session, call, CallOutcome.FAILED)
+    with database.sessions() as other:
+        kept = other.get(Request, request_id)
+        # The answer is kept; the completion, half done, is not.
+        assert kept is not None and kept.is_partial
+        assert kept.callback_number == "+966501234567"
+        assert other.scalars(select(OutboxMessage)).all() == []
+        assert other.scalars(select(RequestEvent)).all() == []
+
+
 def test_completing_a_request_owes_its_sms_and_forwarding_with_one_created_event(
     service: IntakeService, session: Session, database: Database
 ) -> None:
