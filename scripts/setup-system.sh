@@ -14,8 +14,13 @@ PACKAGES=(
   make git ca-certificates
   systemd                                # systemd-analyze verify checks the service units
   chromium                               # the console's browser tests (Playwright drives it)
-  nodejs npm                             # installs axe-core, which the browser tests inject
 )
+# npm installs axe-core, which the browser tests inject. Debian's npm conflicts with a Node.js
+# installed from elsewhere (NodeSource's nodejs ships its own npm): take Debian's only if there
+# is no npm at all.
+if ! command -v npm > /dev/null; then
+  PACKAGES+=(nodejs npm)
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup-system.sh: run as root (it installs Debian packages and builds a chroot)" >&2
