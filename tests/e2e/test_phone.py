@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -96,7 +96,9 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaNetwork]:
 
 
 @pytest.fixture(scope="module")
-def phone_browser(media: MediaNetwork, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def phone_browser(
+    media: MediaNetwork, tmp_path_factory: pytest.TempPathFactory, playwright_driver: Any
+) -> Iterator[Any]:
     """Chromium inside the namespace: a fake microphone that speaks, no permission prompts."""
     # The staff's "voice": 1 s of tone, then 3 s of quiet (more than the 2.5 s of silence that
     # ends TALK_DETECT's talking), so every second the far end hears a new start of talking.
@@ -106,21 +108,20 @@ def phone_browser(media: MediaNetwork, tmp_path_factory: pytest.TempPathFactory)
         + ["synth", "1", "sine", "1000", "vol", "0.5", "pad", "0", "3"],
         check=True,
     )
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(
-            executable_path=str(media.chromium),
-            args=[
-                *CHROMIUM_ARGS,
-                "--use-fake-device-for-media-stream",
-                "--use-fake-ui-for-media-stream",
-                f"--use-file-for-fake-audio-capture={voice}",
-                "--autoplay-policy=no-user-gesture-required",
-                # The microphone is for secure pages; the console is plain HTTP on the test link.
-                f"--unsafely-treat-insecure-origin-as-secure=http://{media.host_address}:{CONSOLE_PORT}",
-            ],
-        )
-        yield browser
-        browser.close()
+    browser = playwright_driver.chromium.launch(
+        executable_path=str(media.chromium),
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-audio-capture={voice}",
+            "--autoplay-policy=no-user-gesture-required",
+            # The microphone is for secure pages; the console is plain HTTP on the test link.
+            f"--unsafely-treat-insecure-origin-as-secure=http://{media.host_address}:{CONSOLE_PORT}",
+        ],
+    )
+    yield browser
+    browser.close()
 
 
 @dataclass

@@ -6,8 +6,9 @@ port, and sends from ``ip_port``) and a registration trunk (the centre registers
 sends it (callbacks) lands in ``[carrier-from-centre]``, which reports each call with a
 ``CarrierCall`` user event (the number dialled, the caller ID shown, the carrier's endpoint),
 answers and hangs up after two seconds. Its callers are placed by AMI Originate and run
-``[carrier-caller]``: the scripted caller of ``[tawasul-simulator]``, plus ``x<uri>``, a transfer
-request (SIP REFER) to the centre; or ``[carrier-fax]``, a fax machine.
+``[carrier-caller]``: the scripted caller of ``[tawasul-simulator]`` (``s<language>`` speaks the
+voice message as 3 s of tone), plus ``x<uri>``, a transfer request (SIP REFER) to the centre;
+or ``[carrier-fax]``, a fax machine.
 """
 
 from __future__ import annotations
@@ -143,7 +144,13 @@ exten => s,1,NoOp(Carrier caller)
  same => n,GotoIf($["${STEP}" = "h"]?hangup)
  same => n,GotoIf($["${STEP:0:1}" = "w"]?wait)
  same => n,GotoIf($["${STEP:0:1}" = "x"]?transfer)
+ same => n,GotoIf($["${STEP:0:1}" = "s"]?speak)
  same => n,SendDTMF(${STEP})
+ same => n,Goto(next)
+ ; s<language>: the voice message, 3 s of tone (the menu keeps only a message with audio).
+ same => n(speak),Playtones(440)
+ same => n,Wait(3)
+ same => n,StopPlaytones()
  same => n,Goto(next)
  same => n(wait),Wait(${STEP:1})
  same => n,Goto(next)

@@ -229,6 +229,10 @@ class SmscStub:
     def _accept_or_refuse(
         self, connection: socket.socket, pdu: Any, submitted: Submitted, status: int
     ) -> None:
+        with self.lock:
+            # No longer outstanding once its answer is on its way: the client may send the next
+            # part the moment the answer arrives, before this thread would get the lock back.
+            self.outstanding -= 1
         try:
             if status:
                 self._answer(connection, "submit_sm_resp", pdu.sequence, status=status)
@@ -249,9 +253,6 @@ class SmscStub:
             self._receipt(connection, submitted)
         except OSError:
             return
-        finally:
-            with self.lock:
-                self.outstanding -= 1
 
     def _receipt(self, connection: socket.socket, submitted: Submitted) -> None:
         message_id = submitted.message_id
