@@ -273,7 +273,12 @@ def test_a_staff_member_sets_their_own_extension(page_console: Console, browser)
     assert described.split() == ["my-extension-hint", "my-extension-error"]
     assert agent.page.evaluate("document.activeElement.id") == "my-extension"
     agent.page.fill("#my-extension", "PJSIP/1001")
-    agent.page.click("#settings-form button[type=submit]")
+    # The database is read once the page's PATCH has been answered, not when the click returns.
+    with agent.page.expect_response(
+        lambda answer: answer.url.endswith("/auth/me") and answer.request.method == "PATCH"
+    ) as saved:
+        agent.page.click("#settings-form button[type=submit]")
+    assert saved.value.status == 200
     expect(agent.page.locator("#my-extension-error")).to_have_count(0)
     with page_console.database.sessions() as session:
         found = session.get(User, _user(page_console, "agent").id)
