@@ -253,12 +253,16 @@ class Harness:
 
     def ami_secret(self) -> str:
         """Return this instance's AMI secret, creating it on first use."""
-        path = self.state_dir / "ami.secret"
+        return self._secret("ami.secret", 24)
+
+    def _secret(self, name: str, nbytes: int) -> str:
+        # Created once, readable by this user only (O_EXCL: two starts never write two).
+        path = self.state_dir / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(24))
+                handle.write(secrets.token_urlsafe(nbytes))
         return path.read_text().strip()
 
     def _asterisk_ids(self) -> tuple[int, int]:
@@ -391,13 +395,7 @@ hideconnect = yes
 
     def sip_secret(self) -> str:
         """The password of the SIP test phone ``tester``, created on first use."""
-        path = self.state_dir / "sip.secret"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(18))
-        return path.read_text().strip()
+        return self._secret("sip.secret", 18)
 
     def _pjsip_conf(self) -> str:
         # One UDP transport on loopback; one phone, "tester", whose calls land in the inbound
@@ -435,13 +433,7 @@ max_contacts = 1
 
     def ami_reload_secret(self) -> str:
         """Return the secret of the AMI user that may only reload res_pjsip."""
-        path = self.state_dir / "ami-reload.secret"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(24))
-        return path.read_text().strip()
+        return self._secret("ami-reload.secret", 24)
 
     # -- the agents' phones (tawasul.sip_accounts): kept apart from the trunk's sections ----
 
