@@ -186,6 +186,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "branch",
         "extension",
         "is_active",
+        "takes_calls",
         "failed_logins",
         "session_version",
         "created_at",
@@ -282,7 +283,10 @@ def staff(now: datetime) -> Staff:
 
     def add(username: str, role: str, branch: str, extension: str | None) -> int:
         ident = len(rows) + 1
-        rows.append((ident, username, password_hash, role, branch, extension, True, 0, 1, created))
+        takes_calls = role == "agent"  # as migration 0012 sets it: agents take queue calls
+        rows.append(
+            (ident, username, password_hash, role, branch, extension, True, takes_calls, 0, 1, created)
+        )
         return ident
 
     for branch in BRANCHES:
