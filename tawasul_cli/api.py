@@ -108,15 +108,25 @@ def _read_password() -> str:
 
 
 def add_user(
-    settings: Settings, username: str, role: str, branch: str, extension: str | None
+    settings: Settings,
+    username: str,
+    role: str,
+    branch: str,
+    extension: str | None,
+    takes_calls: bool | None = None,
 ) -> int:
-    """Open an account; the password comes from standard input or a prompt, never argv."""
+    """Open an account; the password comes from standard input or a prompt, never argv.
+
+    ``takes_calls`` None keeps the role's default (agents answer queue calls, others do not).
+    """
     engine = make_engine(settings.resolved_database_url())
     upgrade(engine)
     password = _read_password()
     with make_session_factory(engine)() as session:
         user = AccountService(settings.branches).create_user(
-            session, NewUser(username, password, Role(role), branch, extension)
+            session, NewUser(username, password, Role(role), branch, extension, takes_calls)
         )
-        print(f"user {user.username} ({user.role.value}, {user.branch}) created, id {user.id}")
+        calls = "takes queue calls" if user.takes_calls else "takes no queue calls"
+        where = f"{user.role.value}, {user.branch}, {calls}"
+        print(f"user {user.username} ({where}) created, id {user.id}")
     return 0

@@ -77,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_argument("--role", required=True, choices=["agent", "supervisor", "admin"])
     users.add_argument("--branch", required=True)
     users.add_argument("--extension", help="softphone endpoint, e.g. PJSIP/1001")
+    users.add_argument(
+        "--takes-calls",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="answers the branch queue's calls (default: agents do, supervisors and admins not)",
+    )
     return parser
 
 
@@ -171,7 +177,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "users":
             from tawasul_cli.api import add_user
 
-            return add_user(settings, args.username, args.role, args.branch, args.extension)
+            return add_user(
+                settings,
+                args.username,
+                args.role,
+                args.branch,
+                args.extension,
+                args.takes_calls,
+            )
     except TawasulError as exc:
         print(f"tawasul: {exc}", file=sys.stderr)
         return 2

@@ -27,5 +27,15 @@ def test_users_add_reads_the_password_from_stdin(database, monkeypatch, secret_k
         "PJSIP/1002",
     )
     assert verify_password("a long enough password", user.password_hash)
+    assert not user.takes_calls  # a supervisor's default
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    argv = ["users", "add", "--username", "huda", "--role", "supervisor", "--branch", "jeddah"]
+    assert main([*argv, "--extension", "PJSIP/1003", "--takes-calls"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    argv = ["users", "add", "--username", "reem", "--role", "agent", "--branch", "jeddah"]
+    assert main([*argv, "--no-takes-calls"]) == 0
+    with database.sessions() as session:
+        takes = dict(session.execute(select(User.username, User.takes_calls)).tuples().all())
+    assert takes == {"noura": False, "huda": True, "reem": False}
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert main(["users", "add", "--username", "x2", "--role", "agent", "--branch", "jeddah"]) == 2
