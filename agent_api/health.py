@@ -1,4 +1,5 @@
-"""``/health``: is the database, Redis and AMI reachable? Public, never a 500."""
+"""``/health``: is the database, Redis and AMI reachable, and the SMS centre's bind held?
+Public, never a 500."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
 from agent_api.services import services
+from tawasul.bind_status import read_bind_status
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +50,17 @@ def _ami() -> str:
         return "down"
 
 
+def _smpp() -> str:
+    settings = services().settings
+    if settings.sms_provider != "smpp":
+        return "not configured"
+    return read_bind_status(settings.var_dir)
+
+
 @bp.get("/health")
 def health() -> ResponseReturnValue:
     """Report each dependency; 503 when any configured one is down."""
-    checks = {"database": _database(), "redis": _redis(), "ami": _ami()}
+    checks = {"database": _database(), "redis": _redis(), "ami": _ami(), "smpp": _smpp()}
     healthy = all(state != "down" for state in checks.values())
     return jsonify({"status": "ok" if healthy else "degraded", "checks": checks}), (
         200 if healthy else 503
@@ -61,7 +70,8 @@ def health() -> ResponseReturnValue:
 OPENAPI_PATHS: dict[str, Any] = {
     "/health": {
         "get": {
-            "summary": "Database, Redis and AMI reachability (503 when one is down)",
+            "summary": "Database, Redis and AMI reachability and the SMS centre's bind held "
+            "by tawasul smpp (503 when one is down)",
             "security": [],
             "responses": {
                 "200": {"description": "all up"},

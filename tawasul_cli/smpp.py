@@ -7,12 +7,15 @@ import fcntl
 import logging
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from types import FrameType
+from typing import Any
 
 from sqlalchemy import Engine, text
 
 from providers import build
+from tawasul.bind_status import HEARTBEAT_S, write_bind_status
 from tawasul.config import Settings
 from tawasul.db import make_engine, make_session_factory
 from tawasul.errors import ConfigError
@@ -76,5 +79,35 @@ def serve_smpp(settings: Settings) -> int:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     with only_bind(engine, str(settings.var_dir / "smpp.lock")):
         log.info("SMPP: binding to %s:%s", settings.smpp_host, settings.smpp_port)
-        bind.run(stop)
+        heartbeat = threading.Thread(
+            target=_report_bind, args=(bind, settings, stop), name="smpp-status", daemon=True
+        )
+        heartbeat.start()
+        try:
+            bind.run(stop)
+        finally:
+            stop.set()
+            heartbeat.join(HEARTBEAT_S)
+            _write_status(settings, bound=False, binds=bind.binds)
     return 0
+
+
+def _report_bind(bind: Any, settings: Settings, stop: threading.Event) -> None:
+    """Write the bind's state for ``/health`` (:mod:`tawasul.bind_status`): at once when it
+    changes, and every heartbeat while this process lives."""
+    last: bool | None = None
+    written = 0.0
+    while not stop.is_set():
+        bound = bind.bound.is_set()
+        now = time.monotonic()
+        if bound != last or now - written >= HEARTBEAT_S:
+            _write_status(settings, bound=bound, binds=bind.binds)
+            last, written = bound, now
+        stop.wait(0.2)
+
+
+def _write_status(settings: Settings, bound: bool, binds: int) -> None:
+    try:
+        write_bind_status(settings.var_dir, bound=bound, binds=binds)
+    except OSError as exc:  # /health then reads "down": say why here
+        log.warning("SMPP: cannot write the bind status for /health: %s", exc)

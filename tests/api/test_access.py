@@ -273,6 +273,7 @@ def test_health_reports_each_dependency(app, client, api_settings, database):
         "database": "ok",
         "redis": "not configured",
         "ami": "not configured",
+        "smpp": "not configured",
     }
 
     class DownRedis:
@@ -296,7 +297,12 @@ def test_health_reports_each_dependency(app, client, api_settings, database):
     )
     answer = degraded.test_client().get("/health")
     assert answer.status_code == 503
-    assert answer.json["checks"] == {"database": "ok", "redis": "down", "ami": "ok"}
+    assert answer.json["checks"] == {
+        "database": "ok",
+        "redis": "down",
+        "ami": "ok",
+        "smpp": "not configured",
+    }
     no_ami = create_app(api_settings, sessions=database.sessions, redis=UpRedis(), ami=Ami(False))
     answer = no_ami.test_client().get("/health")
     assert answer.status_code == 503 and answer.json["checks"]["ami"] == "down"
@@ -308,3 +314,33 @@ def test_health_reports_each_dependency(app, client, api_settings, database):
     broken = create_app(api_settings, sessions=dead)
     answer = broken.test_client().get("/health")
     assert answer.status_code == 503 and answer.json["checks"]["database"] == "down"
+
+
+def test_health_reports_the_sms_centre_bind_from_tawasul_smpp_s_status(
+    api_settings, database, tmp_path
+):
+    import dataclasses
+    import time
+
+    from agent_api import create_app
+    from tawasul.bind_status import STALE_AFTER_S, write_bind_status
+
+    settings = dataclasses.replace(
+        api_settings, sms_provider="smpp", smpp_sender_id="Tawasul", var_dir=tmp_path / "var"
+    )
+    client = create_app(settings, sessions=database.sessions).test_client()
+
+    def smpp() -> tuple[int, str]:
+        answer = client.get("/health")
+        return answer.status_code, answer.json["checks"]["smpp"]
+
+    assert smpp() == (503, "down")  # tawasul smpp never ran
+    write_bind_status(settings.var_dir, bound=True, binds=1)
+    assert smpp() == (200, "ok")
+    write_bind_status(settings.var_dir, bound=False, binds=1)
+    assert smpp() == (503, "down")  # running, the bind lost
+    stale = time.time() - STALE_AFTER_S - 1
+    write_bind_status(settings.var_dir, bound=True, binds=2, clock=lambda: stale)
+    assert smpp() == (503, "down")  # nobody wrote it for four heartbeats: the process is gone
+    (settings.var_dir / "smpp-bind.json").write_text("{not json")
+    assert smpp() == (503, "down")

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from providers.smpp import SmppAccount, SmppBind, SmppHandover
+from tawasul.bind_status import read_bind_status
 from tawasul.config import Settings
 from tawasul.ids import luhn_valid
 from tawasul.intake import IntakeService, NewRequest
@@ -38,6 +39,7 @@ from tawasul.sms import SmsDelivery
 from tawasul.sms_centre import SmsCentreQueue
 from tests.helpers import REPO, Database
 from tests.integration.smsc_stub import SmscStub, Submitted
+from tests.integration.support import wait_until
 
 SENDER = "MINISTRY"
 LONG_EN = "Your documents must be stamped by the branch office before the meeting. " * 3
@@ -364,6 +366,8 @@ def test_tawasul_smpp_binds_with_the_settings_and_only_once(
         (message,) = centre.wait_settled()
         assert message.status == SmsStatus.DELIVERED
         assert smsc.binds == 1
+        # What /health reports: tawasul smpp writes it within a poll (0.2 s) of binding.
+        wait_until(lambda: read_bind_status(settings.var_dir) == "ok", 10, "the bind status")
         # A second process refuses to bind while the first holds the bind.
         second = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, timeout=60)
         assert second.returncode == 2
@@ -372,3 +376,4 @@ def test_tawasul_smpp_binds_with_the_settings_and_only_once(
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(20) == 0
+    assert read_bind_status(settings.var_dir) == "down"  # it unbound on the way out
