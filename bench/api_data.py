@@ -284,9 +284,9 @@ def staff(now: datetime) -> Staff:
     def add(username: str, role: str, branch: str, extension: str | None) -> int:
         ident = len(rows) + 1
         takes_calls = role == "agent"  # as migration 0012 sets it: agents take queue calls
-        rows.append(
-            (ident, username, password_hash, role, branch, extension, True, takes_calls, 0, 1, created)
-        )
+        active = True
+        row = (ident, username, password_hash, role, branch, extension, active, takes_calls)
+        rows.append((*row, 0, 1, created))
         return ident
 
     for branch in BRANCHES:
