@@ -153,7 +153,10 @@ class Forwarder:
                     if not data:
                         return
                     key.data.setblocking(True)
-                    key.data.sendall(data)
+                    try:
+                        key.data.sendall(data)
+                    except OSError:  # the other side went away (reset): this relay is over
+                        return
                     key.data.setblocking(False)
 
     def stop(self) -> None:
