@@ -25,6 +25,9 @@ class _Library:
         config = pj.EpConfig()
         config.uaConfig.threadCnt = 0
         config.uaConfig.mainThreadOnly = False
+        # Calls of every phone of the process share the library's slots (pjsua's default is
+        # 4): a slot still held by an earlier test's call would answer a new INVITE "busy".
+        config.uaConfig.maxCalls = 32
         config.logConfig.level = 1
         config.logConfig.consoleLevel = 0
         config.medConfig.noVad = True
