@@ -66,6 +66,7 @@ def branch_staff() -> ResponseReturnValue:
                     "name": item.username,
                     "role": item.role.value,
                     "takes_calls": item.takes_calls,
+                    "extension": item.extension,
                 }
                 for item in found
             ],
@@ -133,8 +134,9 @@ OPENAPI_PATHS: dict[str, Any] = {
     },
     "/users/staff": {
         "get": operation(
-            "The branch's active agents and supervisors (id, name, role, takes_calls): whom a "
-            "request can be reassigned to; any signed-in user, their own branch (admins: any)",
+            "The branch's active agents and supervisors (id, name, role, takes_calls, extension): "
+            "whom a request can be reassigned or a call transferred to; any signed-in user, "
+            "their own branch (admins: any)",
             answer("200", "branch, items", ITEMS),
             params=[query_param("branch", {"type": "string", "maxLength": 32})],
         )

@@ -18,12 +18,14 @@ def test_agents_and_supervisors_list_their_branchs_active_staff(client, auth, st
                 "name": "agent",
                 "role": "agent",
                 "takes_calls": True,
+                "extension": "PJSIP/1001",
             },
             {
                 "id": auth.users["supervisor"].id,
                 "name": "supervisor",
                 "role": "supervisor",
                 "takes_calls": False,
+                "extension": "PJSIP/1001",
             },
         ]
     other = client.get("/users/staff?branch=jeddah", headers=auth["agent"])

@@ -394,9 +394,14 @@ def test_a_queue_call_is_answered_held_transferred_and_wrapped_up_in_the_page(
     expect(agent.page.locator("#phone-transfer-target")).to_be_focused()
     accessibility["in a call, keypad and transfer open (en)"] = agent.axe()
 
-    # Blind transfer to the second agent (the form is open): their page rings, answers, and
-    # hears the caller.
-    agent.page.fill("#phone-transfer-number", SECOND_AGENT)
+    # Blind transfer to the second agent, chosen by name from the branch's staff (the form is
+    # open; the agent's own phone is not offered): their page rings, answers, and hears the
+    # caller.
+    offered = agent.page.locator("#phone-transfer-target option").evaluate_all(
+        "options => options.map(option => option.value)"
+    )
+    assert SECOND_AGENT in offered and SUPERVISOR in offered and AGENT not in offered, offered
+    agent.page.select_option("#phone-transfer-target", SECOND_AGENT)
     agent.page.click(".phone-transfer button[type=submit]")
     expect(second.page.locator("#phone[data-view=ringing]")).to_be_visible(timeout=20_000)
     accessibility["ringing (ar)"] = second.axe()

@@ -5,7 +5,7 @@ import { clearErrors, failed, h, showError, toast } from "./dom.js";
 import { bothCalendars, clock, number, plural, t } from "./i18n.js";
 import { expectCall } from "./phone/phone.js";
 import { showRequest } from "./request.js";
-import { CATEGORIES, state } from "./state.js";
+import { branchStaff, CATEGORIES, state } from "./state.js";
 
 export const MOVES = {
   claim: { dialog: "category" },
@@ -272,15 +272,6 @@ async function slotDialog(request) {
       )
     : h("p", {}, t("no_slots"));
   openDialog(t("choose_slot"), list);
-}
-
-// The branch's active agents and supervisors (GET /users/staff), asked once a session.
-export async function branchStaff() {
-  if (!state.staff) state.staff = api("GET", "/users/staff").then((answer) => answer.items);
-  return state.staff.catch(() => {
-    state.staff = null;
-    return [];
-  });
 }
 
 async function reassignDialog(request) {

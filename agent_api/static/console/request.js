@@ -1,10 +1,10 @@
 // The request page: details, voice message, documents, notes, actions and history.
 
 import { api } from "./api.js";
-import { act, branchStaff, MOVES } from "./dialogs.js";
+import { act, MOVES } from "./dialogs.js";
 import { displayName, failed, h, main, statusBadge } from "./dom.js";
 import { bothCalendars, clock, gregorian, has, hijri, number, t } from "./i18n.js";
-import { state } from "./state.js";
+import { branchStaff, state } from "./state.js";
 
 function detail(key, value) {
   return [h("dt", {}, t(key)), h("dd", { dataset: { field: key } }, value)];

@@ -1,5 +1,7 @@
 // What the console knows while it runs, shared by every view.
 
+import { api } from "./api.js";
+
 export const STATUSES = [
   "received",
   "in_review",
@@ -29,8 +31,17 @@ export const state = {
   revealed: null,
   // Display names of branches and officials in both languages (GET /display-names).
   names: { branch: {}, official: {} },
-  // The branch's staff (a promise, see dialogs.branchStaff), for names and reassigning.
+  // The branch's staff (a promise, see branchStaff), for names, reassigning and transfers.
   staff: null,
   // The work views of the user's role and the one they land on (GET /auth/me).
   views: null,
 };
+
+// The branch's active agents and supervisors (GET /users/staff), asked once a session.
+export async function branchStaff() {
+  if (!state.staff) state.staff = api("GET", "/users/staff").then((answer) => answer.items);
+  return state.staff.catch(() => {
+    state.staff = null;
+    return [];
+  });
+}

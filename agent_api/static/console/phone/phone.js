@@ -7,6 +7,7 @@
 import { api } from "../api.js";
 import { toast } from "../dom.js";
 import { duration, language } from "../i18n.js";
+import { branchStaff } from "../state.js";
 import { LINE, Line } from "./line.js";
 import { startRinging, stopRinging, unlockSound } from "./ring.js";
 import { pt } from "./texts.js";
@@ -350,18 +351,29 @@ async function showTransfer() {
     open.focus();
     return;
   }
-  // Another branch's queue (Asterisk's tawasul-agents context takes "queue-<branch>"); an agent
-  // or a supervisor by extension, typed.
+  // A colleague of the branch with a desk or browser phone (GET /users/staff: the endpoint is
+  // the digits of PJSIP/<digits>), a branch's queue (Asterisk's tawasul-agents context takes
+  // "queue-<branch>"), or any extension, typed.
   let branches = {};
+  let staff = [];
   try {
-    branches = (await api("GET", "/display-names")).branch || {};
+    [branches, staff] = await Promise.all([
+      api("GET", "/display-names").then((names) => names.branch || {}),
+      branchStaff(),
+    ]);
   } catch (problem) {
     notify(problem.message);
   }
+  const colleagues = staff
+    .map((member) => ({ ...member, endpoint: (/^PJSIP\/([0-9]{2,10})$/.exec(member.extension || "") || [])[1] }))
+    .filter((member) => member.endpoint && member.endpoint !== ownEndpoint());
   const choice = el(
     "select",
     { id: "phone-transfer-target" },
     el("option", { value: "" }, "—"),
+    colleagues.map((member) =>
+      el("option", { value: member.endpoint }, `${member.name} · ${member.endpoint}`),
+    ),
     Object.entries(branches).map(([code, names]) =>
       el("option", { value: `queue-${code}` }, `${pt("transfer_queue")} · ${names[language()] || code}`),
     ),
@@ -393,6 +405,11 @@ async function showTransfer() {
   });
   box.replaceChildren(form);
   choice.focus();
+}
+
+// This page's own endpoint (a call is not transferred to oneself).
+function ownEndpoint() {
+  return phone.account.uri.replace(/^sip:([^@]*)@.*$/, "$1");
 }
 
 // An extension or a branch queue becomes a SIP URI in the endpoint's own domain.
