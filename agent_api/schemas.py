@@ -6,6 +6,7 @@ from typing import Any
 
 from agent_api.dates import moment
 from tawasul.appointments import AppointmentBook
+from tawasul.duplicates import OpenDuplicate
 from tawasul.masking import mask_phone
 from tawasul.models import (
     AgentCall,
@@ -81,7 +82,7 @@ def dump_request(
     assignment: RequestAssignment | None = None,
     appointment: Appointment | None = None,
     book: AppointmentBook | None = None,
-    duplicates: list[Request] | None = None,
+    duplicates: list[OpenDuplicate] | None = None,
     visible: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """A request as agents see it: the callback number masked, the next statuses listed.
@@ -113,7 +114,7 @@ def dump_request(
     }
 
 
-def dump_duplicate(request: Request, visible: frozenset[str] | None) -> dict[str, Any]:
+def dump_duplicate(request: OpenDuplicate, visible: frozenset[str] | None) -> dict[str, Any]:
     """Another open request of the same requester (its id only when the user may open it)."""
     shown = visible is None or request.branch in visible
     return {
