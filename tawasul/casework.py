@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from tawasul.appointments import AppointmentBook
 from tawasul.audit import record_event
@@ -88,6 +89,25 @@ def load_request(session: Session, user: User, request_id: int) -> Request:
     if request is None or (branches is not None and request.branch not in branches):
         raise NotFound("no such request")
     return request
+
+
+# A list page reads what its rows need with these, built once: building a statement anew was
+# half of what each cost (the page's ids are bound at execution, expanded into the IN list).
+_PAGE_IDS: BindParameter[list[int]] = bindparam("request_ids", expanding=True)
+_ASSIGNEES_OF = select(RequestAssignment).where(RequestAssignment.request_id.in_(_PAGE_IDS))
+_WITH_CODE = (
+    select(IdentityVerification.request_id)
+    .where(IdentityVerification.request_id.in_(_PAGE_IDS))
+    .distinct()
+)
+_VERIFIED_OF = (
+    select(IdentityVerification)
+    .where(
+        IdentityVerification.request_id.in_(_PAGE_IDS),
+        IdentityVerification.status == VerificationStatus.VERIFIED,
+    )
+    .order_by(IdentityVerification.id)
+)
 
 
 @dataclass(frozen=True)
@@ -219,11 +239,7 @@ class Casework:
             return {}
         return {
             assignment.request_id: assignment
-            for assignment in session.scalars(
-                select(RequestAssignment).where(
-                    RequestAssignment.request_id.in_(sorted(request_ids))
-                )
-            )
+            for assignment in session.scalars(_ASSIGNEES_OF, {"request_ids": sorted(request_ids)})
         }
 
     def appointments(
@@ -256,14 +272,7 @@ class Casework:
         if not request_ids:
             return {}
         found: dict[int, IdentityVerification] = {}
-        for verified in session.scalars(
-            select(IdentityVerification)
-            .where(
-                IdentityVerification.request_id.in_(sorted(request_ids)),
-                IdentityVerification.status == VerificationStatus.VERIFIED,
-            )
-            .order_by(IdentityVerification.id)
-        ):
+        for verified in session.scalars(_VERIFIED_OF, {"request_ids": sorted(request_ids)}):
             found[verified.request_id] = verified
         return found
 
@@ -292,17 +301,7 @@ class Casework:
             assignees = self.assignees(session, ids)
         if appointments is None:
             appointments = self.appointments(session, ids)
-        with_code = (
-            set(
-                session.scalars(
-                    select(IdentityVerification.request_id)
-                    .where(IdentityVerification.request_id.in_(sorted(ids)))
-                    .distinct()
-                )
-            )
-            if ids
-            else set()
-        )
+        with_code = set(session.scalars(_WITH_CODE, {"request_ids": sorted(ids)})) if ids else set()
         now = self._clock()
         found: dict[int, RequestSituation] = {}
         for request in requests:
