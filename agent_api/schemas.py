@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent_api.dates import moment
+from agent_api.dates import centre_zone, moment
 from tawasul.appointments import AppointmentBook
 from tawasul.duplicates import OpenDuplicate
 from tawasul.masking import mask_phone
@@ -65,13 +65,14 @@ def dump_slot(slot: AppointmentSlot) -> dict[str, Any]:
 
 def dump_appointment(appointment: Appointment, book: AppointmentBook) -> dict[str, Any]:
     """A request's appointment: when, how, where (or the video link)."""
+    zone = centre_zone()
     return {
         "id": appointment.id,
         "status": appointment.status.value,
         "mode": appointment.slot.mode.value,
         "slot_id": appointment.slot_id,
-        "starts_at": moment(appointment.slot.starts_at),
-        "ends_at": moment(appointment.slot.ends_at),
+        "starts_at": moment(appointment.slot.starts_at, zone),
+        "ends_at": moment(appointment.slot.ends_at, zone),
         "meeting_link": appointment.meeting_link,
         "place": book.place(appointment),
     }
@@ -90,6 +91,7 @@ def dump_request(
     ``duplicates`` are the requester's other open requests (any channel); those of branches
     outside ``visible`` (None: all) show only their channel, branch and status.
     """
+    zone = centre_zone()
     return {
         "open_duplicates": [dump_duplicate(other, visible) for other in duplicates or []],
         "id": request.id,
@@ -109,8 +111,8 @@ def dump_request(
         "appointment": (
             dump_appointment(appointment, book) if appointment and book is not None else None
         ),
-        "created_at": moment(request.created_at),
-        "updated_at": moment(request.updated_at),
+        "created_at": moment(request.created_at, zone),
+        "updated_at": moment(request.updated_at, zone),
     }
 
 
