@@ -88,9 +88,9 @@ def _dump_page(requests: list[Request]) -> list[dict[str, Any]]:
     duplicates = open_duplicates(db(), requests)
     assignees = casework.assignees(db(), ids)
     appointments = casework.appointments(db(), ids)
-    situations = casework.situations(db(), requests, assignees, appointments)
+    started, identities = casework.identity_states(db(), ids)
+    situations = casework.situations(db(), requests, assignees, appointments, started)
     sms = owed_sms(db(), ids)
-    identities = casework.identity_checks(db(), ids)
     visible = visible_branches(me)
     dumped = []
     for request in requests:

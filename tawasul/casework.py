@@ -100,12 +100,9 @@ _WITH_CODE = (
     .where(IdentityVerification.request_id.in_(_PAGE_IDS))
     .distinct()
 )
-_VERIFIED_OF = (
+_CHECKS_OF = (
     select(IdentityVerification)
-    .where(
-        IdentityVerification.request_id.in_(_PAGE_IDS),
-        IdentityVerification.status == VerificationStatus.VERIFIED,
-    )
+    .where(IdentityVerification.request_id.in_(_PAGE_IDS))
     .order_by(IdentityVerification.id)
 )
 
@@ -269,12 +266,31 @@ class Casework:
         Returns:
             The verified check (provider ``sms``, ``in_person``, ``portal``...) by request id.
         """
+        return self.identity_states(session, request_ids)[1]
+
+    def identity_states(
+        self, session: Session, request_ids: Collection[int]
+    ) -> tuple[set[int], dict[int, IdentityVerification]]:
+        """Which of the requests had an identity check started, and the check that verified
+        each (the latest, as :meth:`identity_checks`): one query for a page of requests, which
+        :meth:`situations` takes (``code_sent``) instead of asking again.
+
+        Args:
+            session: the unit of work (only read).
+            request_ids: the requests (their visibility is the caller's to check).
+
+        Returns:
+            ``(ids of the requests with a check started, the verified check by request id)``.
+        """
+        started: set[int] = set()
+        verified: dict[int, IdentityVerification] = {}
         if not request_ids:
-            return {}
-        found: dict[int, IdentityVerification] = {}
-        for verified in session.scalars(_VERIFIED_OF, {"request_ids": sorted(request_ids)}):
-            found[verified.request_id] = verified
-        return found
+            return started, verified
+        for found in session.scalars(_CHECKS_OF, {"request_ids": sorted(request_ids)}):
+            started.add(found.request_id)
+            if found.status == VerificationStatus.VERIFIED:
+                verified[found.request_id] = found
+        return started, verified
 
     def situations(
         self,
@@ -282,6 +298,7 @@ class Casework:
         requests: Collection[Request],
         assignees: dict[int, RequestAssignment] | None = None,
         appointments: dict[int, Appointment] | None = None,
+        code_sent: Collection[int] | None = None,
     ) -> dict[int, RequestSituation]:
         """What the rules of :mod:`tawasul.permissions` need to know of each request now, in
         a fixed number of queries.
@@ -291,6 +308,8 @@ class Casework:
             requests: requests the caller may see.
             assignees: their assignments, when the caller has read them already.
             appointments: their current appointments, likewise.
+            code_sent: the ids of those with an identity check started, likewise
+                (:meth:`identity_states`).
 
         Returns:
             Each request's status, branch, holder, appointment start, number and code state,
@@ -301,7 +320,12 @@ class Casework:
             assignees = self.assignees(session, ids)
         if appointments is None:
             appointments = self.appointments(session, ids)
-        with_code = set(session.scalars(_WITH_CODE, {"request_ids": sorted(ids)})) if ids else set()
+        if code_sent is not None:
+            with_code = set(code_sent)
+        elif ids:
+            with_code = set(session.scalars(_WITH_CODE, {"request_ids": sorted(ids)}))
+        else:
+            with_code = set()
         now = self._clock()
         found: dict[int, RequestSituation] = {}
         for request in requests:
