@@ -47,10 +47,13 @@ def centre_zone() -> tzinfo:
 def moment(value: datetime, zone: tzinfo | None = None) -> dict[str, Any]:
     """A point in time in UTC, plus the centre's local date (both calendars) and time."""
     local = value.astimezone(zone or centre_zone())
+    day = local.date()
+    # A list page dumps fifty of these: no second conversion of what is UTC already, and the
+    # wall-clock time formatted without strftime (the same "%H:%M").
     return {
-        "utc": value.astimezone(UTC).isoformat(),
+        "utc": (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat(),
         "local": local.isoformat(),
-        "gregorian": local.date().isoformat(),
-        "hijri": hijri_of(local.date()),
-        "time": local.strftime("%H:%M"),
+        "gregorian": day.isoformat(),
+        "hijri": hijri_of(day),
+        "time": f"{local.hour:02d}:{local.minute:02d}",
     }

@@ -44,7 +44,7 @@ from tawasul.errors import TelephonyUnavailable, ValidationError
 from tawasul.history import Person, WordedEntry, in_words
 from tawasul.identity import IdentityDocument
 from tawasul.models import Channel, Language, MeetingMode, Request, RequesterCategory, utcnow
-from tawasul.permissions import allowed_actions, needs_override, visible_branches
+from tawasul.permissions import actions_now, visible_branches
 from tawasul.pii import PiiProtector
 from tawasul.sms import owed_sms
 from tawasul.workflow import RequestStatus
@@ -88,9 +88,9 @@ def _dump_page(requests: list[Request]) -> list[dict[str, Any]]:
     duplicates = open_duplicates(db(), requests)
     assignees = casework.assignees(db(), ids)
     appointments = casework.appointments(db(), ids)
-    situations = casework.situations(db(), requests, assignees, appointments)
+    started, identities = casework.identity_states(db(), ids)
+    situations = casework.situations(db(), requests, assignees, appointments, started)
     sms = owed_sms(db(), ids)
-    identities = casework.identity_checks(db(), ids)
     visible = visible_branches(me)
     dumped = []
     for request in requests:
@@ -102,9 +102,9 @@ def _dump_page(requests: list[Request]) -> list[dict[str, Any]]:
             duplicates[request.id],
             visible,
         )
-        situation = situations[request.id]
-        item["allowed_actions"] = [action.value for action in allowed_actions(me, situation)]
-        item["override_actions"] = [action.value for action in needs_override(me, situation)]
+        allowed, override = actions_now(me, situations[request.id])
+        item["allowed_actions"] = [action.value for action in allowed]
+        item["override_actions"] = [action.value for action in override]
         item["sms"] = [dump_sms(entry) for entry in sms[request.id]]
         item["identity"] = dump_identity(identities.get(request.id))
         dumped.append(item)

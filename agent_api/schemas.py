@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent_api.dates import moment
+from agent_api.dates import centre_zone, moment
 from tawasul.appointments import AppointmentBook
+from tawasul.duplicates import OpenDuplicate
 from tawasul.masking import mask_phone
 from tawasul.models import (
     AgentCall,
@@ -64,13 +65,14 @@ def dump_slot(slot: AppointmentSlot) -> dict[str, Any]:
 
 def dump_appointment(appointment: Appointment, book: AppointmentBook) -> dict[str, Any]:
     """A request's appointment: when, how, where (or the video link)."""
+    zone = centre_zone()
     return {
         "id": appointment.id,
         "status": appointment.status.value,
         "mode": appointment.slot.mode.value,
         "slot_id": appointment.slot_id,
-        "starts_at": moment(appointment.slot.starts_at),
-        "ends_at": moment(appointment.slot.ends_at),
+        "starts_at": moment(appointment.slot.starts_at, zone),
+        "ends_at": moment(appointment.slot.ends_at, zone),
         "meeting_link": appointment.meeting_link,
         "place": book.place(appointment),
     }
@@ -81,7 +83,7 @@ def dump_request(
     assignment: RequestAssignment | None = None,
     appointment: Appointment | None = None,
     book: AppointmentBook | None = None,
-    duplicates: list[Request] | None = None,
+    duplicates: list[OpenDuplicate] | None = None,
     visible: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """A request as agents see it: the callback number masked, the next statuses listed.
@@ -89,6 +91,7 @@ def dump_request(
     ``duplicates`` are the requester's other open requests (any channel); those of branches
     outside ``visible`` (None: all) show only their channel, branch and status.
     """
+    zone = centre_zone()
     return {
         "open_duplicates": [dump_duplicate(other, visible) for other in duplicates or []],
         "id": request.id,
@@ -108,12 +111,12 @@ def dump_request(
         "appointment": (
             dump_appointment(appointment, book) if appointment and book is not None else None
         ),
-        "created_at": moment(request.created_at),
-        "updated_at": moment(request.updated_at),
+        "created_at": moment(request.created_at, zone),
+        "updated_at": moment(request.updated_at, zone),
     }
 
 
-def dump_duplicate(request: Request, visible: frozenset[str] | None) -> dict[str, Any]:
+def dump_duplicate(request: OpenDuplicate, visible: frozenset[str] | None) -> dict[str, Any]:
     """Another open request of the same requester (its id only when the user may open it)."""
     shown = visible is None or request.branch in visible
     return {

@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from tawasul.errors import Conflict, NotFound, ValidationError
@@ -43,6 +43,18 @@ class NewSlot:
 def local_text(moment: datetime, zone: tzinfo = CENTRE_TZ) -> str:
     """The centre's wall-clock date and time, as an SMS shows it (e.g. 2026-12-01 10:30)."""
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+_BOOKED_OF = (
+    select(Appointment)
+    .options(joinedload(Appointment.slot))
+    .where(
+        Appointment.request_id.in_(bindparam("request_ids", expanding=True)),
+        Appointment.status == AppointmentStatus.BOOKED,
+    )
+    .order_by(Appointment.id.desc())
+)
+"""A page's booked appointments with their slots, built once (``current_of`` runs per page)."""
 
 
 class AppointmentBook:
@@ -169,15 +181,7 @@ class AppointmentBook:
         found: dict[int, Appointment] = {}
         if not request_ids:
             return found
-        for appointment in session.scalars(
-            select(Appointment)
-            .options(joinedload(Appointment.slot))
-            .where(
-                Appointment.request_id.in_(sorted(request_ids)),
-                Appointment.status == AppointmentStatus.BOOKED,
-            )
-            .order_by(Appointment.id.desc())
-        ):
+        for appointment in session.scalars(_BOOKED_OF, {"request_ids": sorted(request_ids)}):
             # Newest first, as :meth:`current` picks it.
             found.setdefault(appointment.request_id, appointment)
         return found

@@ -277,3 +277,56 @@ def needs_override(user: User, situation: RequestSituation) -> list[RequestActio
         for action in allowed_actions(user, situation)
         if refusal(user, action, situation, override=False) is not None
     ]
+
+
+_DecisionKey = tuple[Role, bool, bool, RequestStatus, bool | None, bool | None, bool, bool]
+_DECIDED: dict[_DecisionKey, tuple[tuple[RequestAction, ...], tuple[RequestAction, ...]]] = {}
+_DECIDED_MAX = 4096
+"""A few hundred keys exist (roles, statuses, holders, appointments...); the bound is a guard."""
+
+
+def _decision_key(user: User, situation: RequestSituation) -> _DecisionKey:
+    """Every fact of the user and the situation that :func:`refusal` decides by, and no more.
+
+    The holder counts only as nobody, the user or someone else; the branch only as the user's
+    own or not; the extension only as set or not; the appointment only as none, not started or
+    started. A change to :func:`refusal` that reads anything else must add it here
+    (``tests/unit/test_request_permissions.py`` compares both over every combination).
+    """
+    holder = situation.holder_id
+    starts_at = situation.appointment_starts_at
+    return (
+        user.role,
+        bool(user.extension),
+        user.branch == situation.branch,
+        situation.status,
+        None if holder is None else holder == user.id,
+        None if starts_at is None else situation.now < starts_at,
+        situation.has_callback_number,
+        situation.code_sent,
+    )
+
+
+def actions_now(
+    user: User, situation: RequestSituation
+) -> tuple[tuple[RequestAction, ...], tuple[RequestAction, ...]]:
+    """:func:`allowed_actions` and :func:`needs_override` at once, remembered by what decides
+    them (:func:`_decision_key`).
+
+    A list page asks them of every row, and asking :func:`refusal` of every action of every row
+    was the largest part of its CPU; the rows of all pages share a few hundred situations.
+
+    Returns:
+        ``(allowed, needing an override reason)``, each in :class:`RequestAction` order.
+    """
+    key = _decision_key(user, situation)
+    found = _DECIDED.get(key)
+    if found is None:
+        allowed = tuple(allowed_actions(user, situation))
+        override = tuple(
+            action for action in allowed if refusal(user, action, situation) is not None
+        )
+        found = (allowed, override)
+        if len(_DECIDED) < _DECIDED_MAX:
+            _DECIDED[key] = found
+    return found

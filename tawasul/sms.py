@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from tawasul.delivery import Done, Failed, Held, Outcome
@@ -187,6 +187,18 @@ class OwedSms:
     parts: int | None
 
 
+_OWED_OF = (
+    select(OutboxMessage, SmsMessage)
+    .outerjoin(SmsMessage, SmsMessage.outbox_id == OutboxMessage.id)
+    .where(
+        OutboxMessage.request_id.in_(bindparam("request_ids", expanding=True)),
+        OutboxMessage.kind == OutboxKind.SMS,
+    )
+    .order_by(OutboxMessage.id)
+)
+"""A page's SMS, built once (:func:`owed_sms` runs for every list page)."""
+
+
 def owed_sms(
     session: Session, request_ids: Collection[int], now: datetime | None = None
 ) -> dict[int, list[OwedSms]]:
@@ -205,12 +217,7 @@ def owed_sms(
     owed: dict[int, list[OwedSms]] = {request_id: [] for request_id in request_ids}
     if not owed:
         return owed
-    rows = session.execute(
-        select(OutboxMessage, SmsMessage)
-        .outerjoin(SmsMessage, SmsMessage.outbox_id == OutboxMessage.id)
-        .where(OutboxMessage.request_id.in_(sorted(owed)), OutboxMessage.kind == OutboxKind.SMS)
-        .order_by(OutboxMessage.id)
-    ).all()
+    rows = session.execute(_OWED_OF, {"request_ids": sorted(owed)}).all()
     for row, message in rows:
         if message is not None:
             status = message.status.value

@@ -3,17 +3,20 @@ database: role, holder, workflow, the appointment's start and a supervisor's ove
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tawasul import permissions
 from tawasul.errors import AppointmentNotStarted, Forbidden, IllegalTransition
 from tawasul.models import Role, User
 from tawasul.permissions import (
     CLAIMANT_ONLY,
     RequestAction,
     RequestSituation,
+    actions_now,
     allowed_actions,
     needs_override,
     refusal,
@@ -98,3 +101,44 @@ def test_closing_waits_for_the_start_unless_a_supervisor_overrides() -> None:
     started = replace(scheduled, now=scheduled.appointment_starts_at or NOW)
     assert refusal(AGENT, A.COMPLETE, started) is None
     assert needs_override(SUPERVISOR, started) == []
+
+
+def test_the_remembered_answers_are_the_rule_s_in_every_situation() -> None:
+    """``actions_now`` (what a list page asks of every row) remembers answers by the facts the
+    rule decides by: every combination of user and situation gets the rule's own answer, also
+    when another user or request with the same facts was answered first."""
+    permissions._DECIDED.clear()
+    users = [
+        AGENT,
+        OTHER,
+        staff(6, Role.AGENT, extension=None),
+        SUPERVISOR,
+        JEDDAH_SUPERVISOR,
+        ADMIN,
+        staff(7, Role.ADMIN, "riyadh", extension=""),
+    ]
+    moments = (None, NOW - timedelta(hours=1), NOW + timedelta(hours=1))
+    for status, holder, branch, starts_at, number, code in itertools.product(
+        RequestStatus,
+        (None, 1, 2, 3, 6),
+        ("riyadh", "jeddah"),
+        moments,
+        (True, False),
+        (True, False),
+    ):
+        situation = RequestSituation(
+            status=status,
+            branch=branch,
+            holder_id=holder,
+            appointment_starts_at=starts_at,
+            has_callback_number=number,
+            code_sent=code,
+            now=NOW,
+        )
+        for user in users:
+            expected = (
+                tuple(allowed_actions(user, situation)),
+                tuple(needs_override(user, situation)),
+            )
+            assert actions_now(user, situation) == expected, (user.id, situation)
+    assert 0 < len(permissions._DECIDED) < permissions._DECIDED_MAX
