@@ -97,11 +97,17 @@ def _scoped(query: Q, visible: Collection[str] | None, flt: RequestFilter) -> Q:
         tail = digits(flt.phone_tail, "phone_last")
         if len(tail) not in PHONE_TAIL_DIGITS:
             raise ValidationError("phone_last", "the last 3 or 4 digits of the number")
-        # The tail column holds the last four digits last first: the digits typed, reversed,
-        # are its prefix, searched as a range (LIKE 'x%' is not indexable on SQLite, and for an
-        # equality SQLite, which keeps no statistics, prefers walking the branch newest first).
+        # The tail column holds the last four digits last first. Four digits typed are the
+        # whole tail: an equality, which the tail index (branch, tail, created_at, id) answers
+        # in the list's order, reading the page and no more. Three are its prefix, a range
+        # (LIKE 'x%' is not indexable on SQLite) whose matches are sorted.
         wanted = tail[::-1]
-        query = query.where(Request.callback_tail >= wanted, Request.callback_tail < wanted + ":")
+        if len(wanted) == max(PHONE_TAIL_DIGITS):
+            query = query.where(Request.callback_tail == wanted)
+        else:
+            query = query.where(
+                Request.callback_tail >= wanted, Request.callback_tail < wanted + ":"
+            )
     if flt.callback_number is not None:
         query = query.where(Request.callback_number == flt.callback_number)
     if flt.national_id_hash is not None:
