@@ -77,9 +77,11 @@ _COUNTS_MINE = (
     "per assignee, kept by claim, release and reassignment too, would make it constant"
 )
 _PHONE = (
-    "the last digits are found by ix_request_branch_callback_tail (the number's last four "
-    "digits stored last first, searched by prefix); a miss here is the tail of the box's load "
-    "(see the profile)"
+    "four last digits are read from ix_request_branch_callback_tail_created (the number's last "
+    "four digits stored last first, then created_at and id) in the list's order, the page and "
+    "no more (0.1 ms on SQLite); the rest is the page of 25 old requests, each on pages of its "
+    "own (their duplicates, assignees, appointments), where the list's newest share theirs: a "
+    "miss here is the page's CPU and the tail of the box's load (see the profile)"
 )
 _RATIO = (
     "a page of 25 requests costs {list_cpu:.0f} ms of the API's CPU against {bare_cpu:.1f} ms "
@@ -431,6 +433,9 @@ class Cell:
     bytes: int = 0
     server_cpu_s: float = 0.0
     """CPU time the serving process spent in the cell (warm-up and tail included)."""
+    server_runq_s: float = 0.0
+    """Time the serving process's threads were ready to run but waited for a core (the box's
+    load: the other processes on its two cores, this load client's threads included)."""
     client_cpu_s: float = 0.0
     answers: int = 0
     """Every answer, in the warm-up and the tail too (what the CPU times cover)."""
@@ -535,6 +540,27 @@ def login(port: int, username: str) -> str:
     raise RuntimeError("the sign-in set no cookie")
 
 
+def run_queue_s(pid: int) -> float:
+    """Seconds the threads of a process and its descendants have waited for a core, so far
+    (``/proc/<pid>/task/<tid>/schedstat``: time on a run queue; threads that ended are not in
+    it, gunicorn's pool threads live as long as their worker)."""
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
+        except FileNotFoundError:
+            continue
+        for task in tasks:
+            try:
+                total += int((task / "schedstat").read_text().split()[1]) / 1e9
+                pending += [int(child) for child in (task / "children").read_text().split()]
+            except (FileNotFoundError, IndexError, ValueError):
+                continue
+    return total
+
+
 def _rss_peak_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -585,6 +611,7 @@ def bench_database(
                 for query in order:
                     server = bare if query.bare else real
                     server_cpu = process_tree_stats(server.process.pid)["cpu_s"]
+                    server_runq = run_queue_s(server.process.pid)
                     client_cpu = time.process_time()
                     cell = run_cell(
                         server.port,
@@ -594,6 +621,7 @@ def bench_database(
                         Cell(query.name, clients, round_number),
                     )
                     cell.server_cpu_s = process_tree_stats(server.process.pid)["cpu_s"] - server_cpu
+                    cell.server_runq_s = run_queue_s(server.process.pid) - server_runq
                     cell.client_cpu_s = time.process_time() - client_cpu
                     cells.append(cell)
                     print(
@@ -755,6 +783,12 @@ def summarise(cells: list[Cell]) -> dict[str, Any]:
                     1000 * sum(c.server_cpu_s for c in mine) / max(sum(c.answers for c in mine), 1),
                     2,
                 ),
+                "server_runq_ms": round(
+                    1000
+                    * sum(c.server_runq_s for c in mine)
+                    / max(sum(c.answers for c in mine), 1),
+                    2,
+                ),
                 "client_cpu_ms": round(
                     1000 * sum(c.client_cpu_s for c in mine) / max(sum(c.answers for c in mine), 1),
                     2,
@@ -820,7 +854,10 @@ def markdown(results: dict[str, Any], rows: int, command: str) -> str:
         f"{results['rounds']} rounds of {results['seconds_per_cell']:g} s a cell (every other "
         "round in reverse order); percentiles and rates are the medians of the rounds', ratios "
         "are taken within a round (then the median). API CPU is the serving processes' CPU time "
-        "per answer (PostgreSQL's own is not in it). The p95 goal is read with one client: a "
+        "per answer (PostgreSQL's own is not in it); waiting for a core is the time its "
+        "threads were ready to run but every core was busy (the box's load: a latency above "
+        "the CPU and this wait is the database, the GIL or the connection). The p95 goal is "
+        "read with one client: a "
         "centre's agents load a page every few seconds, so their requests rarely overlap; "
         "8 clients with no pause between requests is a stress test, shown beside it. Where "
         "the time goes: [bench/results/api-profile.md](bench/results/api-profile.md) (cProfile "
@@ -862,7 +899,7 @@ def _database_section(kind: str, result: dict[str, Any]) -> list[str]:
         "",
     ]
     header = ["query", "clients", "answers", "p50 ms", "p95 ms", "p99 ms", "req/s", "× bare"]
-    header.append("API CPU ms/req")
+    header += ["API CPU ms/req", "API waiting for a core ms/req"]
     rows: list[list[object]] = []
     for query in QUERIES:
         for clients in query.clients:
@@ -879,6 +916,7 @@ def _database_section(kind: str, result: dict[str, Any]) -> list[str]:
                     cell["rps"],
                     ratio,
                     cell["server_cpu_ms"],
+                    cell.get("server_runq_ms", float("nan")),
                 ]
             )
     errors = sum(cell["errors"] for cell in summary["cells"].values())

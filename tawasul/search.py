@@ -97,11 +97,17 @@ def _scoped(query: Q, visible: Collection[str] | None, flt: RequestFilter) -> Q:
         tail = digits(flt.phone_tail, "phone_last")
         if len(tail) not in PHONE_TAIL_DIGITS:
             raise ValidationError("phone_last", "the last 3 or 4 digits of the number")
-        # The tail column holds the last four digits last first: the digits typed, reversed,
-        # are its prefix, searched as a range (LIKE 'x%' is not indexable on SQLite, and for an
-        # equality SQLite, which keeps no statistics, prefers walking the branch newest first).
+        # The tail column holds the last four digits last first. Four digits typed are the
+        # whole tail: an equality, which the tail index (branch, tail, created_at, id) answers
+        # in the list's order, reading the page and no more. Three are its prefix, a range
+        # (LIKE 'x%' is not indexable on SQLite) whose matches are sorted.
         wanted = tail[::-1]
-        query = query.where(Request.callback_tail >= wanted, Request.callback_tail < wanted + ":")
+        if len(wanted) == max(PHONE_TAIL_DIGITS):
+            query = query.where(Request.callback_tail == wanted)
+        else:
+            query = query.where(
+                Request.callback_tail >= wanted, Request.callback_tail < wanted + ":"
+            )
     if flt.callback_number is not None:
         query = query.where(Request.callback_number == flt.callback_number)
     if flt.national_id_hash is not None:
@@ -119,6 +125,13 @@ def _scoped(query: Q, visible: Collection[str] | None, flt: RequestFilter) -> Q:
             )
         )
     return query
+
+
+def _tail_prefix(flt: RequestFilter) -> bool:
+    """Whether the filter's last digits are fewer than the tail holds (a range of tails)."""
+    if flt.phone_tail is None:
+        return False
+    return len(digits(flt.phone_tail, "phone_last")) < max(PHONE_TAIL_DIGITS)
 
 
 def whole_number(pii: PiiProtector, value: str, field: str = "number") -> dict[str, str]:
@@ -210,10 +223,20 @@ def search(
                 )
             )
     if order == SortOrder.NEWEST:
-        query = query.order_by(Request.created_at.desc(), Request.id.desc())
+        ordering = (Request.created_at.desc(), Request.id.desc())
     else:
-        query = query.order_by(Request.created_at.asc(), Request.id.asc())
-    rows = list(session.scalars(query.limit(limit + 1)))
+        ordering = (Request.created_at.asc(), Request.id.asc())
+    query = query.order_by(*ordering).limit(limit + 1)
+    if _tail_prefix(flt):
+        # A prefix of the tail matches ten tails, whose requests the index does not hold in
+        # the list's order: sort their ids from the index alone (it holds created_at and id),
+        # then read the page's rows only, not every match's.
+        query = (
+            select(Request)
+            .where(Request.id.in_(query.with_only_columns(Request.id)))
+            .order_by(*ordering)
+        )
+    rows = list(session.scalars(query))
     more = len(rows) > limit
     items = rows[:limit]
     return Page(items, encode_cursor(items[-1]) if more and items else None)

@@ -240,8 +240,17 @@ Index("ix_request_branch_category_created", Request.branch, Request.category, Re
 # A requester's open requests (the duplicates every list page and request page shows): without
 # it SQLite, which keeps no statistics, walks every open request by the status index instead.
 Index("ix_request_requester_status", Request.requester_id, Request.status)
-Index("ix_request_branch_callback_tail", Request.branch, Request.callback_tail)
-Index("ix_request_callback_tail", Request.callback_tail)
+# The last digits: a four-digit tail is read in the list's order and stops at the page (the
+# matches of a tail grow with history: 45 a branch at a million requests, ten times that for
+# three digits, which are a prefix of the tail and so a range that is sorted).
+Index(
+    "ix_request_branch_callback_tail_created",
+    Request.branch,
+    Request.callback_tail,
+    Request.created_at,
+    Request.id,
+)
+Index("ix_request_callback_tail_created", Request.callback_tail, Request.created_at, Request.id)
 
 TallyKey = tuple[str, str, str]
 

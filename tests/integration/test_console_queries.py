@@ -8,6 +8,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -339,3 +340,69 @@ def test_the_last_digits_are_found_by_the_tail_whoever_set_the_number(database: 
         session.commit()
         assert found("4567") == {f"{n:010d}" for n in (1, 2)}
         assert erased.callback_tail is None
+
+
+def test_the_last_digits_are_read_from_the_tail_index_page_by_page(
+    database: Database,
+) -> None:
+    stamps = [datetime(2026, 11, day, 9, 0, tzinfo=UTC) for day in (3, 1, 2, 1)]
+    with database.sessions() as session:
+        for n, stamp in enumerate(stamps, start=1):
+            request = _request(n, number="+966501230567" if n == 2 else "+966501234567")
+            request.created_at = stamp
+            session.add(request)
+        session.add(_request(9, branch="jeddah", number="+966501234567"))
+        session.commit()
+
+        def pages(tail: str) -> list[list[str]]:
+            found, cursor = [], None
+            while True:
+                page = search.search(
+                    session,
+                    {"riyadh"},
+                    search.RequestFilter(phone_tail=tail),
+                    limit=1,
+                    cursor=cursor,
+                )
+                found.append([item.reference_number for item in page.items])
+                if page.next_cursor is None:
+                    return found
+                cursor = page.next_cursor
+
+        # Newest first, a tie on created_at broken by id (the later first), one a page.
+        assert pages("4567") == [[f"{n:010d}"] for n in (1, 3, 4)]
+        assert pages("567") == [[f"{n:010d}"] for n in (1, 3, 4, 2)]
+    if database.engine.dialect.name != "sqlite":
+        return  # PostgreSQL plans by its statistics: a handful of rows is read whole
+
+    def plan(tail: str) -> str:
+        sent: list[tuple[str, Any]] = []
+
+        def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+            sent.append((statement, parameters))
+
+        with database.sessions() as session:
+            sa.event.listen(database.engine, "before_cursor_execute", capture)
+            try:
+                search.search(session, {"riyadh"}, search.RequestFilter(phone_tail=tail))
+            finally:
+                sa.event.remove(database.engine, "before_cursor_execute", capture)
+        statement, parameters = next((s, p) for s, p in sent if "callback_tail" in s)
+        with database.engine.connect() as connection:
+            return " / ".join(
+                row[3]
+                for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            )
+
+    # Four digits: the page is read in order from the index, nothing is sorted, so no more
+    # rows than the page are read however many requests share the tail.
+    four = plan("4567")
+    assert "ix_request_branch_callback_tail_created (branch=? AND callback_tail=?)" in four
+    assert "TEMP B-TREE" not in four
+    # Three: the matches' ids are sorted from the index alone, then the page's rows are read.
+    three = plan("567")
+    assert (
+        "COVERING INDEX ix_request_branch_callback_tail_created (branch=? AND callback_tail>?"
+        in three
+    )
+    assert "USING INTEGER PRIMARY KEY" in three
