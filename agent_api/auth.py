@@ -74,11 +74,18 @@ def authenticate() -> None:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthenticated("use: Authorization: Bearer <token>")
-        found = services().accounts.user_for_token(db(), value.strip())
-        if found is None:
-            raise Unauthenticated("the token is not valid or was revoked")
-        g.user = found
         _reads_only()
+        accounts = services().accounts
+        use = accounts.token_use(db(), value.strip())
+        if use is None:
+            raise Unauthenticated("the token is not valid or was revoked")
+        if use.stamp_due and request.endpoint in READ_ENDPOINTS:
+            # The request's transaction is a read (no writes in it): stamp beside it.
+            with services().sessions() as writer:
+                accounts.stamp_token_use(writer, use.token_id)
+        elif use.stamp_due:  # the request's own transaction writes anyway
+            accounts.stamp_token_use(db(), use.token_id)
+        g.user = use.user
         return
     _reads_only()
     found = session_user()

@@ -33,6 +33,20 @@ LOCKOUT_THRESHOLD = 5
 LOCKOUT_S = 15 * 60
 
 TOKEN_PREFIX = "tws_"  # noqa: S105 (a format tag, not a secret)
+TOKEN_USE_STAMPED_EVERY = timedelta(minutes=1)
+"""A bearer token's ``last_used_at`` is true to the minute: stamped at most this often."""
+
+
+@dataclass(frozen=True)
+class TokenUse:
+    """A valid bearer token, as :meth:`AccountService.token_use` found it."""
+
+    user: User
+    token_id: int
+    stamp_due: bool
+    """Its ``last_used_at`` is a minute old or more (or unset): stamp it."""
+
+
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 ENDPOINT = re.compile(r"[A-Za-z0-9/_@.-]{1,64}")
 """An agent's softphone endpoint: no spaces, colons, CR or LF that could reach AMI framing."""
@@ -363,25 +377,42 @@ class AccountService:
         session.commit()
         return token, plain
 
-    def user_for_token(self, session: Session, plain: str) -> User | None:
-        """Return the active user a bearer token belongs to, or None if it is not valid.
+    def token_use(self, session: Session, plain: str) -> TokenUse | None:
+        """Look a bearer token up (a read: nothing is written here).
 
         Args:
-            session: committed on return (the token's last use is stamped).
+            session: the unit of work (only read; it may be a read-only one).
             plain: the token as the client sent it.
 
         Returns:
-            The token's user, or None for an unknown, revoked or malformed token, or for an
-            inactive user.
+            The token's user and whether its last use is due to be stamped
+            (:meth:`stamp_token_use`), or None for an unknown, revoked or malformed token, or
+            for an inactive user.
         """
         if not plain.startswith(TOKEN_PREFIX) or len(plain) > 128:
             return None
         token = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(plain)))
         if token is None or token.revoked_at is not None or not token.user.is_active:
             return None
-        token.last_used_at = self._clock()
-        session.commit()
-        return token.user
+        last = token.last_used_at
+        due = last is None or self._clock() - last >= TOKEN_USE_STAMPED_EVERY
+        return TokenUse(token.user, token.id, stamp_due=due)
+
+    def stamp_token_use(self, session: Session, token_id: int) -> None:
+        """Record that the token was used now, and commit.
+
+        A write, so not at every request (:data:`TOKEN_USE_STAMPED_EVERY`): on SQLite it takes
+        the database's write lock, and an integration that polls would queue behind every
+        call's transaction.
+
+        Args:
+            session: a unit of work of its own (committed here).
+            token_id: the token's id, from :meth:`token_use`.
+        """
+        token = session.get(ApiToken, token_id)
+        if token is not None:
+            token.last_used_at = self._clock()
+            session.commit()
 
     def tokens_of(self, session: Session, user: User) -> list[ApiToken]:
         """The user's tokens, revoked ones included, newest first.

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from tawasul.models import Request
+from tawasul.models import Request, User
 from tests.api.support import PASSWORD
 
 READ_WITHIN_S = 5.0
@@ -49,3 +49,56 @@ def test_the_console_reads_while_a_call_holds_the_write_lock(client, staff, requ
     finally:
         call.rollback()
         call.close()
+
+
+def test_an_integration_s_bearer_token_reads_while_a_call_holds_the_write_lock(
+    client, staff, requests, database
+):
+    staff.add("agent")
+    filed = requests.file()
+    issued = client.post("/auth/token", json={"username": "agent", "password": PASSWORD})
+    assert issued.status_code == 201, issued.json
+    bearer = {"Authorization": f"Bearer {issued.json['token']}"}
+    assert client.get("/requests?limit=1", headers=bearer).status_code == 200  # stamps its use
+    call = database.sessions()
+    try:
+        call.execute(update(Request).where(Request.id == filed.id).values(target_official="x"))
+        started = time.monotonic()
+        answer = client.get("/requests?limit=25", headers=bearer)
+        assert answer.status_code == 200, answer.json
+        assert time.monotonic() - started < READ_WITHIN_S  # its last use, stamped within the
+        # minute, is not written again
+    finally:
+        call.rollback()
+        call.close()
+
+
+def test_a_token_s_last_use_is_stamped_at_most_once_a_minute(staff, database):
+    from datetime import UTC, datetime, timedelta
+
+    from tawasul.accounts import AccountService
+    from tawasul.models import ApiToken
+
+    user = staff.add("agent")
+    now = [datetime(2026, 11, 30, 9, 0, tzinfo=UTC)]
+    accounts = AccountService(("riyadh", "jeddah", "medina"), clock=lambda: now[0])
+
+    def used(plain: str) -> datetime | None:
+        with database.sessions() as session:
+            use = accounts.token_use(session, plain)
+            assert use is not None and use.user.id == user.id
+            if use.stamp_due:
+                accounts.stamp_token_use(session, use.token_id)
+        with database.sessions() as session:
+            return session.scalars(select(ApiToken.last_used_at)).one()
+
+    with database.sessions() as session:
+        _token, plain = accounts.issue_token(session, session.get(User, user.id), "portal")
+    first = now[0]
+    assert used(plain) == first
+    now[0] = first + timedelta(seconds=59)
+    assert used(plain) == first  # not written again within the minute
+    now[0] = first + timedelta(seconds=61)
+    assert used(plain) == now[0]
+    with database.sessions() as session:
+        assert accounts.token_use(session, "tws_not-a-token") is None
