@@ -92,9 +92,7 @@ class Request(Base):
     target_official: Mapped[str | None] = mapped_column(String(64))
     meeting_mode: Mapped[MeetingMode | None] = mapped_column(_enum(MeetingMode))
     branch: Mapped[str] = mapped_column(String(32), active_history=True)
-    assigned_to: Mapped[int | None] = mapped_column(
-        ForeignKey("app_user.id"), active_history=True
-    )
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), active_history=True)
     """Who works the request now: the user of its :class:`RequestAssignment`, kept on the
     request (by :mod:`tawasul.casework`, with the row locked) so that an agent's list is read
     by index and their counts come from a tally (:class:`RequestAssigneeTally`)."""

@@ -41,9 +41,7 @@ def _truth(database: Database) -> dict[Place, int]:
                 func.count(),
             )
             .join(Request, Request.id == RequestAssignment.request_id)
-            .group_by(
-                RequestAssignment.user_id, Request.branch, Request.channel, Request.status
-            )
+            .group_by(RequestAssignment.user_id, Request.branch, Request.channel, Request.status)
         ).all()
     return {(u, b, Channel(c).value, S(s).value): n for u, b, c, s, n in rows}
 
@@ -245,10 +243,14 @@ def test_recount_rebuilds_the_tally_of_mine(database: Database) -> None:
             )
         )
         recount(connection)
-    assert _tallied(database) == truth == {
-        (world.agent.id, "riyadh", "phone", "in_review"): 2,
-        (world.agent.id, "riyadh", "phone", "cancelled"): 1,
-    }
+    assert (
+        _tallied(database)
+        == truth
+        == {
+            (world.agent.id, "riyadh", "phone", "in_review"): 2,
+            (world.agent.id, "riyadh", "phone", "cancelled"): 1,
+        }
+    )
 
 
 def test_the_migration_puts_the_assignee_on_the_requests_already_worked(
