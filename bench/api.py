@@ -72,9 +72,10 @@ _COUNTS = (
     "the box's other load in the tail (see the profile)"
 )
 _COUNTS_MINE = (
-    "an agent's own counts are not in the tally (it is kept per branch, channel and status): "
-    "they are counted from the agent's assignments, every one they ever had; a tally "
-    "per assignee, kept by claim, release and reassignment too, would make it constant"
+    "an agent's own counts come from the tally per assignee (request_assignee_tally: a few "
+    "rows per agent, kept in the transaction of every claim, release, reassignment and move), "
+    "so the query no longer grows with the agent's history; a miss here is the box's other "
+    "load in the tail (see the profile)"
 )
 _PHONE = (
     "four last digits are read from ix_request_branch_callback_tail_created (the number's last "

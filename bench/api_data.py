@@ -175,6 +175,12 @@ TALLY_SQL = (
     "SELECT branch, channel, status, count(*) FROM request GROUP BY branch, channel, status"
 )
 """The requests tally (kept by the app in every transaction), counted once after the load."""
+ASSIGNEE_TALLY_SQL = (
+    "INSERT INTO request_assignee_tally (user_id, branch, channel, status, requests) "
+    "SELECT assigned_to, branch, channel, status, count(*) FROM request "
+    "WHERE assigned_to IS NOT NULL GROUP BY assigned_to, branch, channel, status"
+)
+"""The tally per assignee (the counts of "mine"), counted once after the load too."""
 CALL_STEPS = ("language", "national_id", "official", "meeting_mode", "callback_number")
 
 TABLES: dict[str, tuple[str, ...]] = {
@@ -209,6 +215,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "target_official",
         "meeting_mode",
         "branch",
+        "assigned_to",
         "callback_number",
         "callback_tail",
         "language",
@@ -517,6 +524,7 @@ class Generator:
         slot_start = 0.0
         appointment_status = "booked"
         scheduled_text = ""
+        assigned: int | None = None
         for step, from_status, to_status, low, span in path:
             if step == "completed" or step == "no_show":
                 moment = max(min(slot_start + 3600, end), moment)
@@ -527,6 +535,7 @@ class Generator:
             if step == "claimed":
                 details = CATEGORY_DETAILS[category]
                 out["request_assignment"].append((ident, agent, moment_text, agent))
+                assigned = agent
             elif step == "scheduled":
                 slot, slot_start = self._slot(draw, branch_index, video, moment, status)
                 details = f'{{"appointment_id": {self.next_appointment_id}, "slot_id": {slot}}}'
@@ -590,6 +599,7 @@ class Generator:
                 OFFICIALS[ident % len(OFFICIALS)],
                 mode,
                 branch,
+                assigned,
                 callback,
                 callback_tail_of(callback),
                 language,
@@ -693,6 +703,7 @@ class SqliteLoader:
         for _, sql in self._indexes:
             self._connection.execute(sql)
         self._connection.execute(TALLY_SQL)
+        self._connection.execute(ASSIGNEE_TALLY_SQL)
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.close()
 
@@ -763,6 +774,7 @@ class PostgresLoader:
             for table, name, definition in self._keys:
                 cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
             cursor.execute(TALLY_SQL)
+            cursor.execute(ASSIGNEE_TALLY_SQL)
             for table, columns in TABLES.items():
                 if columns[0] == "id":
                     sequence = f"pg_get_serial_sequence('\"{table}\"', 'id')"

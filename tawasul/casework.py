@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import BindParameter
 
 from tawasul.appointments import AppointmentBook
@@ -461,9 +462,8 @@ class Casework:
             raise ValidationError("user_id", "an active member of the request's branch")
         if target.role == Role.ADMIN:
             raise ValidationError("user_id", "requests are worked by agents and supervisors")
-        previous = session.get(RequestAssignment, request.id)
-        details = {"from_user": previous.user_id if previous else None, "to_user": target.id}
-        self._assign(session, request, target, by=user)
+        previous = self._assign(session, request, target, by=user)
+        details = {"from_user": previous, "to_user": target.id}
         self._event(session, user, request, "reassigned", details=details)
         session.commit()
         return request
@@ -515,6 +515,8 @@ class Casework:
         request = load_request(session, user, request_id)
         self._guard(session, user, request, RequestAction.RELEASE)
         self._move(session, user, request, S.RECEIVED, "released")
+        # Through the request (the move read its stored assignee): the tally of "mine" follows.
+        request.assigned_to = None
         session.execute(delete(RequestAssignment).where(RequestAssignment.request_id == request.id))
         session.commit()
         return request
@@ -947,18 +949,23 @@ class Casework:
         current = request.status
         check_transition(current, target)
         now = self._clock()
-        moved = session.execute(
+        stored = session.execute(
             update(Request)
             .where(Request.id == request.id, Request.status == current)
             .values(status=target, updated_at=now)
+            .returning(Request.assigned_to)
             .execution_options(synchronize_session=False)
-        )
-        if getattr(moved, "rowcount", 0) != 1:
+        ).one_or_none()
+        if stored is None:
             session.rollback()
             session.refresh(request)
             raise IllegalTransition(
                 request.status.value, target.value, allowed_transitions(request.status)
             )
+        # The assignee as stored, read under the row lock this UPDATE holds: the tally of
+        # "mine" moves the request from whoever works it now, even if a reassignment committed
+        # after the request was loaded (PostgreSQL's read committed).
+        set_committed_value(request, "assigned_to", stored.assigned_to)
         request.status = target
         request.updated_at = now
         self._event(session, user, request, kind, current, target, details)
@@ -986,14 +993,24 @@ class Casework:
             details=details,
         )
 
-    def _assign(self, session: Session, request: Request, to: User, by: User) -> None:
-        assignment = session.get(RequestAssignment, request.id)
+    def _assign(self, session: Session, request: Request, to: User, by: User) -> int | None:
+        """Give the request to ``to``; returns who worked it before (None: nobody).
+
+        The request's row is locked and its assignee read as stored first: two supervisors
+        reassigning at once are serialised, and the tally of "mine" moves the request from the
+        assignee it really had (PostgreSQL; SQLite's writers are serialised already).
+        """
+        session.refresh(request, ["assigned_to"], with_for_update=True)
+        assignment = session.get(RequestAssignment, request.id, populate_existing=True)
+        previous = assignment.user_id if assignment is not None else None
         if assignment is None:
             assignment = RequestAssignment(request_id=request.id)
             session.add(assignment)
         assignment.user_id = to.id
         assignment.assigned_by = by.id
         assignment.assigned_at = self._clock()
+        request.assigned_to = to.id
+        return previous
 
     def _end_appointment(
         self, session: Session, request: Request, status: AppointmentStatus

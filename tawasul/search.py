@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from tawasul.errors import NotFound, ValidationError
 from tawasul.ids import normalize_reference_number, normalize_saudi_mobile, validate_national_id
-from tawasul.models import Channel, Request, RequestAssignment, Requester, RequesterCategory
+from tawasul.models import Channel, Request, Requester, RequesterCategory
 from tawasul.pii import PiiProtector
 from tawasul.tally import tally_counts
 from tawasul.text_input import compact_number, digits
@@ -117,13 +117,7 @@ def _scoped(query: Q, visible: Collection[str] | None, flt: RequestFilter) -> Q:
             )
         )
     if flt.assigned_to is not None:
-        query = query.where(
-            Request.id.in_(
-                select(RequestAssignment.request_id).where(
-                    RequestAssignment.user_id == flt.assigned_to
-                )
-            )
-        )
+        query = query.where(Request.assigned_to == flt.assigned_to)
     return query
 
 
@@ -242,15 +236,16 @@ def search(
     return Page(items, encode_cursor(items[-1]) if more and items else None)
 
 
-_TALLIED = frozenset({"statuses", "branch", "channel", "zone"})
-"""The filter fields the tally answers (per branch, channel and status)."""
+_TALLIED = frozenset({"statuses", "branch", "channel", "zone", "assigned_to"})
+"""The filter fields the tallies answer (per branch, channel and status; per assignee too)."""
 
 
 def counts(session: Session, visible: Collection[str] | None, flt: RequestFilter) -> dict[str, int]:
     """How many requests match the filter in each status (every status listed, zeros too).
 
-    A filter by branch, channel and status only is answered from the tally (a few rows per
-    branch, however long its history); any other filter counts the matching requests.
+    A filter by branch, channel, status and assignee ("mine") only is answered from the
+    tallies (a few rows per branch or agent, however long its history); any other filter
+    counts the matching requests.
     """
     default = RequestFilter()
     if all(
@@ -264,22 +259,10 @@ def counts(session: Session, visible: Collection[str] | None, flt: RequestFilter
             branches: Collection[str] | None = (flt.branch,)
         else:
             branches = visible
-        return tally_counts(session, branches, flt.channel, flt.statuses)
-    if flt.assigned_to is not None:
-        # An agent's own counts: from their assignments (the index by user), not from every
-        # request of the branch tested for being one of them.
-        query = _scoped(
-            select(Request.status, func.count())
-            .select_from(RequestAssignment)
-            .join(Request, Request.id == RequestAssignment.request_id)
-            .where(RequestAssignment.user_id == flt.assigned_to),
-            visible,
-            replace(flt, assigned_to=None),
-        ).group_by(Request.status)
-    else:
-        query = _scoped(
-            select(Request.status, func.count()).select_from(Request), visible, flt
-        ).group_by(Request.status)
+        return tally_counts(session, branches, flt.channel, flt.statuses, flt.assigned_to)
+    query = _scoped(
+        select(Request.status, func.count()).select_from(Request), visible, flt
+    ).group_by(Request.status)
     result = {status.value: 0 for status in RequestStatus}
     for status, number in session.execute(query):
         result[RequestStatus(status).value] = int(number)

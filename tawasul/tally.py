@@ -1,9 +1,11 @@
-"""The requests tally: how many requests each branch has per channel and status.
+"""The requests tallies: how many requests each branch has per channel and status, and how
+many each member of staff works (their "mine").
 
 The console shows counts per status on every list; counting the requests themselves reads a
-branch's whole history. The tally (``request_tally``) is changed in the same transaction as
-every request it counts (a flush listener on the session, :mod:`tawasul.models.requests`), so it
-is exact whenever that transaction commits, and a count reads at most a few dozen rows.
+branch's whole history, or an agent's (closed requests stay assigned). The tallies
+(``request_tally``, ``request_assignee_tally``) are changed in the same transaction as every
+request they count (a flush listener on the session, :mod:`tawasul.models.requests`), so they
+are exact whenever that transaction commits, and a count reads at most a few dozen rows.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from tawasul.models import Channel, Request
-from tawasul.models.requests import RequestTally, TallyKey
+from tawasul.models.requests import AssigneeKey, RequestAssigneeTally, RequestTally, TallyKey
 from tawasul.workflow import RequestStatus
 
 
@@ -30,21 +32,45 @@ def apply_deltas(connection: Connection, changes: Sequence[tuple[TallyKey, int]]
         connection: the connection of the transaction that changed the requests.
         changes: ((branch, channel, status), delta) pairs, in a fixed (sorted) order.
     """
+    _upsert(connection, RequestTally, ("branch", "channel", "status"), changes)
+
+
+def apply_assignee_deltas(
+    connection: Connection, changes: Sequence[tuple[AssigneeKey, int]]
+) -> None:
+    """Add each delta to its (user, branch, channel, status) row, as :func:`apply_deltas` does.
+
+    Args:
+        connection: the connection of the transaction that changed the requests.
+        changes: ((user, branch, channel, status), delta) pairs, in a fixed (sorted) order.
+    """
+    _upsert(
+        connection,
+        RequestAssigneeTally,
+        ("user_id", "branch", "channel", "status"),
+        changes,
+    )
+
+
+def _upsert(
+    connection: Connection,
+    table: type[RequestTally] | type[RequestAssigneeTally],
+    names: tuple[str, ...],
+    changes: Sequence[tuple[tuple[object, ...], int]],
+) -> None:
     build = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    for (branch, channel, status), delta in changes:
-        statement = build(RequestTally).values(
-            branch=branch, channel=channel, status=status, requests=delta
-        )
+    for key, delta in changes:
+        statement = build(table).values({**dict(zip(names, key, strict=True)), "requests": delta})
         connection.execute(
             statement.on_conflict_do_update(
-                index_elements=["branch", "channel", "status"],
-                set_={"requests": RequestTally.requests + statement.excluded.requests},
+                index_elements=list(names),
+                set_={"requests": table.requests + statement.excluded.requests},
             )
         )
 
 
 def recount(connection: Connection) -> None:
-    """Rebuild the tally from the requests themselves (a migration's or a bulk load's)."""
+    """Rebuild both tallies from the requests themselves (a migration's or a bulk load's)."""
     connection.execute(delete(RequestTally))
     counted = (
         select(Request.branch, Request.channel, Request.status, func.count())
@@ -54,6 +80,17 @@ def recount(connection: Connection) -> None:
     connection.execute(
         insert(RequestTally).from_select(["branch", "channel", "status", "requests"], counted)
     )
+    connection.execute(delete(RequestAssigneeTally))
+    assigned = (
+        select(Request.assigned_to, Request.branch, Request.channel, Request.status, func.count())
+        .where(Request.assigned_to.is_not(None))
+        .group_by(Request.assigned_to, Request.branch, Request.channel, Request.status)
+    )
+    connection.execute(
+        insert(RequestAssigneeTally).from_select(
+            ["user_id", "branch", "channel", "status", "requests"], assigned
+        )
+    )
 
 
 def tally_counts(
@@ -61,6 +98,7 @@ def tally_counts(
     branches: Collection[str] | None,
     channel: Channel | None = None,
     statuses: Collection[RequestStatus] = (),
+    assigned_to: int | None = None,
 ) -> dict[str, int]:
     """Requests per status from the tally (every status listed, zeros too).
 
@@ -69,19 +107,23 @@ def tally_counts(
         branches: the branches counted (None: all).
         channel: only this channel's requests, if given.
         statuses: only these statuses (the others count 0), if given.
+        assigned_to: only the requests this user works (from the assignee tally), if given.
 
     Returns:
         ``{status: count}`` for every status of the workflow.
     """
-    query = select(RequestTally.status, func.sum(RequestTally.requests)).group_by(
-        RequestTally.status
+    tally: type[RequestTally] | type[RequestAssigneeTally] = (
+        RequestTally if assigned_to is None else RequestAssigneeTally
     )
+    query = select(tally.status, func.sum(tally.requests)).group_by(tally.status)
+    if assigned_to is not None:
+        query = query.where(RequestAssigneeTally.user_id == assigned_to)
     if branches is not None:
-        query = query.where(RequestTally.branch.in_(sorted(branches)))
+        query = query.where(tally.branch.in_(sorted(branches)))
     if channel is not None:
-        query = query.where(RequestTally.channel == channel)
+        query = query.where(tally.channel == channel)
     if statuses:
-        query = query.where(RequestTally.status.in_(sorted(statuses)))
+        query = query.where(tally.status.in_(sorted(statuses)))
     result = {status.value: 0 for status in RequestStatus}
     for status, number in session.execute(query):
         result[RequestStatus(status).value] = int(number or 0)

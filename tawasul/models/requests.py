@@ -92,6 +92,10 @@ class Request(Base):
     target_official: Mapped[str | None] = mapped_column(String(64))
     meeting_mode: Mapped[MeetingMode | None] = mapped_column(_enum(MeetingMode))
     branch: Mapped[str] = mapped_column(String(32), active_history=True)
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), active_history=True)
+    """Who works the request now: the user of its :class:`RequestAssignment`, kept on the
+    request (by :mod:`tawasul.casework`, with the row locked) so that an agent's list is read
+    by index and their counts come from a tally (:class:`RequestAssigneeTally`)."""
     callback_number: Mapped[str | None] = mapped_column(String(16))
     """E.164, e.g. +966501234567."""
     callback_tail: Mapped[str | None] = mapped_column(String(4))
@@ -142,6 +146,24 @@ class RequestTally(Base):
     requests: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class RequestAssigneeTally(Base):
+    """How many requests each member of staff works in each branch, channel and status: the
+    console's counts of "mine".
+
+    Kept exact with :class:`RequestTally`, by the same flush listener (:func:`_tally_changes`):
+    an agent's assignments grow with history (closed requests stay assigned), their counts
+    need not.
+    """
+
+    __tablename__ = "request_assignee_tally"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    branch: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel), primary_key=True)
+    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus), primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class RequestEvent(Base):
     """The audit trail: every change to a request, who made it and when. No personal data."""
 
@@ -161,7 +183,8 @@ class RequestEvent(Base):
 
 
 class RequestAssignment(Base):
-    """Which agent works a request now (one row per request, updated on reassignment)."""
+    """Which agent works a request now (one row per request, updated on reassignment), since
+    when and by whose decision; ``Request.assigned_to`` holds the same user."""
 
     __tablename__ = "request_assignment"
 
@@ -251,18 +274,39 @@ Index(
     Request.id,
 )
 Index("ix_request_callback_tail_created", Request.callback_tail, Request.created_at, Request.id)
+# "Mine": an agent's requests newest first, and those of one status (the list's status filter),
+# read from the agent's own end of the index however many requests they ever worked.
+Index("ix_request_assigned_created_id", Request.assigned_to, Request.created_at, Request.id)
+Index(
+    "ix_request_assigned_status_created",
+    Request.assigned_to,
+    Request.status,
+    Request.created_at,
+    Request.id,
+)
 
 TallyKey = tuple[str, str, str]
+"""(branch, channel, status): a row of :class:`RequestTally`."""
+AssigneeKey = tuple[int, str, str, str]
+"""(user, branch, channel, status): a row of :class:`RequestAssigneeTally`."""
+_Place = tuple[int | None, str, str, str]
+"""Where a request is counted: its assignee (None: nobody), branch, channel and status."""
 
 
 def _key(branch: str, channel: Channel | str, status: RequestStatus | str) -> TallyKey:
     return (branch, Channel(channel).value, RequestStatus(status).value)
 
 
-_TALLIED = ("branch", "channel", "status")
+_TALLIED = ("assigned_to", "branch", "channel", "status")
 
 
-def _before(request: Request) -> TallyKey | None:
+def _place(request: Request) -> _Place:
+    """Where a request is counted now."""
+    status = request.status or RequestStatus.RECEIVED  # the column default, before a flush
+    return (request.assigned_to, *_key(request.branch, request.channel, status))
+
+
+def _before(request: Request) -> _Place | None:
     """Where a request was counted before this flush (None: nowhere it changed from)."""
     state = inspect(request)
     values = []
@@ -271,36 +315,49 @@ def _before(request: Request) -> TallyKey | None:
         history = state.attrs[name].history
         changed = changed or bool(history.deleted)
         values.append(history.deleted[0] if history.deleted else getattr(request, name))
-    return _key(*values) if changed else None
+    assignee, branch, channel, status = values
+    return (assignee, *_key(branch, channel, status)) if changed else None
 
 
 @event.listens_for(Session, "after_flush")
 def _tally_changes(session: Session, _context: Any) -> None:
-    """Apply what a flush did to the requests' branch, channel and status to the tally.
+    """Apply what a flush did to the requests' assignee, branch, channel and status to the
+    tallies (per branch, and per assignee).
 
     Every status change goes through the ORM (the workflow sets ``Request.status`` after its
     UPDATE conditional on the status it read, so the status it replaces is the stored one even
-    when two agents act at once), so the flush sees it. The deltas are applied in key order,
-    so that two transactions never lock the same two tally rows in opposite orders
-    (PostgreSQL).
+    when two agents act at once), so the flush sees it; so does every change of assignee (the
+    casework locks the request's row and reads the stored assignee before it changes it, and
+    reads it back from the workflow's UPDATE, so a concurrent reassignment is never counted
+    from a stale value). The deltas are applied in key order, the branch tally first, so that
+    two transactions never lock the same two tally rows in opposite orders (PostgreSQL).
     """
-    deltas: dict[TallyKey, int] = {}
+    branches: dict[TallyKey, int] = {}
+    assignees: dict[AssigneeKey, int] = {}
 
-    def add(key: TallyKey, delta: int) -> None:
-        deltas[key] = deltas.get(key, 0) + delta
+    def add(place: _Place, delta: int) -> None:
+        assignee, branch, channel, status = place
+        key = (branch, channel, status)
+        branches[key] = branches.get(key, 0) + delta
+        if assignee is not None:
+            mine = (assignee, *key)
+            assignees[mine] = assignees.get(mine, 0) + delta
 
     for obj in session.new:
         if isinstance(obj, Request):
-            add(_key(obj.branch, obj.channel, obj.status or RequestStatus.RECEIVED), 1)
+            add(_place(obj), 1)
     for obj in session.dirty:
         if isinstance(obj, Request) and (before := _before(obj)) is not None:
             add(before, -1)
-            add(_key(obj.branch, obj.channel, obj.status), 1)
+            add(_place(obj), 1)
     for obj in session.deleted:
         if isinstance(obj, Request):
-            add(_before(obj) or _key(obj.branch, obj.channel, obj.status), -1)
-    changes = sorted((key, delta) for key, delta in deltas.items() if delta)
-    if changes:
-        from tawasul.tally import apply_deltas
+            add(_before(obj) or _place(obj), -1)
+    changes = sorted((key, delta) for key, delta in branches.items() if delta)
+    assigned = sorted((key, delta) for key, delta in assignees.items() if delta)
+    if changes or assigned:
+        from tawasul.tally import apply_assignee_deltas, apply_deltas
 
-        apply_deltas(session.connection(), changes)
+        connection = session.connection()
+        apply_deltas(connection, changes)
+        apply_assignee_deltas(connection, assigned)
