@@ -35,7 +35,8 @@ def test_users_add_reads_the_password_from_stdin(database, monkeypatch, secret_k
     argv = ["users", "add", "--username", "reem", "--role", "agent", "--branch", "jeddah"]
     assert main([*argv, "--no-takes-calls"]) == 0
     with database.sessions() as session:
-        takes = {name: takes for name, takes in session.execute(select(User.username, User.takes_calls))}
+        rows = session.execute(select(User.username, User.takes_calls))
+        takes = {name: calls for name, calls in rows}
     assert takes == {"noura": False, "huda": True, "reem": False}
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert main(["users", "add", "--username", "x2", "--role", "agent", "--branch", "jeddah"]) == 2
