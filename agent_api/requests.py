@@ -236,8 +236,9 @@ def counts() -> ResponseReturnValue:
 
 @bp.get("/<int:request_id>")
 def get_request(request_id: int) -> ResponseReturnValue:
-    """One request."""
-    return jsonify(_dump(services().casework.get(db(), user(), request_id)))
+    """One request, with its age in seconds and when it falls due, as in the lists."""
+    found = services().casework.get(db(), user(), request_id)
+    return jsonify(_with_due([found], [_dump(found)])[0])
 
 
 @bp.patch("/<int:request_id>")
@@ -540,7 +541,9 @@ OPENAPI_PATHS: dict[str, Any] = {
         )
     },
     "/requests/{request_id}": {
-        "get": operation("One request", REQUEST, params=[REQUEST_ID]),
+        "get": operation(
+            "One request, with age_s and due (as in the lists)", REQUEST, params=[REQUEST_ID]
+        ),
         "patch": operation(
             "Edit details (status, branch, reference number: 422)",
             REQUEST,

@@ -45,6 +45,10 @@ def test_new_work_of_the_branch_comes_oldest_first_with_its_age_and_due(client, 
     expected = requests.get(middle).created_at + timedelta(hours=24)
     assert abs((due_at - expected).total_seconds()) < 1
     assert by_id[newest]["due"] == {**by_id[newest]["due"], "state": "ok"}
+    # The request's own page says the same.
+    page = client.get(f"/requests/{oldest}", headers=auth["agent"]).json
+    assert page["due"] == by_id[oldest]["due"]
+    assert by_id[oldest]["age_s"] <= page["age_s"] <= by_id[oldest]["age_s"] + 60
 
 
 def test_awaiting_my_decision_is_for_supervisors_of_the_branch(client, auth, requests):
