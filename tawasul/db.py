@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
@@ -14,6 +15,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "tawasul_read_only"
@@ -79,13 +82,24 @@ class WriteGate:
             raise sqlite3.OperationalError("database is locked (waited for the write gate)")
         try:
             if self._fd is None:
-                # Read-only is enough for flock; 0o660 lets the service's group share it.
-                self._fd = os.open(self.lock_path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o660)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+                self._fd = self._open()
+            if self._fd >= 0:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
         except BaseException:
             self._threads.release()
             raise
         self._holder = dbapi_connection
+
+    def _open(self) -> int:
+        # Read-only is enough for flock; 0o660 lets the service's group share it.
+        try:
+            return os.open(self.lock_path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o660)
+        except OSError as exc:
+            # A lock file this user may not open (left by a command run as another user):
+            # this process's writers still queue among themselves, and for the others in
+            # SQLite's busy handler, as before the gate. Exclusion never depended on it.
+            log.warning("write gate %s unusable (%s): writers wait in SQLite", self.lock_path, exc)
+            return -1
 
     def release(self, dbapi_connection: Any) -> None:
         """Let the next writer in, if ``dbapi_connection`` holds the gate (else nothing)."""
@@ -93,8 +107,8 @@ class WriteGate:
             return
         self._holder = None
         try:
-            assert self._fd is not None
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            if self._fd is not None and self._fd >= 0:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._threads.release()
 
