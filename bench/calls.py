@@ -970,11 +970,14 @@ def why(results: dict[str, dict[int, dict[str, Any]]], costs: list[dict[str, Any
         "- Fewer commits: a filed request took 12 session commits (the call, the language, "
         "the duplicate check, the partial request, five answers one by one, the filing, the "
         "end of the call), 10 of them reaching the database (the previous profile: 420 "
-        "SQLite commits for 42 calls). The answers up to the callback number now go with "
-        "one commit before the voice message, and the message with the filing: 8 session "
-        "commits, the *DB commits/call* column (calls that failed midway count too). A "
-        "caller who hangs up in between keeps every answer (the end of the call writes "
-        "them); the request itself is committed the moment the ID is confirmed, as before.",
+        "SQLite commits for 42 calls). Now four write transactions: the call's record "
+        "before the first prompt, the partial request when the ID is confirmed, the filing "
+        "(every answer, the voice message, the SMS and forwarding owed) before the reference "
+        "is read back, and the end of the call; the language goes with the next of them, and "
+        "the look-ups (the caller's open requests) read in a transaction that takes no write "
+        "lock. The *DB commits/call* column counts them (calls that failed midway count too). "
+        "A caller who hangs up keeps every answer (the end of the call writes them); only a "
+        "server killed mid-call loses the answers since the partial request.",
     ]
     by_name = {row["database"]: row for row in costs}
     sqlite = by_name.get("SQLite")
@@ -1027,8 +1030,9 @@ def why(results: dict[str, dict[int, dict[str, Any]]], costs: list[dict[str, Any
             "before this issue, 0 here, with fewer commits and the fixed pool (in one process "
             "too: the `ours-pg-1` line)."
         )
+    lines += write_lock_lines(results)
     sqlite = results.get("ours", {}).get(200)
-    if sqlite and sqlite["failed"]:
+    if sqlite and sqlite["failed"] and "lock_wait_ms_p99" not in sqlite:
         lines.append(
             "- SQLite is now the end that loses keys at 200, and its write lock is why: "
             "nine tenths of its call threads' time outside Asterisk is the `BEGIN IMMEDIATE` "
@@ -1067,6 +1071,45 @@ def why(results: dict[str, dict[int, dict[str, Any]]], costs: list[dict[str, Any
         "- A real centre is far from these levels: the seed centre's 80 callers an hour, six "
         "minutes each, are about eight calls in flight."
     )
+    return lines
+
+
+def write_lock_lines(results: dict[str, dict[int, dict[str, Any]]]) -> list[str]:
+    """SQLite's write lock in each cell of ours: how long a step waited for it and held it, and
+    what made the late steps late."""
+    cells = [
+        (variant, level, f)
+        for variant in ("ours", "ours-1")
+        for level, f in sorted(results.get(variant, {}).items())
+        if f.get("writing_steps")
+    ]
+    if not cells:
+        return []
+    lines = [
+        "- SQLite's write lock, one for the whole file and every process: before this issue's "
+        "write gate a step's `BEGIN IMMEDIATE` waited up to 1.2 s (p99) at 200 in flight for "
+        "a lock each transaction held 1.6 ms (p50), 98% of the late steps' time: SQLite's "
+        "busy handler sleeps (1, 2, 5 ... 100 ms) and tries again rather than being woken. "
+        "Writers now wait in a gate (`tawasul.db.WriteGate`: a thread lock, then `flock` on "
+        "a file beside the database) and are woken the moment the lock is given back "
+        "(docs/deploy.md). Per step that wrote, in this run: "
+        + "; ".join(
+            f"{variant} at {level}: waited {f['lock_wait_ms_p50']:,.1f} / "
+            f"{f['lock_wait_ms_p99']:,.0f} ms (p50 / p99), held {f['lock_hold_ms_p50']:,.1f} / "
+            f"{f['lock_hold_ms_p99']:,.0f} ms, {f['late_steps']} steps over "
+            f"{LATE_STEP_MS:.0f} ms"
+            + (
+                f" ({f['late_lock_wait_share']:.0%} of their time waiting for the lock)"
+                if f["late_steps"]
+                else ""
+            )
+            for variant, level, f in cells
+        )
+        + ". What is left of the wait is queueing: the holds lengthen when the holder, "
+        "between two statements, waits for a core or for its process's interpreter lock, "
+        "and every writer of the box queues behind it; at 400 in flight the two cores are "
+        "Asterisk's and the holds grow tenfold."
+    ]
     return lines
 
 
