@@ -52,6 +52,9 @@ MEDIA_COMMANDS = (
     "GET OPTION",
 )
 
+LATE_STEP_MS = 250.0
+"""A step this late is within a few hundred milliseconds of losing a caller's next key."""
+
 
 class Stats:
     """Per-command timings and call counts, shared by the server's threads."""
@@ -60,6 +63,15 @@ class Stats:
         self.lock = threading.Lock()
         self.control_rtt_ms: list[float] = []
         self.think_ms: list[float] = []
+        # Of each step (think_ms, same order): the time its transactions waited for SQLite's
+        # write lock (BEGIN IMMEDIATE) and held it (BEGIN to COMMIT), and how many it began.
+        self.step_lock_wait_ms: list[float] = []
+        self.step_lock_hold_ms: list[float] = []
+        self.step_transactions: list[int] = []
+        # Steps over LATE_STEP_MS: [ms, lock wait ms, lock hold ms, transactions, the thread's
+        # CPU ms, the command that ended the step], to tell which step is late, and why.
+        self.late_steps: list[list[Any]] = []
+        self.commit_ms: list[float] = []
         self.commands = 0
         self.calls_started = 0
         self.calls_finished = 0
@@ -73,6 +85,11 @@ class Stats:
             record = {
                 "control_rtt_ms": self.control_rtt_ms,
                 "think_ms": self.think_ms,
+                "step_lock_wait_ms": self.step_lock_wait_ms,
+                "step_lock_hold_ms": self.step_lock_hold_ms,
+                "step_transactions": self.step_transactions,
+                "late_steps": self.late_steps,
+                "commit_ms": self.commit_ms,
                 "commands": self.commands,
                 "calls_started": self.calls_started,
                 "calls_finished": self.calls_finished,
@@ -85,6 +102,8 @@ class Stats:
 
 
 STATS = Stats()
+STEP = threading.local()
+"""The database work of the current step of this thread's call (``_count_database_work``)."""
 PROFILES: list[cProfile.Profile] = []
 
 
@@ -134,6 +153,7 @@ def _instrument(record_to: Path | None) -> None:
         from ivr.agi import format_command
 
         started = time.perf_counter()
+        cpu = (time.thread_time() - getattr(self, "_bench_last_cpu", 0.0)) * 1000
         last = getattr(self, "_bench_last_reply", None)
         if last is not None:
             # Time between Asterisk's last reply and our next command: our own work (script
@@ -143,15 +163,23 @@ def _instrument(record_to: Path | None) -> None:
             think = None
         if record_to is not None and not written.is_set() and not record_to.exists():
             recorded.setdefault(id(self), []).append(format_command(command, *arguments))
+        waited, held, began = _step_database_work()
         try:
             return original(self, command, *arguments)
         finally:
             done = time.perf_counter()
             self._bench_last_reply = done  # type: ignore[attr-defined]
+            self._bench_last_cpu = time.thread_time()  # type: ignore[attr-defined]
             with STATS.lock:
                 STATS.commands += 1
                 if think is not None:
                     STATS.think_ms.append(think)
+                    STATS.step_lock_wait_ms.append(waited)
+                    STATS.step_lock_hold_ms.append(held)
+                    STATS.step_transactions.append(began)
+                    if think > LATE_STEP_MS:
+                        label = f"{command} {arguments[0] if arguments else ''}"
+                        STATS.late_steps.append([think, waited, held, began, cpu, label])
                 if command not in MEDIA_COMMANDS:
                     STATS.control_rtt_ms.append((done - started) * 1000)
 
@@ -214,18 +242,79 @@ def serve_ours(port: int, sock: socket.socket | None = None) -> socketserver.Bas
     return ivr_server.FastAGIServer(("127.0.0.1", port), runner)
 
 
+def _step_database_work() -> tuple[float, float, int]:
+    """The lock wait (ms), lock hold (ms) and transactions of this thread's step so far; the
+    counts start again at zero."""
+    figures = (
+        getattr(STEP, "waited", 0.0),
+        getattr(STEP, "held", 0.0),
+        getattr(STEP, "began", 0),
+    )
+    STEP.waited, STEP.held, STEP.began = 0.0, 0.0, 0
+    return figures
+
+
 def _count_database_work(engine: Any) -> None:
     """Count the commits, the statements (each a round trip on PostgreSQL) and the database
-    connections opened for the calls."""
+    connections opened for the calls; time each step's wait for SQLite's write lock (its
+    ``BEGIN IMMEDIATE``) and how long its transactions held it."""
     from sqlalchemy import event
+
+    def ended(_connection: Any) -> None:
+        started = getattr(STEP, "holding_since", None)
+        if started is not None:
+            STEP.held = getattr(STEP, "held", 0.0) + (time.perf_counter() - started) * 1000
+            STEP.holding_since = None
 
     def committed(_connection: Any) -> None:
         with STATS.lock:
             STATS.db_commits += 1
 
-    def executed(*_: Any) -> None:
+    # The lock is held until the COMMIT (or ROLLBACK) returns: it writes the WAL, and now
+    # and then checkpoints it.
+    dialect = engine.dialect
+    for name in ("do_commit", "do_rollback"):
+        original = getattr(dialect, name)
+
+        def finish(dbapi_connection: Any, _original: Any = original) -> None:
+            started = time.perf_counter()
+            try:
+                _original(dbapi_connection)
+            finally:
+                ended(dbapi_connection)
+                with STATS.lock:
+                    STATS.commit_ms.append((time.perf_counter() - started) * 1000)
+
+        setattr(dialect, name, finish)
+
+    from tawasul import db
+
+    # The wait for the write lock: in tawasul.db's write gate, then in SQLite's BEGIN IMMEDIATE.
+    gate_acquire = getattr(db, "WriteGate", None) and db.WriteGate.acquire
+    if gate_acquire and not getattr(gate_acquire, "timed", False):
+
+        def acquire(gate: Any, dbapi_connection: Any, timeout: float) -> None:
+            started = time.perf_counter()
+            try:
+                gate_acquire(gate, dbapi_connection, timeout)
+            finally:
+                STEP.waited = getattr(STEP, "waited", 0.0) + (time.perf_counter() - started) * 1000
+
+        acquire.timed = True  # type: ignore[attr-defined]
+        db.WriteGate.acquire = acquire  # type: ignore[method-assign]
+
+    def executed(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement == "BEGIN IMMEDIATE":
+            STEP.begin_sent = time.perf_counter()
         with STATS.lock:
             STATS.db_statements += 1
+
+    def answered(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement == "BEGIN IMMEDIATE":
+            now = time.perf_counter()
+            STEP.waited = getattr(STEP, "waited", 0.0) + (now - STEP.begin_sent) * 1000
+            STEP.began = getattr(STEP, "began", 0) + 1
+            STEP.holding_since = now
 
     def connected(*_: Any) -> None:
         with STATS.lock:
@@ -234,6 +323,7 @@ def _count_database_work(engine: Any) -> None:
     event.listen(engine, "connect", connected)
     event.listen(engine, "commit", committed)
     event.listen(engine, "before_cursor_execute", executed)
+    event.listen(engine, "after_cursor_execute", answered)
 
 
 class MergedStats:
@@ -245,6 +335,11 @@ class MergedStats:
         self.total: dict[str, Any] = {
             "control_rtt_ms": [],
             "think_ms": [],
+            "step_lock_wait_ms": [],
+            "step_lock_hold_ms": [],
+            "step_transactions": [],
+            "late_steps": [],
+            "commit_ms": [],
             "commands": 0,
             "calls_started": 0,
             "calls_finished": 0,

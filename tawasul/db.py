@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "tawasul_read_only"
 """The execution option of a connection whose transactions only read (see :func:`read_only`)."""
 _WRITE_VERBS = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER"})
+_Row = TypeVar("_Row")
+WRITER_LOCK_SUFFIX = "-writer.lock"
+"""Beside a SQLite database file, the file whose lock its writers queue on (:class:`WriteGate`)."""
 
 
 class ReadOnlyTransaction(RuntimeError):
@@ -30,21 +42,114 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class WriteGate:
+    """The queue a SQLite database's writers wait in before ``BEGIN IMMEDIATE``.
+
+    SQLite has one write lock per database file. A connection that finds it taken does not
+    wait to be woken: its busy handler sleeps (1, 2, 5, 10 ... then 100 ms at a time) and tries
+    again, however soon the lock is free. With a hundred calls' threads writing in several
+    FastAGI processes, a step's ``BEGIN IMMEDIATE`` lost that race again and again: at 200
+    calls in flight it waited up to 1.2 s (p99) for a lock held 1.6 ms (p50), and the caller's
+    next key was lost (bench/calls.py). Here the writers wait where they are woken the moment
+    the lock is given back: one thread of a process at a time (a thread lock), and one process
+    at a time through ``flock`` on a file beside the database, which the kernel releases when
+    its holder ends or dies. Both waits release the interpreter lock, so the other calls' steps
+    run meanwhile.
+
+    The gate only orders the waiting: SQLite's own lock still decides who writes, so a writer
+    that does not use the gate (the ``sqlite3`` shell, another program) is still excluded, and
+    waited for in the busy timeout as before. A thread waits at most ``timeout`` for the other
+    threads of its process, then fails as SQLite would ("database is locked").
+    """
+
+    def __init__(self, lock_path: Path) -> None:
+        self.lock_path = lock_path
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        self._holder: Any = None
+
+    def acquire(self, dbapi_connection: Any, timeout: float) -> None:
+        """Wait until this connection may begin a write transaction.
+
+        Args:
+            dbapi_connection: the DB-API connection about to send ``BEGIN IMMEDIATE``.
+            timeout: seconds to wait for the other threads of this process.
+
+        Raises:
+            sqlite3.OperationalError: the other threads held the gate for ``timeout``.
+        """
+        if not self._threads.acquire(timeout=timeout):
+            raise sqlite3.OperationalError("database is locked (waited for the write gate)")
+        try:
+            if self._fd is None:
+                self._fd = self._open()
+            if self._fd >= 0:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+        self._holder = dbapi_connection
+
+    def _open(self) -> int:
+        # Read-only is enough for flock; 0o660 lets the service's group share it.
+        try:
+            return os.open(self.lock_path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o660)
+        except OSError as exc:
+            # A lock file this user may not open (left by a command run as another user):
+            # this process's writers still queue among themselves, and for the others in
+            # SQLite's busy handler, as before the gate. Exclusion never depended on it.
+            log.warning("write gate %s unusable (%s): writers wait in SQLite", self.lock_path, exc)
+            return -1
+
+    def release(self, dbapi_connection: Any) -> None:
+        """Let the next writer in, if ``dbapi_connection`` holds the gate (else nothing)."""
+        if self._holder is not dbapi_connection:
+            return
+        self._holder = None
+        try:
+            if self._fd is not None and self._fd >= 0:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
+_gates: dict[tuple[int, str], WriteGate] = {}
+_gates_lock = threading.Lock()
+
+
+def write_gate(database: str) -> WriteGate:
+    """The :class:`WriteGate` of a SQLite database file, one per file in each process (the
+    engines of one process share it; a forked child gets its own: a ``flock`` inherited
+    through ``fork`` would be shared with the parent, not exclusive)."""
+    path = Path(database).resolve()
+    key = (os.getpid(), str(path))
+    with _gates_lock:
+        gate = _gates.get(key)
+        if gate is None:
+            gate = _gates[key] = WriteGate(path.with_name(path.name + WRITER_LOCK_SUFFIX))
+        return gate
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for the URL, with the SQLite settings concurrent calls need."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        in_file = bool(parsed.database) and parsed.database != ":memory:"
+        if in_file:
+            Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {})["timeout"] = SQLITE_BUSY_TIMEOUT_MS / 1000
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own BEGIN handling defers the write lock until the first write, which lets
         # two writers deadlock (a read transaction that then writes cannot wait for the lock:
-        # SQLite answers "busy" at once); emit BEGIN IMMEDIATE ourselves so that writers queue
-        # in the busy timeout. A transaction begun as a read (read_only) takes no write lock:
-        # in WAL mode it neither waits for writers nor makes them wait.
-        event.listen(engine, "begin", _sqlite_begin)
+        # SQLite answers "busy" at once); emit BEGIN IMMEDIATE ourselves, after the write gate
+        # (WriteGate: writers woken in turn, not polling in the busy handler). A transaction
+        # begun as a read (read_only) takes no write lock and passes no gate: in WAL mode it
+        # neither waits for writers nor makes them wait.
+        if in_file:
+            _gate_writes(engine, write_gate(str(parsed.database)))
+        else:
+            event.listen(engine, "begin", _sqlite_begin)
         event.listen(engine, "before_cursor_execute", _refuse_writes_in_reads)
 
         @event.listens_for(engine, "connect")
@@ -65,6 +170,50 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def _sqlite_begin(conn: Connection) -> None:
     reading = conn.get_execution_options().get(READ_ONLY, False)
     conn.exec_driver_sql("BEGIN DEFERRED" if reading else "BEGIN IMMEDIATE")
+
+
+def _gate_writes(engine: Engine, gate: WriteGate) -> None:
+    """Begin the engine's write transactions behind ``gate``; give it back when they end."""
+    timeout = SQLITE_BUSY_TIMEOUT_MS / 1000
+
+    def begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(READ_ONLY, False):
+            conn.exec_driver_sql("BEGIN DEFERRED")
+            return
+        dbapi_connection = conn.connection.dbapi_connection
+        gate.acquire(dbapi_connection, timeout)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            gate.release(dbapi_connection)
+            raise
+
+    event.listen(engine, "begin", begin)
+    # Given back once SQLite's lock is, after COMMIT or ROLLBACK has returned: given back just
+    # before, the next writer's BEGIN IMMEDIATE would find the lock still held and sleep in the
+    # busy handler (a millisecond or more for each transaction). No engine event follows a
+    # commit, so the dialect's own methods are wrapped; a connection closed (SQLite rolls it
+    # back) or returned to the pool holds no transaction, so never the gate either.
+    dialect = engine.dialect
+    for name in ("do_commit", "do_rollback", "do_close"):
+        setattr(dialect, name, _then_release(getattr(dialect, name), gate))
+
+    def returned(dbapi_connection: Any, *_: Any) -> None:
+        gate.release(dbapi_connection)
+
+    for pool_event in ("checkin", "invalidate"):
+        event.listen(engine, pool_event, returned)
+
+
+def _then_release(end: Any, gate: WriteGate) -> Any:
+    def ended(connection: Any) -> None:
+        try:
+            end(connection)
+        finally:
+            # The engine passes the pool's proxy, the pool the DB-API connection itself.
+            gate.release(getattr(connection, "dbapi_connection", connection))
+
+    return ended
 
 
 def _refuse_writes_in_reads(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
@@ -99,6 +248,44 @@ def read_only(session: Session) -> None:
     if not engine.get_execution_options().get(READ_ONLY, False):
         # An option engine shares the pool and the listeners of the engine it wraps.
         session.bind = engine.execution_options(**{READ_ONLY: True})
+
+
+@contextmanager
+def reading_beside(session: Session) -> Iterator[Session]:
+    """A short second session on ``session``'s database whose transaction is a read.
+
+    For a look-up in the middle of a unit of work (a phone call's): ``session`` may hold
+    changes not written yet (the call's journey), which its own next query would flush in a
+    write transaction (on SQLite: through the write gate, behind every other call's writes).
+    The look-up runs here instead, with no write lock (:func:`read_only`), and is over when the
+    block ends; what it found joins ``session`` through :func:`adopt`.
+
+    Args:
+        session: the unit of work the look-up is for; it needs no transaction open.
+
+    Yields:
+        The reading session, closed when the block ends.
+    """
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    reader = Session(engine, expire_on_commit=False)
+    try:
+        read_only(reader)
+        yield reader
+    finally:
+        reader.close()
+
+
+def adopt(session: Session, found: Iterable[_Row]) -> list[_Row]:
+    """The rows a :func:`reading_beside` session loaded, as ``session``'s own (no SQL sent).
+
+    A row ``session`` already holds is returned as it is there, its pending changes kept.
+    """
+    adopted = []
+    for row in found:
+        held = session.identity_map.get(inspect(row).identity_key)
+        adopted.append(held if held is not None else session.merge(row, load=False))
+    return adopted
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

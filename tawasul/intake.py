@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tawasul.audit import record_event
 from tawasul.callbacks import schedule_callback
+from tawasul.db import adopt, reading_beside
 from tawasul.errors import Conflict, ValidationError
 from tawasul.ids import new_reference_number, validate_national_id
 from tawasul.masking import mask_phone
@@ -82,9 +83,11 @@ _ANSWERS = (
 class IntakeService:
     """Records calls and files requests. Each method commits its own unit of work.
 
-    The phone menu's reads commit too: on SQLite every transaction holds the write lock, and a
-    transaction left open while Asterisk plays or records would make every other caller wait
-    (the FastAGI server refuses to send an AGI command while one is open, ``ivr.guard``).
+    No method leaves a transaction open: one left open while Asterisk plays or records would
+    make every other caller wait (the FastAGI server refuses to send an AGI command while one
+    is open, ``ivr.guard``). The phone menu's look-ups read beside the call's session
+    (``tawasul.db.reading_beside``): on SQLite a read then takes no write lock and waits for
+    no other call's writes, and the call's pending journey waits for its next commit.
     """
 
     def __init__(self, pii: PiiProtector, clock: Callable[[], datetime] = utcnow) -> None:
@@ -132,17 +135,23 @@ class IntakeService:
             entry["input"] = shown
         call.journey = [*call.journey, entry]
 
-    def set_language(self, session: Session, call: Call, language: Language) -> None:
+    def set_language(
+        self, session: Session, call: Call, language: Language, *, commit: bool = True
+    ) -> None:
         """Remember the language the caller chose (one commit, journey included).
 
         Args:
-            session: the call's database session; committed on return.
+            session: the call's database session; committed on return unless ``commit`` is
+                False.
             call: the call.
             language: the caller's choice.
+            commit: False to leave it for the call's next commit, like a step of the journey
+                (:meth:`close_call` keeps it when the call ends first).
         """
         call.language = language
         self.note_step(call, "language", language.value)
-        session.commit()
+        if commit:
+            session.commit()
 
     def save_journey(self, session: Session, call: Call) -> None:
         """Commit the steps noted so far (before a long wait, so that they are kept).
@@ -416,18 +425,21 @@ class IntakeService:
             The request when both match; None when either does not (the caller is not told
             which).
         """
-        request = session.scalar(
-            select(Request)
-            .where(Request.reference_number == reference)
-            .where(Request.is_partial.is_(False))
-        )
-        matched = (
-            request is not None
-            and request.requester is not None
-            and request.requester.national_id_last4_hash == self._pii.fingerprint("last4:" + last4)
-        )
-        session.commit()
-        return request if matched else None
+        with reading_beside(session) as reader:
+            request = reader.scalar(
+                select(Request)
+                .where(Request.reference_number == reference)
+                .where(Request.is_partial.is_(False))
+            )
+            matched = (
+                request is not None
+                and request.requester is not None
+                and request.requester.national_id_last4_hash
+                == self._pii.fingerprint("last4:" + last4)
+            )
+            if request is None or not matched:
+                return None
+            return adopt(session, [request])[0]
 
     def open_requests_of(self, session: Session, national_id: str) -> list[Request]:
         """The requester's complete requests that are still open (a repeat caller's).
@@ -440,8 +452,8 @@ class IntakeService:
             The open requests, oldest first; empty for a new requester.
         """
         fingerprint = self._pii.fingerprint(national_id)
-        requests = list(
-            session.scalars(
+        with reading_beside(session) as reader:
+            requests = reader.scalars(
                 select(Request)
                 .join(Requester)
                 .where(Requester.national_id_hash == fingerprint)
@@ -449,9 +461,7 @@ class IntakeService:
                 .where(Request.is_partial.is_(False))
                 .order_by(Request.created_at)
             )
-        )
-        session.commit()
-        return requests
+            return adopt(session, requests)
 
     def appointment_start(self, session: Session, request: Request) -> datetime | None:
         """When the request's booked meeting starts, for the caller who asks for the status.
@@ -464,18 +474,19 @@ class IntakeService:
             The start of the latest booked (or rescheduled) appointment's slot, UTC; None when
             there is none.
         """
-        starts_at = session.scalar(
-            select(AppointmentSlot.starts_at)
-            .join(Appointment, Appointment.slot_id == AppointmentSlot.id)
-            .where(Appointment.request_id == request.id)
-            .where(
-                Appointment.status.in_([AppointmentStatus.BOOKED, AppointmentStatus.RESCHEDULED])
+        with reading_beside(session) as reader:
+            return reader.scalar(
+                select(AppointmentSlot.starts_at)
+                .join(Appointment, Appointment.slot_id == AppointmentSlot.id)
+                .where(Appointment.request_id == request.id)
+                .where(
+                    Appointment.status.in_(
+                        [AppointmentStatus.BOOKED, AppointmentStatus.RESCHEDULED]
+                    )
+                )
+                .order_by(Appointment.id.desc())
+                .limit(1)
             )
-            .order_by(Appointment.id.desc())
-            .limit(1)
-        )
-        session.commit()
-        return starts_at
 
     def send_to_agent(self, session: Session, call: Call) -> None:
         """Record that the caller goes to the agent queue (the dialplan does the queueing).
@@ -528,16 +539,16 @@ class IntakeService:
     def close_call(self, session: Session, call: Call, outcome: CallOutcome | None = None) -> None:
         """Record the end of a call; the outcome stays as it was unless one is given.
 
-        Whatever the call left half-done is rolled back, but not the journey nor the answers
-        of the call's request (:meth:`fill_in` without a commit): the steps noted and the
-        answers given since the last commit happened, and they are kept.
+        Whatever the call left half-done is rolled back, but not the journey, the language
+        nor the answers of the call's request (:meth:`fill_in` without a commit): the steps
+        noted and the answers given since the last commit happened, and they are kept.
 
         Args:
             session: the call's database session; committed on return.
             call: the call that ended.
             outcome: how it ended (``hung_up``, ``failed``); a filed request's outcome stays.
         """
-        journey = list(call.journey)
+        journey, language = list(call.journey), call.language
         answers = [
             (request, {name: getattr(request, name) for name in _ANSWERS})
             for request in session.dirty
@@ -546,7 +557,7 @@ class IntakeService:
         ]
         if session.in_transaction():
             session.rollback()
-        call.journey = journey
+        call.journey, call.language = journey, language
         for request, given in answers:
             for name, value in given.items():
                 setattr(request, name, value)

@@ -43,8 +43,12 @@ class NewRequestFlow:
             menu.call,
         )
         menu.channel.set_variable(var.REFERENCE, request.reference_number)
-        # The answers up to the number go with one commit, before the voice message (a long
-        # wait); a hang-up before it keeps them too (IntakeService.close_call).
+        # The answers are held in memory and written with the filing, the one commit between
+        # here and the reference read back: every commit on the way is a wait for SQLite's one
+        # write lock between two of the caller's keys (bench/calls.py). A caller who hangs up
+        # keeps them all the same (IntakeService.close_call writes them with the end of the
+        # call); only a server killed meanwhile loses them, never the partial request
+        # (committed above) nor a voice message (the next server settles the spool).
         category = menu.choose_one_of("choose_category", CATEGORIES, "category")
         intake.fill_in(session, request, category=category, commit=False)
         officials = self.ctx.settings.officials
@@ -62,9 +66,8 @@ class NewRequestFlow:
         else:
             intake.fill_in(session, request, meeting_mode=mode, commit=False)
         number = CallbackNumber(menu).ask()
-        intake.fill_in(session, request, callback_number=number)
+        intake.fill_in(session, request, callback_number=number, commit=False)
         path = record_voice_message(menu, NEW_REQUEST, partial=request)
-        # Nothing is said to the caller in between: the message and the filing, one commit.
         intake.fill_in(session, request, voice_message_path=path, commit=False)
         intake.complete_request(session, request, menu.call)
         menu.play("request_saved", "your_reference_is")

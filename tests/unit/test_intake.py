@@ -248,3 +248,35 @@ def test_no_appointment_no_time(service: IntakeService, session: Session) -> Non
     request = service.file_request(session, new())
     assert service.appointment_start(session, request) is None
     guard("SAY DATETIME")
+
+
+def test_a_language_left_for_the_next_commit_is_kept_when_the_call_fails_first(
+    service: IntakeService, session: Session, database: Database
+) -> None:
+    call = service.open_call(session, "c-language", "")
+    service.set_language(session, call, Language.EN, commit=False)
+    session.flush()  # a write of the call's that failed before its commit: rolled back
+    service.close_call(session, call, CallOutcome.FAILED)
+    with database.sessions() as other:
+        stored = other.scalars(select(Call)).one()
+    assert stored.language == Language.EN
+    assert [entry["step"] for entry in stored.journey] == ["language"]
+
+
+def test_look_ups_leave_the_calls_pending_steps_for_its_next_commit(
+    service: IntakeService, session: Session, database: Database
+) -> None:
+    filed = service.file_request(session, new())
+    call = service.open_call(session, "c-look-up", "")
+    service.note_step(call, "national_id", "##########")
+    guard = forbid_open_transactions(session)
+    assert [r.id for r in service.open_requests_of(session, VALID_ID)] == [filed.id]
+    assert service.find_for_follow_up(session, filed.reference_number, VALID_ID[-4:]) is filed
+    guard("STREAM FILE")
+    with database.sessions() as other:
+        # Read beside the call's session: its step is not written by a look-up...
+        assert other.scalars(select(Call)).one().journey == []
+    service.save_journey(session, call)
+    with database.sessions() as other:
+        # ...but by its next commit.
+        assert [e["step"] for e in other.scalars(select(Call)).one().journey] == ["national_id"]

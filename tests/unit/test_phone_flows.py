@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import Connection, event, select, text
 from sqlalchemy.orm import Session
 
 from ivr import variables as var
@@ -21,6 +21,7 @@ from ivr.scripts import SCRIPTS, intake
 from ivr.scripts.base import CallContext
 from ivr.server import CallRunner
 from tawasul.config import Settings
+from tawasul.db import READ_ONLY
 from tawasul.intake import IntakeService, NewRequest
 from tawasul.models import (
     Attachment,
@@ -92,6 +93,36 @@ def test_a_whole_new_request_runs_with_no_transaction_across_a_command(
         stored = open_settings.var_dir / request.voice_message_path
         assert vault_for(open_settings).read(stored)[:4] == b"RIFF"
     assert channel.spooled() == []
+
+
+def test_a_new_request_writes_twice_between_the_callers_first_key_and_the_reference(
+    open_settings: Settings, database: Database, pii: PiiProtector
+) -> None:
+    # Every write between two keys queues for SQLite's one write lock while the caller types
+    # ahead: the partial request, then the filing; the rest goes with them, the look-ups read.
+    channel = FakeAsterisk(open_settings, NEW_REQUEST)
+    writes: list[int] = []
+
+    def began(connection: Connection) -> None:
+        if not connection.get_execution_options().get(READ_ONLY, False):
+            writes.append(len(channel.sent))  # the AGI commands sent before it
+
+    event.listen(database.engine, "begin", began)
+    try:
+        call = run_call(channel, open_settings, database, IntakeService(pii))
+    finally:
+        event.remove(database.engine, "begin", began)
+    assert call.outcome == CallOutcome.REQUEST_FILED, call.journey
+    reference = channel.sent.index(("SET VARIABLE", var.REFERENCE))
+    saved = channel.sent.index(("STREAM FILE", "request_saved"))
+    # The call's own record first (before any prompt); then, up to the reference read back,
+    # the partial request and the filing (after it, the caller is sent on and the call ends).
+    assert writes[0] == 0
+    assert [w for w in writes[1:] if w <= saved] == [reference, saved]
+    with database.sessions() as session:
+        request = session.scalars(select(Request)).one()
+        assert request.callback_number is not None and request.category is not None
+        assert session.scalars(select(Call)).one().language == Language.EN
 
 
 class _ReadLeftOpen(IntakeService):
