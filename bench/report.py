@@ -20,7 +20,7 @@ def main() -> int:
         "How many calls, requests and jobs one box carries, each against the limit beside it "
         "measured in the same run. These machines are shared and noisy: read the ratios and "
         "medians, not a lone absolute time. Everything here is rewritten by one command, "
-        "`make bench` (under a quarter of an hour on two cores: 874 s measured; the first run is "
+        "`make bench` (under a quarter of an hour on two cores: 904 s measured; the first run is "
         "longer: it generates the API's two databases of 1,000,000 requests); each section "
         "names its own "
         "command to run it alone. Scripts: `bench/`; figures as JSON, plots and profiles: "

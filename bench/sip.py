@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, func, select
 from bench.calls import (
     SCRIPT,
     SIP_PORT,
+    VOICE_S,
     ServerProcess,
     next_national_id,
     start_bench_asterisk,
@@ -130,6 +131,10 @@ def menu_scenario() -> str:
         if step.startswith("w"):
             parts.append(f'  <pause milliseconds="{int(float(step[1:]) * 1000)}"/>')
             continue
+        if step == "v":  # the voice message: the tone as RTP (PCMU), once, while it lasts
+            parts.append(f'  <nop><action><exec rtp_stream="{VOICE_ULAW},1,0"/></action></nop>')
+            parts.append(f'  <pause milliseconds="{int(VOICE_S * 1000) + 100}"/>')
+            continue
         digits = [f"[field{n}]" for n in range(10)] if step == "{national_id}" else list(step)
         for number, digit in enumerate(digits):
             if number:
@@ -138,6 +143,27 @@ def menu_scenario() -> str:
             cseq += 1
     parts += [_BYE_RECEIVED, "</scenario>", ""]
     return "\n".join(parts)
+
+
+VOICE_ULAW = WORK / "sipp-voice.ulaw"
+"""The menu caller's voice message for SIPp's rtp_stream: raw PCMU, 8 kHz (bench.calls's tone)."""
+
+
+def write_voice_ulaw(path: Path) -> None:
+    """Write :data:`VOICE_S` seconds of a 440 Hz tone as raw mu-law (G.711, 8 kHz)."""
+    import math
+    import warnings
+
+    with warnings.catch_warnings():  # deprecated in 3.11, gone in 3.13; G.711 is all it does here
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import audioop
+
+    samples = int(8000 * VOICE_S)
+    linear = b"".join(
+        int(8000 * math.sin(2 * math.pi * 440 * n / 8000)).to_bytes(2, "little", signed=True)
+        for n in range(samples)
+    )
+    path.write_bytes(audioop.lin2ulaw(linear, 2))
 
 
 def national_ids_file(path: Path, count: int) -> None:
@@ -238,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="of arrivals per rate")
     args = parser.parse_args(argv)
     settings, harness, env = start_bench_asterisk()
+    write_voice_ulaw(VOICE_ULAW)
     menu = WORK / "sipp-menu.xml"
     menu.write_text(menu_scenario())
     answer = WORK / "sipp-answer.xml"
