@@ -170,6 +170,27 @@ def section() -> str:
         )
     if not rows:
         return ""
+    missed = [row for row in rows if row[5] == "❌"]
+    missed_cpu = [str(row[1]) for row in missed if str(row[0]).startswith("API CPU")]
+    why = []
+    if missed_cpu or any(str(row[0]).startswith("list ÷ bare") for row in missed):
+        why = [
+            "Why the list page's CPU"
+            + (f" on {', '.join(missed_cpu)}" if missed_cpu else "")
+            + " and the list-to-bare throughput miss ([profile](bench/results/api-profile.md)): "
+            "a page is 7 to 8 statements (the page, its duplicates, assignees, appointments, "
+            "identity checks, SMS), each hydrated and dumped, 25 rows with their dates in both "
+            "calendars, plus about 1 ms fixed per request (Flask, the session cookie signed "
+            "again on every answer, the user read); on PostgreSQL every statement is also a "
+            "round trip and every checkout a pre-ping. The rules' answers per row, the "
+            "duplicates' whole rows and the statements rebuilt on every request are gone (the "
+            "list's instructions halved, 52.9 to 26.0 million a page on SQLite by callgrind). "
+            "What would move it further: fewer statements (the assignee and the appointment "
+            "joined into the page's own query), an answer cached per (filters, last change), "
+            "or a page dumped without the ORM's identity map. Memory: the API's resident "
+            "memory rose with gunicorn's two workers (stated beside each database above).",
+            "",
+        ]
     return "\n".join(
         [
             "## Issue 19: API and job queue, before and after",
@@ -180,5 +201,6 @@ def section() -> str:
             "",
             table(["goal", "database", "before", "after", "goal", "met"], rows),
             "",
+            *why,
         ]
     )
