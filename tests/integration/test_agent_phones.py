@@ -108,6 +108,24 @@ def _endpoint(asterisk: Harness, name: str) -> str:
     return asterisk.cli(f"pjsip show endpoint {name}")
 
 
+def _member_ready(
+    asterisk: Harness, membership: AmiQueueMembership, queue: str, interface: str, desk: DeskPhone
+) -> None:
+    """Wait until the queue can ring the member: added, not paused, its device available (the
+    phone registered and answering Asterisk's qualify), as an agent's is before a call comes.
+    A failure says what Asterisk thought of the member and its phone."""
+
+    def ready() -> bool:
+        member = membership.member(queue, interface)
+        return member is not None and member.available and not member.paused
+
+    try:
+        desk.wait(ready, 20, f"{interface} ready in {queue}")
+    except AssertionError as exc:
+        seen = asterisk.cli(f"queue show {queue}") + asterisk.cli("pjsip show contacts")
+        raise AssertionError(f"{exc}\n{seen}") from exc
+
+
 @SQLITE
 def test_endpoints_are_generated_from_the_accounts(asterisk: Harness, centre: Centre) -> None:
     agent = centre.open("amal", "1101")
@@ -215,6 +233,7 @@ def test_a_queue_call_that_rings_out_pauses_the_agent_with_the_reason(
     remove = ami.add_listener(hub.on_ami_event)
     membership.add(RINGTEST, "PJSIP/1121", "rana", paused=False)
     try:
+        _member_ready(asterisk, membership, RINGTEST, "PJSIP/1121", desk)
         phone.call_into("Local/s@tawasul-simulated-queue/n", "w30", {"SIM_QUEUE": RINGTEST})
         desk.wait(lambda: bool(desk.calls), 10, "the queue call to ring")
 
@@ -513,6 +532,7 @@ def test_after_call_work_keeps_the_next_call_away_for_its_time_then_the_agent_is
     membership = AmiQueueMembership(ami)
     membership.add(queue, "PJSIP/1191", "ghada", paused=False)
     try:
+        _member_ready(asterisk, membership, queue, "PJSIP/1191", desk)
         phone.call_into("Local/s@tawasul-simulated-queue/n", "w60", {"SIM_QUEUE": queue})
         desk.wait(lambda: any(c.confirmed for c in desk.calls), 20, "the first call")
         desk.hang_up()
