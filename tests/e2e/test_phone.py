@@ -262,6 +262,11 @@ def centre(
     )
     remove()
     server.shutdown()
+    # The app's endpoint publisher republishes this test's accounts every minute: stopped, or
+    # it would write them over the endpoints of the worker's next tests (their phones "Invalid").
+    sync = app.extensions["tawasul.phones"].sync
+    if sync is not None:
+        sync.stop()
     for extension in (AGENT, SECOND_AGENT, SUPERVISOR):
         with contextlib.suppress(AMIActionError):  # not a member: nothing to clean up
             ami.action("QueueRemove", {"Queue": QUEUE, "Interface": f"PJSIP/{extension}"})
