@@ -160,20 +160,23 @@ match = 127.0.0.1
 """
 
 
-def _write_voice(path: Path) -> None:
-    """The bench caller's voice message (``v`` in its script): 0.3 s of a 440 Hz tone."""
+def voice_tone() -> bytes:
+    """The bench caller's voice message (``v`` in its script): :data:`VOICE_S` seconds of a
+    440 Hz tone, 16-bit signed linear PCM, 8 kHz, mono."""
     import math
 
-    samples = int(8000 * VOICE_S)
-    tone = b"".join(
+    return b"".join(
         int(8000 * math.sin(2 * math.pi * 440 * n / 8000)).to_bytes(2, "little", signed=True)
-        for n in range(samples)
+        for n in range(int(8000 * VOICE_S))
     )
+
+
+def _write_voice(path: Path) -> None:
     with wave.open(str(path), "wb") as handle:
         handle.setnchannels(1)
         handle.setsampwidth(2)
         handle.setframerate(8000)
-        handle.writeframes(tone)
+        handle.writeframes(voice_tone())
 
 
 def _write_silence(path: Path) -> None:

@@ -26,6 +26,7 @@ from bench.calls import (
     ServerProcess,
     next_national_id,
     start_bench_asterisk,
+    voice_tone,
 )
 from bench.common import REPO, WORK, table, write_result
 from tawasul.models import Call, CallOutcome
@@ -150,20 +151,13 @@ VOICE_ULAW = WORK / "sipp-voice.ulaw"
 
 
 def write_voice_ulaw(path: Path) -> None:
-    """Write :data:`VOICE_S` seconds of a 440 Hz tone as raw mu-law (G.711, 8 kHz)."""
-    import math
+    """Write bench.calls's voice tone as raw mu-law (G.711, 8 kHz), for SIPp's rtp_stream."""
     import warnings
 
     with warnings.catch_warnings():  # deprecated in 3.11, gone in 3.13; G.711 is all it does here
         warnings.simplefilter("ignore", DeprecationWarning)
         import audioop
-
-    samples = int(8000 * VOICE_S)
-    linear = b"".join(
-        int(8000 * math.sin(2 * math.pi * 440 * n / 8000)).to_bytes(2, "little", signed=True)
-        for n in range(samples)
-    )
-    path.write_bytes(audioop.lin2ulaw(linear, 2))
+    path.write_bytes(audioop.lin2ulaw(voice_tone(), 2))
 
 
 def national_ids_file(path: Path, count: int) -> None:

@@ -122,8 +122,12 @@ def _member_ready(
     try:
         desk.wait(ready, 20, f"{interface} ready in {queue}")
     except AssertionError as exc:
-        seen = asterisk.cli(f"queue show {queue}") + asterisk.cli("pjsip show contacts")
-        raise AssertionError(f"{exc}\n{seen}") from exc
+        raise AssertionError(f"{exc}\n{_seen_by_asterisk(asterisk, queue)}") from exc
+
+
+def _seen_by_asterisk(asterisk: Harness, queue: str) -> str:
+    """The queue's members and every phone's contact, as Asterisk has them (for a failure)."""
+    return asterisk.cli(f"queue show {queue}") + asterisk.cli("pjsip show contacts")
 
 
 @SQLITE
@@ -542,8 +546,10 @@ def test_after_call_work_keeps_the_next_call_away_for_its_time_then_the_agent_is
         try:
             desk.wait(lambda: len(desk.calls) > offered, 30, "the next call after the wrap-up")
         except AssertionError as exc:  # say what Asterisk thought of the member and its phone
-            seen = asterisk.cli(f"queue show {queue}") + asterisk.cli("pjsip show contacts")
-            raise AssertionError(f"{exc}; calls {[c.state for c in desk.calls]}\n{seen}") from exc
+            calls = [c.state for c in desk.calls]
+            raise AssertionError(
+                f"{exc}; calls {calls}\n{_seen_by_asterisk(asterisk, queue)}"
+            ) from exc
         waited = time.monotonic() - ended
         after_call_work_s = Settings().after_call_work_s
         assert after_call_work_s - 1 <= waited <= after_call_work_s + 8, waited
