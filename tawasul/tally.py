@@ -4,8 +4,10 @@ many each member of staff works (their "mine").
 The console shows counts per status on every list; counting the requests themselves reads a
 branch's whole history, or an agent's (closed requests stay assigned). The tallies
 (``request_tally``, ``request_assignee_tally``) are changed in the same transaction as every
-request they count (a flush listener on the session, :mod:`tawasul.models.requests`), so they
-are exact whenever that transaction commits, and a count reads at most a few dozen rows.
+request they count (a flush listener on the session notes the changes, and their sum is
+written as the transaction's last statements, just before COMMIT:
+:mod:`tawasul.models.requests`), so they are exact whenever that transaction commits, and a
+count reads at most a few dozen rows.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from tawasul.workflow import RequestStatus
 def apply_deltas(connection: Connection, changes: Sequence[tuple[TallyKey, int]]) -> None:
     """Add each delta to its (branch, channel, status) row, creating the row if need be.
 
-    One atomic upsert per row (``requests = requests + delta``): concurrent transactions wait
-    for each other's row lock and never lose an update.
+    One atomic upsert for every row (``requests = requests + delta``, rows in the order
+    given): concurrent transactions wait for each other's row locks and never lose an update.
 
     Args:
         connection: the connection of the transaction that changed the requests.
@@ -58,15 +60,20 @@ def _upsert(
     names: tuple[str, ...],
     changes: Sequence[tuple[tuple[object, ...], int]],
 ) -> None:
+    if not changes:
+        return
     build = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    for key, delta in changes:
-        statement = build(table).values({**dict(zip(names, key, strict=True)), "requests": delta})
-        connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=list(names),
-                set_={"requests": table.requests + statement.excluded.requests},
-            )
+    # One statement, one round trip: a tally row's lock is held until COMMIT, so each
+    # statement after the first lengthens the hold by a round trip.
+    statement = build(table).values(
+        [{**dict(zip(names, key, strict=True)), "requests": delta} for key, delta in changes]
+    )
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(names),
+            set_={"requests": table.requests + statement.excluded.requests},
         )
+    )
 
 
 def recount(connection: Connection) -> None:
