@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from tawasul.db import execute_last
 from tawasul.models import Channel, Request
 from tawasul.models.requests import AssigneeKey, RequestAssigneeTally, RequestTally, TallyKey
 from tawasul.workflow import RequestStatus
@@ -29,6 +30,8 @@ def apply_deltas(connection: Connection, changes: Sequence[tuple[TallyKey, int]]
 
     One atomic upsert for every row (``requests = requests + delta``, rows in the order
     given): concurrent transactions wait for each other's row locks and never lose an update.
+    It runs as the transaction's last statement (:func:`tawasul.db.execute_last`: with the
+    COMMIT on PostgreSQL), so call it when the transaction is about to commit.
 
     Args:
         connection: the connection of the transaction that changed the requests.
@@ -63,16 +66,17 @@ def _upsert(
     if not changes:
         return
     build = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    # One statement, one round trip: a tally row's lock is held until COMMIT, so each
-    # statement after the first lengthens the hold by a round trip.
+    # One statement for every row, as late as possible (with the COMMIT on PostgreSQL): a
+    # tally row's lock is held until COMMIT, and every filing of a branch waits for it.
     statement = build(table).values(
         [{**dict(zip(names, key, strict=True)), "requests": delta} for key, delta in changes]
     )
-    connection.execute(
+    execute_last(
+        connection,
         statement.on_conflict_do_update(
             index_elements=list(names),
             set_={"requests": table.requests + statement.excluded.requests},
-        )
+        ),
     )
 
 
