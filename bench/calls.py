@@ -1074,23 +1074,49 @@ def why(results: dict[str, dict[int, dict[str, Any]]], costs: list[dict[str, Any
             "AGI end can be held to zero there."
         )
     pg, pg_one = results.get("ours-pg", {}).get(200), results.get("ours-pg-1", {}).get(200)
-    if pg and pg_one and pg["failed"] > pg_one["failed"]:
-        late = pg.get("late_steps_by_command") or {}
-        worst = max(late, key=late.get) if late else "?"
+    if pg and pg_one:
         lines.append(
-            f"- PostgreSQL with one FastAGI process per core lost {pg['failed']} of "
-            f"{pg['calls']} at 200 in flight where one process lost {pg_one['failed']}: "
-            f"{late.get(worst, 0)} of its {pg.get('late_steps', 0)} late steps were "
-            f"`{worst}`, the step after the filing's commit (p99 server ms/step "
-            f"{pg.get('think_ms_p99', float('nan')):,.0f}, commit p99 "
-            f"{pg.get('commit_ms_p99', float('nan')):,.0f} ms). Not yet measured, so not "
-            "fixed: the likely cause is that every filing of a branch updates the same "
-            "`request_tally` row (branch, channel, received) at its first flush and holds that "
-            "row's lock until COMMIT, so filings from two processes queue on it while the "
-            "holder waits for a core or its interpreter lock between statements. What would "
-            "move it: apply the tally deltas as the last statements before COMMIT (the lock "
-            "then lasts one round trip), or count filings in per-process rows summed on read; "
-            "measure first with `pg_locks` / `pg_stat_activity` wait events at 200 in flight."
+            "- PostgreSQL with one FastAGI process per core, against one process, at 200 in "
+            f"flight in this run: {pg['failed']} against {pg_one['failed']} failed calls "
+            f"(p99 server ms/step {pg.get('think_ms_p99', float('nan')):,.0f} against "
+            f"{pg_one.get('think_ms_p99', float('nan')):,.0f}). The `make bench` before the fix "
+            "had the per-core end lose 121 of 200 (one process: 0), 143 of its 144 late steps "
+            "`SET VARIABLE TAWASUL_REFERENCE`, the step after the filing's commit. Measured "
+            "then with `pg_stat_activity` and `pg_locks` sampled every 50 ms at 200 in flight "
+            "(on the shared two-core box, where one process lost 92 of 200 in that run too): "
+            "95% of the samples of backends running a statement were the `request_tally` "
+            "upsert waiting for another transaction's lock on its row (93% with one process), "
+            "all 60 pooled connections busy, the holders idle in transaction waiting for their "
+            "Python threads. Every filing moves its request in the same tally row (branch, "
+            "phone, received), and the row was written at the filing's first flush and kept "
+            "locked until its COMMIT, several statements later, each a round trip back to a "
+            "thread that had to win a core and its process's interpreter lock among a hundred "
+            "others. Fixed in three steps, each measured the same way at 200 in flight: the "
+            "tally deltas written as the last statement before COMMIT (`tawasul.models.requests`"
+            ": per core 95 failed calls to 0, one process 92 to 18, its waits still 71% on the "
+            "tally row, then held for one round trip); that upsert sent with the COMMIT in one "
+            "round trip (psycopg's pipeline mode, `tawasul.db.execute_last`: one process 18 to "
+            "0); and the outbox's wake-up `NOTIFY` sent after the commit by a thread of its own "
+            "(`tawasul.outbox.PostgresWaker`) instead of inside the filing's transaction, "
+            "because PostgreSQL commits a transaction that has notified under one lock for the "
+            "whole database, held through its flush to disk: with the tally fixed, 37% of the "
+            "busy backends' samples were COMMITs waiting for it; after, none, and what the "
+            "COMMITs wait for is the disk (WALWrite / WALSync, 70%), then the tally row behind "
+            "a commit's flush (19%)."
+        )
+    pg_400, ours_400 = results.get("ours-pg", {}).get(400), results.get("ours", {}).get(400)
+    if pg_400:
+        lines.append(
+            f"- At 400 in flight PostgreSQL lost {pg_400['failed']} of {pg_400['calls']} "
+            + (f"(SQLite {ours_400['failed']}) " if ours_400 else "")
+            + f"with a CPU ceiling of {pg_400['cpu_ceiling_calls_per_s']:.0f} calls/s, about "
+            "the 32 calls a second that 400 calls of 12.6 s ask for: the cores are full. "
+            "Sampled at 400 before the final run (shared box): 25 backends on average idle in "
+            "transaction waiting for their Python threads, all 60 connections busy, 3 filings "
+            "waiting for the tally row, whose lock now lasts one commit's flush to disk, so the "
+            "filings' commits cannot share a flush. What would move it: less CPU per call (the "
+            "FastAGI server's), then the tally row split per connection or per process (rows "
+            "summed on read) so that the filings' commits flush together."
         )
     lines.append(
         "- A real centre is far from these levels: the seed centre's 80 callers an hour, six "

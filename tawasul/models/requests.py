@@ -347,8 +347,8 @@ def _tally_changes(session: Session, _context: Any) -> None:
     a branch changes the same tally row, and a row written at the first flush stays locked
     until COMMIT, so on PostgreSQL the filings of every FastAGI process queued for it behind
     a holder that, between its next statements, waited for a core or its interpreter lock
-    (at 200 calls in flight, 86% of the busy backends' samples waited for that row lock:
-    bench/calls.py).
+    (at 200 calls in flight, 95% of the samples of backends running a statement waited for
+    that row's lock: bench/calls.py).
     """
     branches: dict[TallyKey, int] = {}
     assignees: dict[AssigneeKey, int] = {}
