@@ -25,6 +25,7 @@ import itertools
 import json
 import os
 import random
+import re
 import signal
 import statistics
 import subprocess
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, select
+from sqlalchemy.engine import make_url
 
 from bench.calls_server import LATE_STEP_MS
 from bench.common import (
@@ -371,6 +373,61 @@ class RssSampler:
         return self.highest
 
 
+class PgWaitSampler:
+    """What the PostgreSQL end's backends wait for: ``pg_stat_activity`` sampled every 50 ms
+    in a thread while a cell runs (the wait event of every backend of the database, and the
+    head of its statement)."""
+
+    STATEMENT_HEAD = re.compile(
+        r"^\s*(INSERT INTO \w+|UPDATE \w+|DELETE FROM \w+|RELEASE SAVEPOINT|\w+)", re.I
+    )
+
+    def __init__(self, url: str) -> None:
+        self.ticks = 0
+        self.max_busy = 0
+        self.idle_in_transaction = 0
+        self.running: dict[str, int] = {}
+        dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._dsn = dsn
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self._dsn, autocommit=True) as connection:
+            while not self._stop.wait(0.05):
+                rows = connection.execute(
+                    "SELECT state, wait_event_type, wait_event, query FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND backend_type = 'client backend' AND state <> 'idle'"
+                ).fetchall()
+                self.ticks += 1
+                self.max_busy = max(self.max_busy, len(rows))
+                for state, kind, event, query in rows:
+                    if state != "active":
+                        self.idle_in_transaction += state.startswith("idle in transaction")
+                        continue
+                    head = self.STATEMENT_HEAD.match(query or "")
+                    label = f"{head.group(1) if head else '?'}: " + (
+                        f"{kind}/{event}" if kind else "running"
+                    )
+                    self.running[label] = self.running.get(label, 0) + 1
+
+    def stop(self) -> dict[str, Any]:
+        """Stop sampling; return the figures (``running``: samples of backends running a
+        statement, by statement and wait event, most first)."""
+        self._stop.set()
+        self._thread.join()
+        return {
+            "ticks": self.ticks,
+            "max_busy": self.max_busy,
+            "idle_in_transaction_mean": self.idle_in_transaction / max(1, self.ticks),
+            "running": sorted(self.running.items(), key=lambda item: -item[1]),
+        }
+
+
 def run_level(
     ami: AMIClient,
     tracker: Tracker,
@@ -648,8 +705,10 @@ def main(argv: list[str] | None = None) -> int:
                 before_a = process_stats(asterisk_pid)["cpu_s"]
                 before_s = tree_stats(server.process.pid)["cpu_s"] if server else 0.0
                 sampler = RssSampler(server.process.pid if server else None)
+                waits = PgWaitSampler(POSTGRES_URL) if "-pg" in variant else None
                 calls = run_level(ami, tracker, variant, level, args.window, drain_s=20)
                 rss_max = sampler.stop()
+                pg_waits = waits.stop() if waits else None
                 cpu = {"asterisk": process_stats(asterisk_pid)["cpu_s"] - before_a}
                 if server:
                     cpu["server"] = tree_stats(server.process.pid)["cpu_s"] - before_s
@@ -662,6 +721,8 @@ def main(argv: list[str] | None = None) -> int:
                     server.stats() if server else None,
                     settings.database_url,
                 )
+                if pg_waits:
+                    figures["pg_waits"] = pg_waits
                 results[variant][level] = figures
                 # An end that lost most of its calls at one level would only lose more at the
                 # next (process-per-call: any): past it, the run's time is better spent.
@@ -679,6 +740,21 @@ def main(argv: list[str] | None = None) -> int:
         ami.close()
         harness.down()
     report(results, levels, variants, idle_rss, args, costs)
+
+
+def _pg_waits_said(cell: dict[str, Any] | None, which: str) -> str:
+    """A sentence on what a PostgreSQL cell's backends waited for (:class:`PgWaitSampler`)."""
+    waits = (cell or {}).get("pg_waits")
+    if not waits or not waits["running"]:
+        return ""
+    total = sum(count for _label, count in waits["running"])
+    top = ", ".join(f"`{label}` {count / total:.0%}" for label, count in waits["running"][:4])
+    return (
+        f" In this run, {which} ({waits['ticks']} samples of `pg_stat_activity`): of the "
+        f"samples of backends running a statement, {top}; "
+        f"{waits['idle_in_transaction_mean']:.1f} backends on average idle in a transaction "
+        f"(waiting for their FastAGI thread), at most {waits['max_busy']} busy at once."
+    )
 
 
 def profile_ours(harness: Harness, ami: AMIClient, tracker: Tracker, env: dict[str, str]) -> None:
@@ -1095,7 +1171,7 @@ def why(results: dict[str, dict[int, dict[str, Any]]], costs: list[dict[str, Any
             "tally deltas written as the last statement before COMMIT (`tawasul.models.requests`"
             ": per core 95 failed calls to 0, one process 92 to 18, its waits still 71% on the "
             "tally row, then held for one round trip); that upsert sent with the COMMIT in one "
-            "round trip (psycopg's pipeline mode, `tawasul.db.execute_last`: one process 18 to "
+            "round trip (one message, `tawasul.db.execute_last`: one process 18 to "
             "0); and the outbox's wake-up `NOTIFY` sent after the commit by a thread of its own "
             "(`tawasul.outbox.PostgresWaker`) instead of inside the filing's transaction, "
             "because PostgreSQL commits a transaction that has notified under one lock for the "
@@ -1103,6 +1179,8 @@ def why(results: dict[str, dict[int, dict[str, Any]]], costs: list[dict[str, Any
             "busy backends' samples were COMMITs waiting for it; after, none, and what the "
             "COMMITs wait for is the disk (WALWrite / WALSync, 70%), then the tally row behind "
             "a commit's flush (19%)."
+            + _pg_waits_said(pg, "per core")
+            + _pg_waits_said(pg_one, "one process")
         )
     pg_400, ours_400 = results.get("ours-pg", {}).get(400), results.get("ours", {}).get(400)
     if pg_400:
@@ -1117,6 +1195,7 @@ def why(results: dict[str, dict[int, dict[str, Any]]], costs: list[dict[str, Any
             "filings' commits cannot share a flush. What would move it: less CPU per call (the "
             "FastAGI server's), then the tally row split per connection or per process (rows "
             "summed on read) so that the filings' commits flush together."
+            + _pg_waits_said(pg_400, "at 400")
         )
     lines.append(
         "- A real centre is far from these levels: the seed centre's 80 callers an hour, six "

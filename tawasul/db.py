@@ -182,7 +182,7 @@ def execute_last(connection: Connection, statement: UpdateBase) -> None:
     changes): those locks last from the statement to the end of the COMMIT. Sent on its own,
     that includes a round trip back to a Python thread that must win its interpreter lock
     again (among a FastAGI process's hundreds of call threads) before it sends COMMIT; sent
-    with it (psycopg's pipeline mode, on an engine of :func:`make_engine`), the database runs
+    with it (one message with psycopg, on an engine of :func:`make_engine`), the database runs
     both at once and the lock lasts only as long as PostgreSQL's own commit. Call it from the
     engine's ``commit`` event, after every other statement of the transaction: statements
     left for the COMMIT run after any sent later. Their bound values are rendered into the
@@ -200,8 +200,8 @@ def execute_last(connection: Connection, statement: UpdateBase) -> None:
 
 
 def _carry_last_statements(engine: Engine) -> None:
-    """Have the engine's COMMIT carry the statements :func:`execute_last` left for it, in one
-    round trip (psycopg's pipeline mode: the statements, COMMIT and one Sync sent at once)."""
+    """Have the engine's COMMIT carry the statements :func:`execute_last` left for it: the
+    statements and COMMIT in one message, one round trip."""
     dialect = engine.dialect
     commit = dialect.do_commit
 
@@ -210,13 +210,15 @@ def _carry_last_statements(engine: Engine) -> None:
         if not statements:
             commit(dbapi_connection)
             return
-        # The engine passes the pool's proxy; the pipeline is psycopg's own connection's.
-        raw = dbapi_connection.dbapi_connection
-        with raw.pipeline():
-            with raw.cursor() as cursor:
-                for sql in statements:
-                    cursor.execute(sql)
-            raw.commit()
+        # One simple-protocol message (statements without parameters, never prepared): the
+        # database runs them and the COMMIT back to back. psycopg's pipeline mode would send
+        # each statement as it is queued, and a thread preempted between two sends leaves the
+        # row locked meanwhile. The engine passes the pool's proxy: psycopg's own connection
+        # is inside it.
+        with dbapi_connection.dbapi_connection.cursor() as cursor:
+            # No parameters but an empty mapping: psycopg then reads the compiler's escaped
+            # percent signs ("%%") back as "%", as it would with parameters.
+            cursor.execute("; ".join([*statements, "COMMIT"]), {}, prepare=False)
 
     dialect.do_commit = do_commit  # type: ignore[method-assign]
     setattr(dialect, _COMMIT_CARRIES, True)

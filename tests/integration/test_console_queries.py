@@ -259,6 +259,18 @@ def test_the_tally_counts_what_savepoints_keep_over_several_flushes(database: Da
     )
 
 
+def test_the_tally_counts_a_branch_whatever_its_name(database: Database) -> None:
+    # PostgreSQL sends the tally's change with the COMMIT, its values written into the SQL.
+    with database.sessions() as session:
+        session.add_all([_request(1, "al-'ula %s"), _request(2, "100%% ready")])
+        session.commit()
+    assert (
+        _tallied(database)
+        == _recounted(database)
+        == {("al-'ula %s", "phone", "received"): 1, ("100%% ready", "phone", "received"): 1}
+    )
+
+
 def test_the_tally_stays_exact_under_concurrent_changes(database: Database) -> None:
     statuses = [RequestStatus.IN_REVIEW, RequestStatus.RECEIVED, RequestStatus.CANCELLED]
     errors: list[BaseException] = []
