@@ -1171,8 +1171,10 @@ def why(results: dict[str, dict[int, dict[str, Any]]], costs: list[dict[str, Any
             "tally deltas written as the last statement before COMMIT (`tawasul.models.requests`"
             ": per core 95 failed calls to 0, one process 92 to 18, its waits still 71% on the "
             "tally row, then held for one round trip); that upsert sent with the COMMIT in one "
-            "round trip (one message, `tawasul.db.execute_last`: one process 18 to "
-            "0); and the outbox's wake-up `NOTIFY` sent after the commit by a thread of its own "
+            "round trip (`tawasul.db.execute_last`; measured with psycopg's pipeline mode, "
+            "since replaced by one message, which a preempted thread cannot split: one "
+            "process 18 to 0); and the outbox's wake-up `NOTIFY` sent after the commit by a "
+            "thread of its own "
             "(`tawasul.outbox.PostgresWaker`) instead of inside the filing's transaction, "
             "because PostgreSQL commits a transaction that has notified under one lock for the "
             "whole database, held through its flush to disk: with the tally fixed, 37% of the "
@@ -1187,14 +1189,24 @@ def why(results: dict[str, dict[int, dict[str, Any]]], costs: list[dict[str, Any
         lines.append(
             f"- At 400 in flight PostgreSQL lost {pg_400['failed']} of {pg_400['calls']} "
             + (f"(SQLite {ours_400['failed']}) " if ours_400 else "")
-            + f"with a CPU ceiling of {pg_400['cpu_ceiling_calls_per_s']:.0f} calls/s, about "
-            "the 32 calls a second that 400 calls of 12.6 s ask for: the cores are full. "
-            "Sampled at 400 before the final run (shared box): 25 backends on average idle in "
-            "transaction waiting for their Python threads, all 60 connections busy, 3 filings "
-            "waiting for the tally row, whose lock now lasts one commit's flush to disk, so the "
-            "filings' commits cannot share a flush. What would move it: less CPU per call (the "
-            "FastAGI server's), then the tally row split per connection or per process (rows "
-            "summed on read) so that the filings' commits flush together."
+            + f"with a CPU ceiling of {pg_400['cpu_ceiling_calls_per_s']:.0f} calls/s"
+            + (
+                f", about the {demand['calls_per_s']:.0f} calls a second the pure-dialplan "
+                "menu carried at that level"
+                if (demand := results.get("dialplan", {}).get(400))
+                else ""
+            )
+            + ": the cores are nearly full, and every filing of the branch still commits "
+            "through the same tally row, each holding its lock through its commit's flush to "
+            "disk, so the filings' commits cannot share a flush (measured before the final run, "
+            "on the shared box: 350 to 379 of 400 lost in three runs, the tally row's lock the "
+            "first wait of the backends running a statement, 61 to 68% of their samples). "
+            "The same queue is why, on this box when other work took a core (another session's "
+            "profiler, browser tests), one process per core still lost 10 to 92 of 200 in "
+            "flight where one process lost 0 to 21, and 0 to 2 of either on a quieter box: two "
+            "processes reach the row at once more often. What would move it: the tally row "
+            "split per connection or per process (rows summed on read: a migration), so that "
+            "the filings' commits flush together, and less CPU per call."
             + _pg_waits_said(pg_400, "at 400")
         )
     lines.append(
