@@ -25,6 +25,7 @@ import itertools
 import json
 import os
 import random
+import re
 import signal
 import statistics
 import subprocess
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, select
+from sqlalchemy.engine import make_url
 
 from bench.calls_server import LATE_STEP_MS
 from bench.common import (
@@ -371,6 +373,61 @@ class RssSampler:
         return self.highest
 
 
+class PgWaitSampler:
+    """What the PostgreSQL end's backends wait for: ``pg_stat_activity`` sampled every 50 ms
+    in a thread while a cell runs (the wait event of every backend of the database, and the
+    head of its statement)."""
+
+    STATEMENT_HEAD = re.compile(
+        r"^\s*(INSERT INTO \w+|UPDATE \w+|DELETE FROM \w+|RELEASE SAVEPOINT|\w+)", re.I
+    )
+
+    def __init__(self, url: str) -> None:
+        self.ticks = 0
+        self.max_busy = 0
+        self.idle_in_transaction = 0
+        self.running: dict[str, int] = {}
+        dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._dsn = dsn
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self._dsn, autocommit=True) as connection:
+            while not self._stop.wait(0.05):
+                rows = connection.execute(
+                    "SELECT state, wait_event_type, wait_event, query FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND backend_type = 'client backend' AND state <> 'idle'"
+                ).fetchall()
+                self.ticks += 1
+                self.max_busy = max(self.max_busy, len(rows))
+                for state, kind, event, query in rows:
+                    if state != "active":
+                        self.idle_in_transaction += state.startswith("idle in transaction")
+                        continue
+                    head = self.STATEMENT_HEAD.match(query or "")
+                    label = f"{head.group(1) if head else '?'}: " + (
+                        f"{kind}/{event}" if kind else "running"
+                    )
+                    self.running[label] = self.running.get(label, 0) + 1
+
+    def stop(self) -> dict[str, Any]:
+        """Stop sampling; return the figures (``running``: samples of backends running a
+        statement, by statement and wait event, most first)."""
+        self._stop.set()
+        self._thread.join()
+        return {
+            "ticks": self.ticks,
+            "max_busy": self.max_busy,
+            "idle_in_transaction_mean": self.idle_in_transaction / max(1, self.ticks),
+            "running": sorted(self.running.items(), key=lambda item: -item[1]),
+        }
+
+
 def run_level(
     ami: AMIClient,
     tracker: Tracker,
@@ -648,8 +705,10 @@ def main(argv: list[str] | None = None) -> int:
                 before_a = process_stats(asterisk_pid)["cpu_s"]
                 before_s = tree_stats(server.process.pid)["cpu_s"] if server else 0.0
                 sampler = RssSampler(server.process.pid if server else None)
+                waits = PgWaitSampler(POSTGRES_URL) if "-pg" in variant else None
                 calls = run_level(ami, tracker, variant, level, args.window, drain_s=20)
                 rss_max = sampler.stop()
+                pg_waits = waits.stop() if waits else None
                 cpu = {"asterisk": process_stats(asterisk_pid)["cpu_s"] - before_a}
                 if server:
                     cpu["server"] = tree_stats(server.process.pid)["cpu_s"] - before_s
@@ -662,6 +721,8 @@ def main(argv: list[str] | None = None) -> int:
                     server.stats() if server else None,
                     settings.database_url,
                 )
+                if pg_waits:
+                    figures["pg_waits"] = pg_waits
                 results[variant][level] = figures
                 # An end that lost most of its calls at one level would only lose more at the
                 # next (process-per-call: any): past it, the run's time is better spent.
@@ -679,6 +740,21 @@ def main(argv: list[str] | None = None) -> int:
         ami.close()
         harness.down()
     report(results, levels, variants, idle_rss, args, costs)
+
+
+def _pg_waits_said(cell: dict[str, Any] | None, which: str) -> str:
+    """A sentence on what a PostgreSQL cell's backends waited for (:class:`PgWaitSampler`)."""
+    waits = (cell or {}).get("pg_waits")
+    if not waits or not waits["running"]:
+        return ""
+    total = sum(count for _label, count in waits["running"])
+    top = ", ".join(f"`{label}` {count / total:.0%}" for label, count in waits["running"][:4])
+    return (
+        f" In this run, {which} ({waits['ticks']} samples of `pg_stat_activity`): of the "
+        f"samples of backends running a statement, {top}; "
+        f"{waits['idle_in_transaction_mean']:.1f} backends on average idle in a transaction "
+        f"(waiting for their FastAGI thread), at most {waits['max_busy']} busy at once."
+    )
 
 
 def profile_ours(harness: Harness, ami: AMIClient, tracker: Tracker, env: dict[str, str]) -> None:
@@ -1074,23 +1150,64 @@ def why(results: dict[str, dict[int, dict[str, Any]]], costs: list[dict[str, Any
             "AGI end can be held to zero there."
         )
     pg, pg_one = results.get("ours-pg", {}).get(200), results.get("ours-pg-1", {}).get(200)
-    if pg and pg_one and pg["failed"] > pg_one["failed"]:
-        late = pg.get("late_steps_by_command") or {}
-        worst = max(late, key=late.get) if late else "?"
+    if pg and pg_one:
         lines.append(
-            f"- PostgreSQL with one FastAGI process per core lost {pg['failed']} of "
-            f"{pg['calls']} at 200 in flight where one process lost {pg_one['failed']}: "
-            f"{late.get(worst, 0)} of its {pg.get('late_steps', 0)} late steps were "
-            f"`{worst}`, the step after the filing's commit (p99 server ms/step "
-            f"{pg.get('think_ms_p99', float('nan')):,.0f}, commit p99 "
-            f"{pg.get('commit_ms_p99', float('nan')):,.0f} ms). Not yet measured, so not "
-            "fixed: the likely cause is that every filing of a branch updates the same "
-            "`request_tally` row (branch, channel, received) at its first flush and holds that "
-            "row's lock until COMMIT, so filings from two processes queue on it while the "
-            "holder waits for a core or its interpreter lock between statements. What would "
-            "move it: apply the tally deltas as the last statements before COMMIT (the lock "
-            "then lasts one round trip), or count filings in per-process rows summed on read; "
-            "measure first with `pg_locks` / `pg_stat_activity` wait events at 200 in flight."
+            "- PostgreSQL with one FastAGI process per core, against one process, at 200 in "
+            f"flight in this run: {pg['failed']} against {pg_one['failed']} failed calls "
+            f"(p99 server ms/step {pg.get('think_ms_p99', float('nan')):,.0f} against "
+            f"{pg_one.get('think_ms_p99', float('nan')):,.0f}). The `make bench` before the fix "
+            "had the per-core end lose 121 of 200 (one process: 0), 143 of its 144 late steps "
+            "`SET VARIABLE TAWASUL_REFERENCE`, the step after the filing's commit. Measured "
+            "then with `pg_stat_activity` and `pg_locks` sampled every 50 ms at 200 in flight "
+            "(on the shared two-core box, where one process lost 92 of 200 in that run too): "
+            "95% of the samples of backends running a statement were the `request_tally` "
+            "upsert waiting for another transaction's lock on its row (93% with one process), "
+            "all 60 pooled connections busy, the holders idle in transaction waiting for their "
+            "Python threads. Every filing moves its request in the same tally row (branch, "
+            "phone, received), and the row was written at the filing's first flush and kept "
+            "locked until its COMMIT, several statements later, each a round trip back to a "
+            "thread that had to win a core and its process's interpreter lock among a hundred "
+            "others. Fixed in three steps, each measured the same way at 200 in flight: the "
+            "tally deltas written as the last statement before COMMIT (`tawasul.models.requests`"
+            ": per core 95 failed calls to 0, one process 92 to 18, its waits still 71% on the "
+            "tally row, then held for one round trip); that upsert sent with the COMMIT in one "
+            "round trip (`tawasul.db.execute_last`; measured with psycopg's pipeline mode, "
+            "since replaced by one message, which a preempted thread cannot split: one "
+            "process 18 to 0); and the outbox's wake-up `NOTIFY` sent after the commit by a "
+            "thread of its own "
+            "(`tawasul.outbox.PostgresWaker`) instead of inside the filing's transaction, "
+            "because PostgreSQL commits a transaction that has notified under one lock for the "
+            "whole database, held through its flush to disk: with the tally fixed, 37% of the "
+            "busy backends' samples were COMMITs waiting for it; after, none, and what the "
+            "COMMITs wait for is the disk (WALWrite / WALSync, 70%), then the tally row behind "
+            "a commit's flush (19%)."
+            + _pg_waits_said(pg, "per core")
+            + _pg_waits_said(pg_one, "one process")
+        )
+    pg_400, ours_400 = results.get("ours-pg", {}).get(400), results.get("ours", {}).get(400)
+    if pg_400:
+        lines.append(
+            f"- At 400 in flight PostgreSQL lost {pg_400['failed']} of {pg_400['calls']} "
+            + (f"(SQLite {ours_400['failed']}) " if ours_400 else "")
+            + f"with a CPU ceiling of {pg_400['cpu_ceiling_calls_per_s']:.0f} calls/s"
+            + (
+                f", about the {demand['calls_per_s']:.0f} calls a second the pure-dialplan "
+                "menu carried at that level"
+                if (demand := results.get("dialplan", {}).get(400))
+                else ""
+            )
+            + ": the cores are nearly full, and every filing of the branch still commits "
+            "through the same tally row, each holding its lock through its commit's flush to "
+            "disk, so the filings' commits cannot share a flush (measured before the final run, "
+            "on the shared box: 350 to 379 of 400 lost in three runs, the tally row's lock the "
+            "first wait of the backends running a statement, 61 to 68% of their samples). "
+            "The same queue is why, on this box when other work took a core (another session's "
+            "profiler, browser tests), one process per core still lost 10 to 92 of 200 in "
+            "flight where one process lost 0 to 21, and 0 to 2 of either on a quieter box: two "
+            "processes reach the row at once more often. What would move it: the tally row "
+            "split per connection or per process (rows summed on read: a migration), so that "
+            "the filings' commits flush together, and less CPU per call."
+            + _pg_waits_said(pg_400, "at 400")
         )
     lines.append(
         "- A real centre is far from these levels: the seed centre's 80 callers an hour, six "

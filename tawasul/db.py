@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.expression import UpdateBase
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,10 @@ READ_ONLY = "tawasul_read_only"
 """The execution option of a connection whose transactions only read (see :func:`read_only`)."""
 _WRITE_VERBS = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER"})
 _Row = TypeVar("_Row")
+_AT_COMMIT = "tawasul.db.at_commit"
+"""Connection info key: the statements :func:`execute_last` left for the COMMIT to carry."""
+_COMMIT_CARRIES = "tawasul_commit_carries_statements"
+"""Set on a dialect whose commit sends :func:`execute_last`'s statements with it."""
 WRITER_LOCK_SUFFIX = "-writer.lock"
 """Beside a SQLite database file, the file whose lock its writers queue on (:class:`WriteGate`)."""
 
@@ -164,7 +169,66 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("max_overflow", 40)
     engine = create_engine(url, **kwargs)
     event.listen(engine, "before_cursor_execute", _refuse_writes_in_reads)
+    if engine.dialect.driver == "psycopg":
+        _carry_last_statements(engine)
     return engine
+
+
+def execute_last(connection: Connection, statement: UpdateBase) -> None:
+    """Execute ``statement`` in the connection's transaction, as late as it can be: with the
+    COMMIT itself where the engine can send them together, else now.
+
+    For a statement whose locks everyone else waits for (a tally row that every filing
+    changes): those locks last from the statement to the end of the COMMIT. Sent on its own,
+    that includes a round trip back to a Python thread that must win its interpreter lock
+    again (among a FastAGI process's hundreds of call threads) before it sends COMMIT; sent
+    with it (one message with psycopg, on an engine of :func:`make_engine`), the database runs
+    both at once and the lock lasts only as long as PostgreSQL's own commit. Call it from the
+    engine's ``commit`` event, after every other statement of the transaction: statements
+    left for the COMMIT run after any sent later. Their bound values are rendered into the
+    SQL (keys and counts, never personal data), and they are not seen by cursor events.
+
+    Args:
+        connection: the connection of the transaction, about to commit.
+        statement: a statement that returns no rows.
+    """
+    if getattr(connection.dialect, _COMMIT_CARRIES, False):
+        sql = statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+        connection.info.setdefault(_AT_COMMIT, []).append(str(sql))
+    else:
+        connection.execute(statement)
+
+
+def _carry_last_statements(engine: Engine) -> None:
+    """Have the engine's COMMIT carry the statements :func:`execute_last` left for it: the
+    statements and COMMIT in one message, one round trip."""
+    dialect = engine.dialect
+    commit = dialect.do_commit
+
+    def do_commit(dbapi_connection: Any) -> None:
+        statements = dbapi_connection.info.pop(_AT_COMMIT, None)
+        if not statements:
+            commit(dbapi_connection)
+            return
+        # One simple-protocol message (statements without parameters, never prepared): the
+        # database runs them and the COMMIT back to back. psycopg's pipeline mode would send
+        # each statement as it is queued, and a thread preempted between two sends leaves the
+        # row locked meanwhile. The engine passes the pool's proxy: psycopg's own connection
+        # is inside it.
+        with dbapi_connection.dbapi_connection.cursor() as cursor:
+            # No parameters but an empty mapping: psycopg then reads the compiler's escaped
+            # percent signs ("%%") back as "%", as it would with parameters.
+            cursor.execute("; ".join([*statements, "COMMIT"]), {}, prepare=False)
+
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
+    setattr(dialect, _COMMIT_CARRIES, True)
+
+    def forget(conn: Connection) -> None:
+        # Never carried into another transaction (one rolled back after they were left).
+        conn.info.pop(_AT_COMMIT, None)
+
+    event.listen(engine, "begin", forget)
+    event.listen(engine, "rollback", forget)
 
 
 def _sqlite_begin(conn: Connection) -> None:

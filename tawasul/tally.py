@@ -4,8 +4,10 @@ many each member of staff works (their "mine").
 The console shows counts per status on every list; counting the requests themselves reads a
 branch's whole history, or an agent's (closed requests stay assigned). The tallies
 (``request_tally``, ``request_assignee_tally``) are changed in the same transaction as every
-request they count (a flush listener on the session, :mod:`tawasul.models.requests`), so they
-are exact whenever that transaction commits, and a count reads at most a few dozen rows.
+request they count (a flush listener on the session notes the changes, and their sum is
+written as the transaction's last statements, just before COMMIT:
+:mod:`tawasul.models.requests`), so they are exact whenever that transaction commits, and a
+count reads at most a few dozen rows.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from tawasul.db import execute_last
 from tawasul.models import Channel, Request
 from tawasul.models.requests import AssigneeKey, RequestAssigneeTally, RequestTally, TallyKey
 from tawasul.workflow import RequestStatus
@@ -25,8 +28,10 @@ from tawasul.workflow import RequestStatus
 def apply_deltas(connection: Connection, changes: Sequence[tuple[TallyKey, int]]) -> None:
     """Add each delta to its (branch, channel, status) row, creating the row if need be.
 
-    One atomic upsert per row (``requests = requests + delta``): concurrent transactions wait
-    for each other's row lock and never lose an update.
+    One atomic upsert for every row (``requests = requests + delta``, rows in the order
+    given): concurrent transactions wait for each other's row locks and never lose an update.
+    It runs as the transaction's last statement (:func:`tawasul.db.execute_last`: with the
+    COMMIT on PostgreSQL), so call it when the transaction is about to commit.
 
     Args:
         connection: the connection of the transaction that changed the requests.
@@ -58,15 +63,21 @@ def _upsert(
     names: tuple[str, ...],
     changes: Sequence[tuple[tuple[object, ...], int]],
 ) -> None:
+    if not changes:
+        return
     build = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    for key, delta in changes:
-        statement = build(table).values({**dict(zip(names, key, strict=True)), "requests": delta})
-        connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=list(names),
-                set_={"requests": table.requests + statement.excluded.requests},
-            )
-        )
+    # One statement for every row, as late as possible (with the COMMIT on PostgreSQL): a
+    # tally row's lock is held until COMMIT, and every filing of a branch waits for it.
+    statement = build(table).values(
+        [{**dict(zip(names, key, strict=True)), "requests": delta} for key, delta in changes]
+    )
+    execute_last(
+        connection,
+        statement.on_conflict_do_update(
+            index_elements=list(names),
+            set_={"requests": table.requests + statement.excluded.requests},
+        ),
+    )
 
 
 def recount(connection: Connection) -> None:

@@ -5,9 +5,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, event, inspect
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    event,
+    inspect,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 
 from tawasul.models.base import Base, UTCDateTime, _enum, utcnow
@@ -321,16 +332,23 @@ def _before(request: Request) -> _Place | None:
 
 @event.listens_for(Session, "after_flush")
 def _tally_changes(session: Session, _context: Any) -> None:
-    """Apply what a flush did to the requests' assignee, branch, channel and status to the
-    tallies (per branch, and per assignee).
+    """Note what a flush did to the requests' assignee, branch, channel and status, for the
+    tallies (per branch, and per assignee) to take at the transaction's commit.
 
     Every status change goes through the ORM (the workflow sets ``Request.status`` after its
     UPDATE conditional on the status it read, so the status it replaces is the stored one even
     when two agents act at once), so the flush sees it; so does every change of assignee (the
     casework locks the request's row and reads the stored assignee before it changes it, and
     reads it back from the workflow's UPDATE, so a concurrent reassignment is never counted
-    from a stale value). The deltas are applied in key order, the branch tally first, so that
-    two transactions never lock the same two tally rows in opposite orders (PostgreSQL).
+    from a stale value).
+
+    The deltas are not written here but kept on the transaction's connection and written as
+    its last statements, just before COMMIT (:func:`_apply_tally_at_commit`): every filing of
+    a branch changes the same tally row, and a row written at the first flush stays locked
+    until COMMIT, so on PostgreSQL the filings of every FastAGI process queued for it behind
+    a holder that, between its next statements, waited for a core or its interpreter lock
+    (at 200 calls in flight, 95% of the samples of backends running a statement waited for
+    that row's lock: bench/calls.py).
     """
     branches: dict[TallyKey, int] = {}
     assignees: dict[AssigneeKey, int] = {}
@@ -353,11 +371,89 @@ def _tally_changes(session: Session, _context: Any) -> None:
     for obj in session.deleted:
         if isinstance(obj, Request):
             add(_before(obj) or _place(obj), -1)
-    changes = sorted((key, delta) for key, delta in branches.items() if delta)
-    assigned = sorted((key, delta) for key, delta in assignees.items() if delta)
+    if any(branches.values()) or any(assignees.values()):
+        pending = _pending(session.connection())
+        _merge(pending[-1], (branches, assignees))
+
+
+_PENDING = "tawasul.tally.pending"
+"""Connection info key: the tally deltas its transaction owes, one frame for the transaction
+and one more for each savepoint open in it (innermost last)."""
+_Deltas = tuple[dict[TallyKey, int], dict[AssigneeKey, int]]
+_K = TypeVar("_K")
+
+
+def _pending(connection: Connection) -> list[_Deltas]:
+    frames: list[_Deltas] | None = connection.info.get(_PENDING)
+    if frames is None:
+        frames = connection.info[_PENDING] = [({}, {})]
+    return frames
+
+
+def _merge(into: _Deltas, deltas: _Deltas) -> None:
+    _add(into[0], deltas[0])
+    _add(into[1], deltas[1])
+
+
+def _add(totals: dict[_K, int], changes: dict[_K, int]) -> None:
+    for key, delta in changes.items():
+        totals[key] = totals.get(key, 0) + delta
+
+
+@event.listens_for(Engine, "begin")
+def _open_tally(connection: Connection) -> None:
+    # A fresh frame at BEGIN: a transaction never inherits what one before it on the same
+    # DB-API connection owed and did not end through commit or rollback (one invalidated).
+    connection.info[_PENDING] = [({}, {})]
+
+
+@event.listens_for(Engine, "rollback")
+def _forget_tally(connection: Connection) -> None:
+    connection.info.pop(_PENDING, None)
+
+
+@event.listens_for(Engine, "savepoint")
+def _open_tally_frame(connection: Connection, _name: str | None) -> None:
+    _pending(connection).append(({}, {}))
+
+
+@event.listens_for(Engine, "rollback_savepoint")
+def _drop_tally_frame(connection: Connection, _name: str, _context: Any) -> None:
+    # What the flushes inside the savepoint changed is undone with it. A savepoint ends once,
+    # by ROLLBACK TO or by RELEASE, always the innermost first (SQLAlchemy closes the inner
+    # ones before); savepoints still open when the transaction ends end with it.
+    frames = _pending(connection)
+    if len(frames) > 1:
+        frames.pop()
+
+
+@event.listens_for(Engine, "release_savepoint")
+def _close_tally_frame(connection: Connection, _name: str, _context: Any) -> None:
+    frames = _pending(connection)
+    if len(frames) > 1:
+        _merge(frames[-2], frames.pop())
+
+
+@event.listens_for(Engine, "commit")
+def _apply_tally_at_commit(connection: Connection) -> None:
+    """Write the deltas the transaction owes as its last statements, just before COMMIT.
+
+    The tally rows' locks then last from the upsert to the commit (one round trip), instead
+    of from the first flush to the commit. The deltas are applied in key order, the branch
+    tally first, so that two transactions never lock the same two tally rows in opposite
+    orders (PostgreSQL); and after every other statement, so no transaction waits for a
+    request's row while it holds a tally row.
+    """
+    frames = connection.info.pop(_PENDING, None)
+    if not frames:
+        return
+    totals: _Deltas = ({}, {})
+    for frame in frames:
+        _merge(totals, frame)
+    changes = sorted((key, delta) for key, delta in totals[0].items() if delta)
+    assigned = sorted((key, delta) for key, delta in totals[1].items() if delta)
     if changes or assigned:
         from tawasul.tally import apply_assignee_deltas, apply_deltas
 
-        connection = session.connection()
         apply_deltas(connection, changes)
         apply_assignee_deltas(connection, assigned)

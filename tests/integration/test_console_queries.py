@@ -192,6 +192,85 @@ def test_a_rolled_back_change_leaves_the_tally_as_it_was(database: Database) -> 
     assert _tallied(database) == {}
 
 
+def test_an_open_transaction_locks_no_tally_row_before_its_commit(database: Database) -> None:
+    # Every filing of a branch changes the same tally row: a row written at the filing's
+    # first flush and locked until its COMMIT queued the filings of every FastAGI process
+    # behind one another (PostgreSQL at 200 calls in flight, bench/calls.py). SQLite locks the
+    # whole file for a writer from BEGIN IMMEDIATE, so only PostgreSQL can show it.
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writers exclude each other whatever they change")
+    with database.sessions() as session:
+        session.add(_request(1))
+        session.commit()
+    filing = database.sessions()
+    try:
+        filing.add(_request(2))
+        filing.flush()  # the request is written, its transaction still open
+        with database.engine.connect() as other:
+            other.execute(sa.text("SET LOCAL lock_timeout = '500ms'"))
+            bumped = other.execute(
+                update(RequestTally)
+                .where(
+                    RequestTally.branch == "riyadh",
+                    RequestTally.channel == Channel.PHONE,
+                    RequestTally.status == RequestStatus.RECEIVED,
+                )
+                .values(requests=RequestTally.requests + 0)
+            )
+            assert bumped.rowcount == 1  # type: ignore[attr-defined]
+            other.commit()
+        filing.commit()
+    finally:
+        filing.close()
+    assert _tallied(database) == _recounted(database) == {("riyadh", "phone", "received"): 2}
+
+
+def test_the_tally_counts_what_savepoints_keep_over_several_flushes(database: Database) -> None:
+    with database.sessions() as session:
+        session.add(_request(1))
+        session.flush()
+        with session.begin_nested():  # released: counted
+            session.add(_request(2, "jeddah"))
+            session.flush()
+            session.add(_request(3, "jeddah"))
+        rolled_back = session.begin_nested()
+        session.add(_request(4, "dammam"))
+        session.flush()
+        inner = session.begin_nested()  # released into the savepoint rolled back after it
+        session.add(_request(5, "dammam"))
+        inner.commit()
+        rolled_back.rollback()
+        failed = session.begin_nested()
+        session.add(_request(3, "mecca"))  # the reference already taken: the flush fails
+        with pytest.raises(sa.exc.IntegrityError):
+            session.flush()
+        failed.rollback()
+        first = session.scalars(
+            select(Request).where(Request.reference_number == f"{1:010d}")
+        ).one()
+        first.status = RequestStatus.IN_REVIEW
+        session.flush()
+        first.branch = "jeddah"  # a second change of the same request, in a later flush
+        session.commit()
+    assert (
+        _tallied(database)
+        == _recounted(database)
+        == {("jeddah", "phone", "received"): 2, ("jeddah", "phone", "in_review"): 1}
+    )
+
+
+def test_the_tally_counts_a_branch_whatever_its_name(database: Database) -> None:
+    # PostgreSQL sends the tally's change with the COMMIT, its values written into the SQL.
+    with database.sessions() as session:
+        session.add_all([_request(1, "al-'ula %s"), _request(2, "100%% ready")])
+        session.commit()
+    assert (
+        _tallied(database)
+        == _recounted(database)
+        == {("al-'ula %s", "phone", "received"): 1, ("100%% ready", "phone", "received"): 1}
+    )
+
+
 def test_the_tally_stays_exact_under_concurrent_changes(database: Database) -> None:
     statuses = [RequestStatus.IN_REVIEW, RequestStatus.RECEIVED, RequestStatus.CANCELLED]
     errors: list[BaseException] = []

@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from redis import Redis
 from rq import Queue
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from jobqueue.connection import QUEUE_NAME
 from jobqueue.relay import Background, RelayWake, relay_once
@@ -117,3 +118,44 @@ def test_a_woken_relay_hands_the_row_over_before_its_poll(
     finally:
         relay.stopping.set()
         wake.close()  # the relay's wait ends with the poll; do not wait 30 s for it
+
+
+def test_a_released_savepoint_wakes_no_one_before_the_commit(database: Database) -> None:
+    wake = RelayWake(database.url)
+    try:
+        assert wake.wait(0.05) is False
+        with database.sessions() as session:
+            with session.begin_nested():
+                outbox.add(session, OutboxKind.FORWARD, request_id=None, payload={"n": 1})
+            assert wake.wait(0.5) is False  # the row is not committed: nothing to relay yet
+            thread, answer = _waiting(wake, 20.0)
+            session.commit()
+        thread.join()
+        assert answer[0][0] is True  # type: ignore[index]
+    finally:
+        wake.close()
+
+
+def test_the_transaction_that_owes_an_effect_does_not_notify_itself(database: Database) -> None:
+    # PostgreSQL commits a transaction that has sent NOTIFY under one lock for the whole
+    # database, held through its commit's flush to disk: every filing of every FastAGI process
+    # would commit one at a time. The wake-up is sent after the commit, from elsewhere.
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's wake-up is a datagram sent after the commit")
+    sent: list[str] = []
+
+    def spy(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(statement)
+
+    wake = RelayWake(database.url)
+    event.listen(database.engine, "before_cursor_execute", spy)
+    try:
+        assert wake.wait(0.05) is False
+        thread, answer = _waiting(wake, 20.0)
+        _owe(database)
+        thread.join()
+        assert answer[0][0] is True  # type: ignore[index]
+        assert sent and not [s for s in sent if "NOTIFY" in s.upper()]
+    finally:
+        event.remove(database.engine, "before_cursor_execute", spy)
+        wake.close()
