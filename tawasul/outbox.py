@@ -58,8 +58,10 @@ def _owe_wake(session: Session) -> None:
         return
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        # Delivered by PostgreSQL at commit, to every listener, and never for a rollback.
-        session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
+        # Delivered by PostgreSQL at commit, to every listener, and never for a rollback. It
+        # needs no row written first: what is pending goes with the caller's next flush.
+        with session.no_autoflush:
+            session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
         session.info[_WAKE] = True
     else:
         address = wake_address(bind.engine.url)
@@ -100,6 +102,7 @@ def add(
     payload: dict[str, Any] | None = None,
     available_at: datetime | None = None,
     priority: OutboxPriority = OutboxPriority.NORMAL,
+    flush: bool = True,
 ) -> OutboxMessage:
     """Owe a side effect, in the caller's transaction (nothing is committed here).
 
@@ -111,9 +114,11 @@ def add(
         payload: ids, template keys and parameters only: never personal data.
         available_at: not before this time (default: now).
         priority: which goes first when there is a backlog (identity codes: ``URGENT``).
+        flush: False to leave the row to the caller's next flush (its commit's): one unit of
+            work for the whole change instead of one per row, for a caller that needs no id.
 
     Returns:
-        The new outbox row (flushed, so it has an id).
+        The new outbox row (flushed, so it has an id, unless ``flush`` is False).
     """
     if request is not None and request.id is None:
         session.flush()
@@ -127,6 +132,7 @@ def add(
         created_at=utcnow(),
     )
     session.add(message)
-    session.flush()
+    if flush:
+        session.flush()
     _owe_wake(session)
     return message
