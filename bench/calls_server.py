@@ -161,8 +161,13 @@ def _instrument(record_to: Path | None) -> None:
             think = (started - last) * 1000
         else:
             think = None
-        if record_to is not None and not written.is_set() and not record_to.exists():
-            recorded.setdefault(id(self), []).append(format_command(command, *arguments))
+        if record_to is not None and not written.is_set():
+            if record_to.exists():
+                # Recorded by a sibling process: stop asking (a stat per command, counted as
+                # our server's CPU).
+                written.set()
+            else:
+                recorded.setdefault(id(self), []).append(format_command(command, *arguments))
         waited, held, began = _step_database_work()
         try:
             return original(self, command, *arguments)

@@ -14,6 +14,7 @@ a full socket buffer, a listener reconnecting) costs only the wait for the next 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import socket
@@ -53,6 +54,12 @@ def wake_address(url: str | URL) -> bytes | None:
     return b"\0tawasul-outbox-" + hashlib.sha256(path.encode()).hexdigest()[:32].encode()
 
 
+@functools.lru_cache(maxsize=16)
+def _wake_address_of(url: str) -> bytes | None:
+    # Once per database, not per outbox row: resolving the path stats each of its directories.
+    return wake_address(url)
+
+
 def _owe_wake(session: Session) -> None:
     if session.info.get(_WAKE) is not None:
         return
@@ -64,7 +71,7 @@ def _owe_wake(session: Session) -> None:
             session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
         session.info[_WAKE] = True
     else:
-        address = wake_address(bind.engine.url)
+        address = _wake_address_of(str(bind.engine.url))
         if address is not None:
             session.info[_WAKE] = address
 
