@@ -218,6 +218,9 @@ def serve_ours(port: int, sock: socket.socket | None = None) -> socketserver.Bas
     if sock is None:
         upgrade(engine)  # a child's parent has migrated
     _count_database_work(engine)
+    from tawasul_cli.commands import wal_checkpointer
+
+    wal_checkpointer(engine)  # as tawasul agi-server does
     runner = build_runner(settings, engine)
     original_run = runner.run
 
