@@ -149,9 +149,7 @@ def _fill(engine: Engine, rows: int) -> None:
         )
 
 
-def test_commits_leave_the_log_to_the_background_checkpoint(
-    engine: Engine, tmp_path: Path
-) -> None:
+def test_commits_leave_the_log_to_the_background_checkpoint(engine: Engine, tmp_path: Path) -> None:
     # The engine's connection of the fixture (opened before) is replaced too.
     checkpointer = WalCheckpointer(engine)
     with engine.connect() as connection:
