@@ -1139,7 +1139,11 @@ def write_lock_lines(results: dict[str, dict[int, dict[str, Any]]]) -> list[str]
             )
             for variant, level, f in cells
         )
-        + ". What is left of the wait is queueing: the holds lengthen when the holder, "
+        + ". The slowest commits were checkpoints: SQLite has the writer whose COMMIT takes "
+        "the write-ahead log past 1,000 pages copy it into the file and sync it, still "
+        "holding the lock; a thread of each FastAGI process now checkpoints every second "
+        "without the lock (`tawasul.db.WalCheckpointer`). What is left of the wait is "
+        "queueing: the holds lengthen when the holder, "
         "between two statements, waits for a core or for its process's interpreter lock, "
         "and every writer of the box queues behind it. Where the writes per second times the "
         "hold approach one (400 in flight: about 120 writes a second, holds of 5 ms and more), "
