@@ -1060,6 +1060,15 @@ def why(results: dict[str, dict[int, dict[str, Any]]], costs: list[dict[str, Any
         "lock. The *DB commits/call* column counts them (calls that failed midway count too). "
         "A caller who hangs up keeps every answer (the end of the call writes them); only a "
         "server killed mid-call loses the answers since the partial request.",
+        "- Fewer flushes: each of SQLAlchemy's flushes is a unit of work (sorting the "
+        "changed rows, one statement each, the flush listeners), and most of them ran under "
+        "SQLite's write lock. A filed call made nine: the call's steps written before the "
+        "requester's look-up, the requester and the request each behind a savepoint of its "
+        "own then an UPDATE marking the request partial, and the filing's SMS and forwarding "
+        "flushed one by one before its commit. Now six (26 statements a call, 22 now): the "
+        "requester and the request are inserted partial, together, behind one savepoint, "
+        "and the filing's request, audit event, outbox rows and call are one flush at its "
+        "commit.",
     ]
     by_name = {row["database"]: row for row in costs}
     sqlite = by_name.get("SQLite")
@@ -1247,7 +1256,11 @@ def write_lock_lines(results: dict[str, dict[int, dict[str, Any]]]) -> list[str]
             )
             for variant, level, f in cells
         )
-        + ". What is left of the wait is queueing: the holds lengthen when the holder, "
+        + ". The slowest commits were checkpoints: SQLite has the writer whose COMMIT takes "
+        "the write-ahead log past 1,000 pages copy it into the file and sync it, still "
+        "holding the lock; a thread of each FastAGI process now checkpoints every second "
+        "without the lock (`tawasul.db.WalCheckpointer`). What is left of the wait is "
+        "queueing: the holds lengthen when the holder, "
         "between two statements, waits for a core or for its process's interpreter lock, "
         "and every writer of the box queues behind it. Where the writes per second times the "
         "hold approach one (400 in flight: about 120 writes a second, holds of 5 ms and more), "

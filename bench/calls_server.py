@@ -161,8 +161,13 @@ def _instrument(record_to: Path | None) -> None:
             think = (started - last) * 1000
         else:
             think = None
-        if record_to is not None and not written.is_set() and not record_to.exists():
-            recorded.setdefault(id(self), []).append(format_command(command, *arguments))
+        if record_to is not None and not written.is_set():
+            if record_to.exists():
+                # Recorded by a sibling process: stop asking (a stat per command, counted as
+                # our server's CPU).
+                written.set()
+            else:
+                recorded.setdefault(id(self), []).append(format_command(command, *arguments))
         waited, held, began = _step_database_work()
         try:
             return original(self, command, *arguments)
@@ -213,6 +218,9 @@ def serve_ours(port: int, sock: socket.socket | None = None) -> socketserver.Bas
     if sock is None:
         upgrade(engine)  # a child's parent has migrated
     _count_database_work(engine)
+    from tawasul_cli.commands import wal_checkpointer
+
+    wal_checkpointer(engine)  # as tawasul agi-server does
     runner = build_runner(settings, engine)
     original_run = runner.run
 

@@ -58,6 +58,7 @@ class AGIResponse:
 
 _FORBIDDEN = re.compile(r"[\r\n\x00]")
 _INTEGER = re.compile(r"-?[0-9]+")
+_COMMAND_WORD = re.compile(r"[A-Z][A-Z ]*[A-Z]")
 
 
 def quote(argument: object) -> str:
@@ -78,7 +79,7 @@ def quote(argument: object) -> str:
 
 def format_command(command: str, *arguments: object) -> str:
     """Return the command line (with its newline) for a command word and its arguments."""
-    if not re.fullmatch(r"[A-Z][A-Z ]*[A-Z]", command):
+    if not _COMMAND_WORD.fullmatch(command):
         raise AGIArgumentError(f"not an AGI command word: {command!r}")
     return " ".join([command, *(quote(a) for a in arguments)]) + "\n"
 

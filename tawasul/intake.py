@@ -276,9 +276,11 @@ class IntakeService:
             ValidationError: when the national ID is not valid.
         """
         national_id = validate_national_id(new.national_id)
-        requester = self._requester_for(session, national_id)
-        request = self._insert_with_reference(session, requester, new)
-        request.is_partial = True
+        # One write transaction, its statements few: the call's pending steps, then the
+        # requester (when new) and the request inserted together behind one savepoint, then
+        # the call's link to it. Each statement under SQLite's write lock is a moment its
+        # holder may wait for a core, with every other call's writes queued behind it.
+        request = self._insert_partial(session, national_id, new)
         call.request_id = request.id
         self.note_step(call, "request_started")
         session.commit()
@@ -583,8 +585,16 @@ class IntakeService:
             to_status=RequestStatus.RECEIVED,
             details=details,
         )
-        notify(session, request, SmsStage.RECEIVED, {"reference": request.reference_number})
-        forward(session, request)
+        # Not flushed one by one: the commit's flush writes the request, its event and both
+        # outbox rows together (one unit of work, not three under the write lock).
+        notify(
+            session,
+            request,
+            SmsStage.RECEIVED,
+            {"reference": request.reference_number},
+            flush=False,
+        )
+        forward(session, request, flush=False)
 
     def _requester_for(self, session: Session, national_id: str) -> Requester:
         fingerprint = self._pii.fingerprint(national_id)
@@ -609,27 +619,73 @@ class IntakeService:
                 select(Requester).where(Requester.national_id_hash == fingerprint)
             ).one()
 
+    def _insert_partial(self, session: Session, national_id: str, new: NewRequest) -> Request:
+        """Insert a partial request, and its requester when new, in one savepoint's flush.
+
+        A unique violation is either another call that filed for the same person since our
+        look-up, or (odds of about 1e-8) a reference number already taken: the requester is
+        looked up again and another reference drawn.
+        """
+        fingerprint = self._pii.fingerprint(national_id)
+        by_fingerprint = select(Requester).where(Requester.national_id_hash == fingerprint)
+        # The call's pending steps need not be written before this look-up (autoflush would
+        # write them in an UPDATE of their own; the commit writes them with the link).
+        with session.no_autoflush:
+            requester = session.scalar(by_fingerprint)
+        encrypted = last4 = None
+        if requester is None:
+            encrypted = self._pii.encrypt(national_id, "national_id")
+            last4 = self._pii.fingerprint("last4:" + national_id[-4:])
+        now = self._clock()
+        for _ in range(REFERENCE_ATTEMPTS):
+            request = self._new_request(new, requester, now)
+            request.is_partial = True
+            candidate = None
+            if requester is None:
+                assert encrypted is not None and last4 is not None
+                candidate = Requester(
+                    national_id_hash=fingerprint,
+                    national_id_encrypted=encrypted,
+                    national_id_last4_hash=last4,
+                    created_at=now,
+                )
+                request.requester = candidate
+            try:
+                with session.begin_nested():
+                    session.add(request)
+                return request
+            except IntegrityError:
+                if candidate is not None:
+                    with session.no_autoflush:
+                        requester = session.scalar(by_fingerprint)
+                if requester is None or candidate is None:
+                    log.warning("reference number collision, drawing another")
+        raise RuntimeError("could not draw a free reference number")
+
+    def _new_request(self, new: NewRequest, requester: Requester | None, now: datetime) -> Request:
+        return Request(
+            reference_number=new_reference_number(),
+            channel=new.channel,
+            status=RequestStatus.RECEIVED,
+            requester_id=requester.id if requester is not None else None,
+            is_partial=new.is_partial,
+            branch=new.branch,
+            callback_number=new.callback_number,
+            language=new.language,
+            category=new.category,
+            target_official=new.target_official,
+            meeting_mode=new.meeting_mode,
+            voice_message_path=new.voice_message_path,
+            created_at=now,
+            updated_at=now,
+        )
+
     def _insert_with_reference(
         self, session: Session, requester: Requester | None, new: NewRequest
     ) -> Request:
         now = self._clock()
         for _ in range(REFERENCE_ATTEMPTS):
-            request = Request(
-                reference_number=new_reference_number(),
-                channel=new.channel,
-                status=RequestStatus.RECEIVED,
-                requester_id=requester.id if requester is not None else None,
-                is_partial=new.is_partial,
-                branch=new.branch,
-                callback_number=new.callback_number,
-                language=new.language,
-                category=new.category,
-                target_official=new.target_official,
-                meeting_mode=new.meeting_mode,
-                voice_message_path=new.voice_message_path,
-                created_at=now,
-                updated_at=now,
-            )
+            request = self._new_request(new, requester, now)
             try:
                 with session.begin_nested():
                     session.add(request)

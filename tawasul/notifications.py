@@ -192,11 +192,15 @@ def notify(
     stage: SmsStage,
     params: dict[str, Any] | None = None,
     available_at: datetime | None = None,
+    *,
+    flush: bool = True,
 ) -> OutboxMessage | None:
     """Owe the requester the SMS of this stage, in the caller's transaction.
 
     The number and the language are read from the request when the message is sent, so the
     outbox row holds no personal data. Returns None when the request has no callback number.
+    With ``flush`` False the row is written by the caller's next flush (it has no id until
+    then): see :func:`tawasul.outbox.add`.
     """
     if not request.callback_number:
         return None
@@ -208,9 +212,11 @@ def notify(
         payload=payload,
         available_at=available_at,
         priority=SMS_PRIORITY[stage],
+        flush=flush,
     )
 
 
-def forward(session: Session, request: Request) -> OutboxMessage:
-    """Owe the ministry this request (same-day forwarding), in the caller's transaction."""
-    return outbox.add(session, OutboxKind.FORWARD, request=request)
+def forward(session: Session, request: Request, *, flush: bool = True) -> OutboxMessage:
+    """Owe the ministry this request (same-day forwarding), in the caller's transaction
+    (``flush`` as for :func:`notify`)."""
+    return outbox.add(session, OutboxKind.FORWARD, request=request, flush=flush)

@@ -21,6 +21,7 @@ no longer queued them, it was what their COMMITs waited for most: bench/calls.py
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -124,6 +125,12 @@ def wake_address(url: str | URL) -> bytes | None:
     return b"\0tawasul-outbox-" + hashlib.sha256(path.encode()).hexdigest()[:32].encode()
 
 
+@functools.lru_cache(maxsize=16)
+def _wake_address_of(url: str) -> bytes | None:
+    # Once per database, not per outbox row: resolving the path stats each of its directories.
+    return wake_address(url)
+
+
 def _owe_wake(session: Session) -> None:
     if session.info.get(_WAKE) is not None:
         return
@@ -131,7 +138,7 @@ def _owe_wake(session: Session) -> None:
     if bind.dialect.name == "postgresql":
         session.info[_WAKE] = postgres_waker(bind.engine.url)
     else:
-        address = wake_address(bind.engine.url)
+        address = _wake_address_of(str(bind.engine.url))
         if address is not None:
             session.info[_WAKE] = address
 
@@ -174,6 +181,7 @@ def add(
     payload: dict[str, Any] | None = None,
     available_at: datetime | None = None,
     priority: OutboxPriority = OutboxPriority.NORMAL,
+    flush: bool = True,
 ) -> OutboxMessage:
     """Owe a side effect, in the caller's transaction (nothing is committed here).
 
@@ -185,9 +193,11 @@ def add(
         payload: ids, template keys and parameters only: never personal data.
         available_at: not before this time (default: now).
         priority: which goes first when there is a backlog (identity codes: ``URGENT``).
+        flush: False to leave the row to the caller's next flush (its commit's): one unit of
+            work for the whole change instead of one per row, for a caller that needs no id.
 
     Returns:
-        The new outbox row (flushed, so it has an id).
+        The new outbox row (flushed, so it has an id, unless ``flush`` is False).
     """
     if request is not None and request.id is None:
         session.flush()
@@ -201,6 +211,7 @@ def add(
         created_at=utcnow(),
     )
     session.add(message)
-    session.flush()
+    if flush:
+        session.flush()
     _owe_wake(session)
     return message

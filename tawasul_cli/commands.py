@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tawasul.config import Settings
-from tawasul.db import make_engine, make_session_factory
+from tawasul.db import WalCheckpointer, make_engine, make_session_factory
 from tawasul.errors import ConfigError
 from tawasul.hours import WorkingHours
 from tawasul.masking import mask_phone
@@ -79,6 +79,7 @@ def serve_agi(settings: Settings, processes: int = 1, child: bool = False) -> in
     if processes > 1:
         return _serve_agi_parent(settings, engine, processes)
 
+    checkpointer = wal_checkpointer(engine)
     server = build_server(settings, engine)
     server.start_in_thread()
     log.info("FastAGI listening on %s:%s", settings.agi_host, server.port)
@@ -94,7 +95,21 @@ def serve_agi(settings: Settings, processes: int = 1, child: bool = False) -> in
     stop.set()
     server.shutdown()
     server.server_close()
+    if checkpointer is not None:
+        checkpointer.stop()
     return 0
+
+
+def wal_checkpointer(engine: Engine) -> WalCheckpointer | None:
+    """Start checkpointing the engine's SQLite write-ahead log in the background (calls' commits
+    then never copy it under the write lock, :class:`tawasul.db.WalCheckpointer`); None on
+    PostgreSQL or an in-memory database."""
+    try:
+        checkpointer = WalCheckpointer(engine)
+    except ValueError:
+        return None
+    checkpointer.start()
+    return checkpointer
 
 
 def _with_asterisk_root(settings: Settings) -> Settings:
@@ -148,14 +163,15 @@ def _serve_agi_child(settings: Settings) -> int:
     parent is gone. No migration and no sweep here: the parent did both, once."""
     from ivr.server import FastAGIServer
     from tawasul_cli import agi_pool
-    from tawasul_cli.agi import build_runner
+    from tawasul_cli.agi import build_runner, pool_options
 
     sock = agi_pool.inherited_socket()
     if sock is None:
         raise ConfigError("agi-server --child is started by agi-server --processes N")
-    server = FastAGIServer.on_socket(
-        sock, build_runner(settings, processes=agi_pool.sibling_count())
-    )
+    processes = agi_pool.sibling_count()
+    engine = make_engine(settings.resolved_database_url(), **pool_options(processes))
+    wal_checkpointer(engine)
+    server = FastAGIServer.on_socket(sock, build_runner(settings, engine, processes))
     stop = threading.Event()
     agi_pool.handle_termination(stop)
     agi_pool.stop_with_parent(stop)

@@ -25,6 +25,7 @@ from tawasul.models import (
     OutboxKind,
     OutboxMessage,
     Request,
+    Requester,
     RequesterCategory,
     RequestEvent,
 )
@@ -280,3 +281,49 @@ def test_look_ups_leave_the_calls_pending_steps_for_its_next_commit(
     with database.sessions() as other:
         # ...but by its next commit.
         assert [e["step"] for e in other.scalars(select(Call)).one().journey] == ["national_id"]
+
+
+def test_a_partial_request_whose_reference_is_taken_draws_another(
+    service: IntakeService, session: Session, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    call = service.open_call(session, "c1", "0501234567")
+    taken = service.start_partial_request(session, new(OTHER_ID), call).reference_number
+    drawn = iter([taken, "2611300001"])
+    monkeypatch.setattr("tawasul.intake.new_reference_number", lambda: next(drawn))
+    second = service.open_call(session, "c2", "0501234567")
+    request = service.start_partial_request(session, new(), second)
+    assert request.reference_number == "2611300001"
+    with database.sessions() as other:
+        kept = other.get(Request, request.id)
+        assert kept is not None and kept.is_partial and kept.requester is not None
+        assert len(other.scalars(select(Requester)).all()) == 2
+        assert other.get(Call, second.id).request_id == request.id  # type: ignore[union-attr]
+
+
+def test_a_requester_filed_by_another_call_meanwhile_is_the_partial_requests(
+    service: IntakeService,
+    session: Session,
+    database: Database,
+    pii: PiiProtector,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if database.engine.dialect.name == "sqlite":
+        pytest.skip("on SQLite the look-up holds the write lock: no other call files meanwhile")
+    call = service.open_call(session, "c1", "0501234567")
+    encrypt = PiiProtector.encrypt
+    raced: list[int] = []
+
+    def another_call_files_first(protector: PiiProtector, value: str, purpose: str) -> str:
+        # Between our look-up (no requester) and our insert, another call files for them.
+        if not raced:
+            raced.append(1)
+            with database.sessions() as other:
+                raced.append(IntakeService(pii).file_request(other, new()).requester_id or 0)
+        return encrypt(protector, value, purpose)
+
+    monkeypatch.setattr(PiiProtector, "encrypt", another_call_files_first)
+    request = service.start_partial_request(session, new(), call)
+    assert request.requester_id == raced[1]
+    with database.sessions() as other:
+        assert len(other.scalars(select(Requester)).all()) == 1
+        assert len(other.scalars(select(Request)).all()) == 2

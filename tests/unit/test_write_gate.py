@@ -6,13 +6,21 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
-from tawasul.db import WRITER_LOCK_SUFFIX, make_engine, make_session_factory, read_only
+from tawasul.db import (
+    FALLBACK_AUTOCHECKPOINT_PAGES,
+    WRITER_LOCK_SUFFIX,
+    WalCheckpointer,
+    make_engine,
+    make_session_factory,
+    read_only,
+)
 
 
 @pytest.fixture
@@ -132,3 +140,38 @@ def test_a_lock_file_that_cannot_be_opened_leaves_the_waiting_to_sqlite(tmp_path
             assert connection.execute(text("SELECT count(*) FROM t")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def _fill(engine: Engine, rows: int) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO t (n) VALUES (:n)"), [{"n": n * 1_000_003} for n in range(rows)]
+        )
+
+
+def test_commits_leave_the_log_to_the_background_checkpoint(engine: Engine, tmp_path: Path) -> None:
+    # The engine's connection of the fixture (opened before) is replaced too.
+    checkpointer = WalCheckpointer(engine)
+    with engine.connect() as connection:
+        pages = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+    assert pages == FALLBACK_AUTOCHECKPOINT_PAGES
+    database = tmp_path / "gate.db"
+    before = database.stat().st_size
+    _fill(engine, 400_000)  # past SQLite's default of 1,000 pages in the log
+    assert database.stat().st_size == before  # no commit copied it into the file
+    checkpointer.every_s = 0.05
+    checkpointer.start()
+    try:
+        deadline = time.monotonic() + 10
+        while database.stat().st_size == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        checkpointer.stop()
+    assert database.stat().st_size > before
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM t").scalar() == 400_000
+
+
+def test_a_checkpointer_needs_a_sqlite_file() -> None:
+    with pytest.raises(ValueError):
+        WalCheckpointer(make_engine("sqlite://"))
