@@ -1,0 +1,63 @@
+"""request tally shards: each (branch, channel, status) count kept over several rows
+
+Revision ID: 0019
+Revises: 0018
+Create Date: 2026-11-30 18:30:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0019"
+down_revision = "0018"
+branch_labels = None
+depends_on = None
+
+_KEY = ["branch", "channel", "status"]
+
+
+def _primary_key(columns: list[str]) -> None:
+    connection = op.get_bind()
+    name = sa.inspect(connection).get_pk_constraint("request_tally").get("name")
+    with op.batch_alter_table("request_tally", schema=None) as batch_op:
+        if name:
+            batch_op.drop_constraint(name, type_="primary")
+        batch_op.create_primary_key(name or "pk_request_tally", columns)
+
+
+def upgrade() -> None:
+    # Every filing of a branch added to one row, and concurrent filings queued for its lock
+    # (tawasul.tally): each writer now adds to its own shard, and a count sums the shards.
+    # The rows counted so far become shard 0 (the server default, dropped once they have it).
+    with op.batch_alter_table("request_tally", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("shard", sa.SmallInteger(), nullable=False, server_default="0")
+        )
+    _primary_key([*_KEY, "shard"])
+    with op.batch_alter_table("request_tally", schema=None) as batch_op:
+        batch_op.alter_column("shard", server_default=None)
+
+
+def downgrade() -> None:
+    # Back to one row a key: the shards summed into one row (shard 0), then the column dropped.
+    connection = op.get_bind()
+    counts = connection.execute(
+        sa.text(
+            "SELECT branch, channel, status, sum(requests) FROM request_tally "
+            "GROUP BY branch, channel, status"
+        )
+    ).all()
+    connection.execute(sa.text("DELETE FROM request_tally"))
+    if counts:
+        connection.execute(
+            sa.text(
+                "INSERT INTO request_tally (branch, channel, status, shard, requests) "
+                "VALUES (:branch, :channel, :status, 0, :requests)"
+            ),
+            [{"branch": b, "channel": c, "status": s, "requests": int(n)} for b, c, s, n in counts],
+        )
+    _primary_key(_KEY)
+    with op.batch_alter_table("request_tally", schema=None) as batch_op:
+        batch_op.drop_column("shard")
