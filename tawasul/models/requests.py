@@ -161,7 +161,9 @@ class RequestTally(Base):
     branch: Mapped[str] = mapped_column(String(32), primary_key=True)
     channel: Mapped[Channel] = mapped_column(_enum(Channel), primary_key=True)
     status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus), primary_key=True)
-    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=0)
+    shard: Mapped[int] = mapped_column(
+        SmallInteger, primary_key=True, default=0, server_default="0"
+    )
     """Which of the key's rows (0 to :data:`tawasul.tally.SHARDS` - 1; a recount writes 0)."""
     requests: Mapped[int] = mapped_column(Integer, default=0)
 
