@@ -19,12 +19,32 @@ _KEY = ["branch", "channel", "status"]
 
 
 def _primary_key(columns: list[str]) -> None:
+    """Make ``columns`` the table's primary key (SQLite: by copying the table)."""
     connection = op.get_bind()
-    name = sa.inspect(connection).get_pk_constraint("request_tally").get("name")
-    with op.batch_alter_table("request_tally", schema=None) as batch_op:
-        if name:
-            batch_op.drop_constraint(name, type_="primary")
-        batch_op.create_primary_key(name or "pk_request_tally", columns)
+    if connection.dialect.name != "sqlite":
+        name = (
+            sa.inspect(connection).get_pk_constraint("request_tally")["name"]
+            or "request_tally_pkey"
+        )
+        op.drop_constraint(name, "request_tally", type_="primary")
+        op.create_primary_key(name, "request_tally", columns)
+        return
+    # SQLite's primary key has no name to drop it by: the table as it is, described with a
+    # named key, lets the batch copy replace that key instead of adding a second one.
+    key = _KEY if "shard" in columns else [*_KEY, "shard"]
+    table = sa.Table(
+        "request_tally",
+        sa.MetaData(),
+        sa.Column("branch", sa.String(32), nullable=False),
+        sa.Column("channel", sa.String(24), nullable=False),
+        sa.Column("status", sa.String(24), nullable=False),
+        sa.Column("requests", sa.Integer(), nullable=False),
+        sa.Column("shard", sa.SmallInteger(), nullable=False, server_default="0"),
+        sa.PrimaryKeyConstraint(*key, name="pk_request_tally_old"),
+    )
+    with op.batch_alter_table("request_tally", copy_from=table, recreate="always") as batch_op:
+        batch_op.drop_constraint("pk_request_tally_old", type_="primary")
+        batch_op.create_primary_key("pk_request_tally", columns)
 
 
 def upgrade() -> None:
