@@ -1189,7 +1189,7 @@ def why(results: dict[str, dict[int, dict[str, Any]]], costs: list[dict[str, Any
             "whole database, held through its flush to disk: with the tally fixed, 37% of the "
             "busy backends' samples were COMMITs waiting for it; after, none, and what the "
             "COMMITs wait for is the disk (WALWrite / WALSync, 70%), then the tally row behind "
-            "a commit's flush (19%)."
+            "a commit's flush (19%), since spread over shards (below)."
             + _pg_waits_said(pg, "per core")
             + _pg_waits_said(pg_one, "one process")
         )
@@ -1205,17 +1205,20 @@ def why(results: dict[str, dict[int, dict[str, Any]]], costs: list[dict[str, Any
                 if (demand := results.get("dialplan", {}).get(400))
                 else ""
             )
-            + ": the cores are nearly full, and every filing of the branch still commits "
-            "through the same tally row, each holding its lock through its commit's flush to "
-            "disk, so the filings' commits cannot share a flush (measured before the final run, "
-            "on the shared box: 350 to 379 of 400 lost in three runs, the tally row's lock the "
-            "first wait of the backends running a statement, 61 to 68% of their samples). "
-            "The same queue is why, on this box when other work took a core (another session's "
-            "profiler, browser tests), one process per core still lost 10 to 92 of 200 in "
-            "flight where one process lost 0 to 21, and 0 to 2 of either on a quieter box: two "
-            "processes reach the row at once more often. What would move it: the tally row "
-            "split per connection or per process (rows summed on read: a migration), so that "
-            "the filings' commits flush together, and less CPU per call."
+            + ": the cores are nearly full. Every filing of the branch used to commit through "
+            "the same tally row, each holding its lock through its commit's flush to disk, so "
+            "the filings' commits could not share a flush (measured on the shared box: 350 to "
+            "379 of 400 lost in three runs, the tally row's lock the first wait of the backends "
+            "running a statement, 61 to 68% of their samples); the same queue made one process "
+            "per core lose 10 to 92 of 200 in flight where one process lost 0 to 21 when other "
+            "work took a core. The tally is now kept over 16 rows a key, each connection adding "
+            "to its own (`tawasul.tally.shard_of`, migration 0019, counts summed on read): in "
+            "one run on the shared box afterwards, 232 of 400 lost per core (one process 357), "
+            "the row lock 17% of the per-core end's samples and the disk's flush (WALWrite / "
+            "WALSync, the upsert and COMMIT being one message) 57%. What would move it: "
+            "commits that share a flush (`commit_delay`, or `synchronous_commit` off for the "
+            "filing at the risk of its last few hundred milliseconds), more shards or a shard "
+            "picked among the unlocked ones, and less CPU per call."
             + _pg_waits_said(pg_400, "at 400")
         )
     lines.append(

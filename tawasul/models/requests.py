@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     event,
@@ -147,6 +148,12 @@ class RequestTally(Base):
 
     Kept exact in the transaction of every change (:func:`_tally_changes`), so that counting
     reads a few rows per branch instead of every request of its history.
+
+    A (branch, channel, status) is counted over several rows, its shards, and its count is
+    their sum (:func:`tawasul.tally.tally_counts`; never read one row alone): a writer adds its
+    delta to its own connection's shard (:func:`tawasul.tally.shard_of`), so that concurrent
+    filings of one branch do not all wait for one row's lock. One shard may count below zero
+    (a status left through another shard than the one it was entered through); the sum cannot.
     """
 
     __tablename__ = "request_tally"
@@ -154,6 +161,10 @@ class RequestTally(Base):
     branch: Mapped[str] = mapped_column(String(32), primary_key=True)
     channel: Mapped[Channel] = mapped_column(_enum(Channel), primary_key=True)
     status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus), primary_key=True)
+    shard: Mapped[int] = mapped_column(
+        SmallInteger, primary_key=True, default=0, server_default="0"
+    )
+    """Which of the key's rows (0 to :data:`tawasul.tally.SHARDS` - 1; a recount writes 0)."""
     requests: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -14,12 +14,14 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
 
 from tawasul import search
 from tawasul.db import ReadOnlyTransaction, read_only
 from tawasul.migrate import alembic_config, upgrade
 from tawasul.models import Channel, Request, RequestTally
-from tawasul.tally import recount
+from tawasul.tally import recount, shard_of
 from tawasul.workflow import RequestStatus
 from tests.helpers import Database
 
@@ -49,14 +51,15 @@ def _recounted(database: Database) -> dict[tuple[str, str, str], int]:
 
 
 def _tallied(database: Database) -> dict[tuple[str, str, str], int]:
+    # A count is the sum of its key's shards (tawasul.tally).
     with database.sessions() as session:
         rows = session.execute(
             select(
                 RequestTally.branch,
                 RequestTally.channel,
                 RequestTally.status,
-                RequestTally.requests,
-            )
+                func.sum(RequestTally.requests),
+            ).group_by(RequestTally.branch, RequestTally.channel, RequestTally.status)
         ).all()
     return {(b, Channel(c).value, RequestStatus(s).value): n for b, c, s, n in rows if n}
 
@@ -125,7 +128,9 @@ def test_writes_still_queue_for_the_lock_and_lose_no_update(tmp_path: Path) -> N
     def bump() -> None:
         for _ in range(rounds):
             with sessions() as session:
-                row = session.get(RequestTally, ("riyadh", Channel.PHONE, RequestStatus.RECEIVED))
+                row = session.get(
+                    RequestTally, ("riyadh", Channel.PHONE, RequestStatus.RECEIVED, 0)
+                )
                 assert row is not None
                 time.sleep(random.random() / 1000)
                 row.requests += 1
@@ -141,7 +146,7 @@ def test_writes_still_queue_for_the_lock_and_lose_no_update(tmp_path: Path) -> N
     for worker in workers:
         worker.join()
     with sessions() as session:
-        row = session.get(RequestTally, ("riyadh", Channel.PHONE, RequestStatus.RECEIVED))
+        row = session.get(RequestTally, ("riyadh", Channel.PHONE, RequestStatus.RECEIVED, 0))
         assert row is not None and row.requests == threads * rounds
     engine.dispose()
 
@@ -223,6 +228,116 @@ def test_an_open_transaction_locks_no_tally_row_before_its_commit(database: Data
     finally:
         filing.close()
     assert _tallied(database) == _recounted(database) == {("riyadh", "phone", "received"): 2}
+
+
+def test_filings_on_two_shards_do_not_wait_for_each_other(database: Database) -> None:
+    # Every phone filing of a branch adds to the same (branch, phone, received) count: kept
+    # in one row, each filing's commit waited for the row lock of the one before it through
+    # its WAL flush (PostgreSQL, several FastAGI processes: bench/calls.py). Only PostgreSQL
+    # locks rows; SQLite's writers exclude each other anyway.
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writers exclude each other whatever they change")
+    with database.sessions() as session:
+        session.add(_request(1))
+        session.commit()
+    with database.engine.connect() as holder, database.engine.connect() as filer:
+        held = shard_of(holder)
+        assert shard_of(filer) != held  # two connections of one process: two shards
+        # A filing that has written its delta and not yet committed (a commit in its WAL
+        # flush): written here as the engine writes it at COMMIT, so that it stays open.
+        statement = pg_insert(RequestTally).values(
+            branch="riyadh",
+            channel=Channel.PHONE,
+            status=RequestStatus.RECEIVED,
+            shard=held,
+            requests=1,
+        )
+        holder.execute(
+            statement.on_conflict_do_update(
+                index_elements=["branch", "channel", "status", "shard"],
+                set_={"requests": RequestTally.requests + statement.excluded.requests},
+            )
+        )
+        try:
+            with Session(bind=filer) as filing:
+                filing.execute(sa.text("SET LOCAL lock_timeout = '500ms'"))
+                filing.add(_request(2))
+                filing.commit()  # fails with "lock timeout" if it waits for the holder
+        finally:
+            holder.rollback()
+    assert _tallied(database) == _recounted(database) == {("riyadh", "phone", "received"): 2}
+
+
+def test_counts_sum_every_shard_even_one_below_zero(database: Database) -> None:
+    # Filings and moves through several connections (on PostgreSQL each writes its own
+    # shard), so a request filed through one and moved through another leaves a negative
+    # row behind: counts must stay exact all the same.
+    connections = [database.engine.connect() for _ in range(3)]
+    try:
+        sessions = [Session(bind=connection) for connection in connections]
+        for n, session in enumerate(sessions):
+            session.add_all([_request(10 * n + 1), _request(10 * n + 2, "jeddah")])
+            session.commit()
+        # The first connection moves the requests the two others filed in riyadh: its shard
+        # counts one received there and takes two away.
+        moving = sessions[0]
+        for filed_elsewhere in moving.scalars(
+            select(Request).where(Request.reference_number.in_([f"{11:010d}", f"{21:010d}"]))
+        ):
+            filed_elsewhere.status = RequestStatus.IN_REVIEW
+        moving.commit()
+        for session in sessions:
+            session.close()
+        # and what a recount left in shard 0 beside deltas netting nothing over two shards
+        connections[0].execute(
+            sa.insert(RequestTally),
+            [
+                {
+                    "branch": "riyadh",
+                    "channel": "phone",
+                    "status": "completed",
+                    "shard": 0,
+                    "requests": 0,
+                },
+                {
+                    "branch": "riyadh",
+                    "channel": "phone",
+                    "status": "completed",
+                    "shard": 9,
+                    "requests": 2,
+                },
+                {
+                    "branch": "riyadh",
+                    "channel": "phone",
+                    "status": "completed",
+                    "shard": 10,
+                    "requests": -2,
+                },
+            ],
+        )
+        connections[0].commit()
+    finally:
+        for connection in connections:
+            connection.close()
+    with database.sessions() as session:
+        rows = session.execute(select(RequestTally.shard, RequestTally.requests)).all()
+        if database.engine.dialect.name == "postgresql":
+            assert len({shard for shard, _ in rows}) >= 3
+            assert any(requests < 0 for shard, requests in rows if shard != 10)
+        counted = search.counts(session, {"riyadh"}, search.RequestFilter())
+        assert counted["received"] == 1 and counted["in_review"] == 2
+        assert counted["completed"] == 0 and sum(counted.values()) == 3
+        jeddah = search.counts(session, {"jeddah"}, search.RequestFilter(channel=Channel.PHONE))
+        assert jeddah["received"] == 3 and sum(jeddah.values()) == 3
+    assert (
+        _tallied(database)
+        == _recounted(database)
+        == {
+            ("riyadh", "phone", "received"): 1,
+            ("riyadh", "phone", "in_review"): 2,
+            ("jeddah", "phone", "received"): 3,
+        }
+    )
 
 
 def test_the_tally_counts_what_savepoints_keep_over_several_flushes(database: Database) -> None:

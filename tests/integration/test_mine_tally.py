@@ -58,11 +58,11 @@ def _tallied(database: Database) -> dict[Place, int]:
 
 def _branch_tally_exact(database: Database) -> None:
     with database.sessions() as session:
-        tallied = {
-            (r.branch, Channel(r.channel).value, S(r.status).value): r.requests
-            for r in session.scalars(select(RequestTally))
-            if r.requests
-        }
+        tallied: dict[tuple[str, str, str], int] = {}
+        for r in session.scalars(select(RequestTally)):  # a count: the sum of its shards
+            key = (r.branch, Channel(r.channel).value, S(r.status).value)
+            tallied[key] = tallied.get(key, 0) + r.requests
+        tallied = {key: n for key, n in tallied.items() if n}
         counted = {
             (b, Channel(c).value, S(s).value): n
             for b, c, s, n in session.execute(
