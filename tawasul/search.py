@@ -11,12 +11,22 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased, contains_eager
 
 from tawasul.errors import NotFound, ValidationError
 from tawasul.ids import normalize_reference_number, normalize_saudi_mobile, validate_national_id
-from tawasul.models import Channel, Request, Requester, RequesterCategory
+from tawasul.models import (
+    Appointment,
+    AppointmentSlot,
+    AppointmentStatus,
+    Channel,
+    IdentityVerification,
+    Request,
+    Requester,
+    RequesterCategory,
+    VerificationStatus,
+)
 from tawasul.pii import PiiProtector
 from tawasul.tally import tally_counts
 from tawasul.text_input import compact_number, digits
@@ -62,12 +72,28 @@ class RequestFilter:
     """Only the requests this user works now (the console's "mine")."""
 
 
+@dataclass(frozen=True, slots=True)
+class CaseState:
+    """What a request's row shows beside its own columns, read in the page's own query
+    (``search(..., case_state=True)``) instead of one query each for the page."""
+
+    appointment: Appointment | None
+    """The appointment that holds a place (booked; the newest if ever several), slot loaded:
+    what :meth:`tawasul.appointments.AppointmentBook.current_of` answers."""
+    verified_check: IdentityVerification | None
+    """The check that verified the requester (the newest verified one), if one did."""
+    check_started: bool
+    """Whether any identity check was started (its code may still be right, wrong or late)."""
+
+
 @dataclass(frozen=True)
 class Page:
     """One page of a list, and the cursor of the next one (None at the end)."""
 
     items: list[Request]
     next_cursor: str | None
+    case_states: dict[int, CaseState] | None = None
+    """By request id, when asked for (``case_state=True``)."""
 
 
 def _scoped(query: Q, visible: Collection[str] | None, flt: RequestFilter) -> Q:
@@ -182,6 +208,7 @@ def search(
     limit: int = 50,
     cursor: str | None = None,
     order: SortOrder = SortOrder.NEWEST,
+    case_state: bool = False,
 ) -> Page:
     """One page of the requests a user may see that match the filter.
 
@@ -192,6 +219,8 @@ def search(
         limit: 1 to 200 rows.
         cursor: the ``next_cursor`` of the previous page.
         order: newest or oldest first.
+        case_state: also read each request's :class:`CaseState`, in the same statement (a
+            list page's rows show it: two queries fewer than asking for it afterwards).
 
     Raises:
         NotFound: a branch filter for a branch the user does not see.
@@ -230,10 +259,61 @@ def search(
             .where(Request.id.in_(query.with_only_columns(Request.id)))
             .order_by(*ordering)
         )
-    rows = list(session.scalars(query))
-    more = len(rows) > limit
-    items = rows[:limit]
-    return Page(items, encode_cursor(items[-1]) if more and items else None)
+    if not case_state:
+        rows = list(session.scalars(query))
+        more = len(rows) > limit
+        items = rows[:limit]
+        return Page(items, encode_cursor(items[-1]) if more and items else None)
+    states: dict[int, CaseState] = {}
+    items = []
+    for request, appointment, check, started in session.execute(_with_case_state(query)):
+        items.append(request)
+        states[request.id] = CaseState(appointment, check, bool(started))
+    more = len(items) > limit
+    items = items[:limit]
+    return Page(items, encode_cursor(items[-1]) if more and items else None, states)
+
+
+_NEWER_APPOINTMENT = aliased(Appointment)
+_NEWER_CHECK = aliased(IdentityVerification)
+_ANY_CHECK = aliased(IdentityVerification)
+
+
+def _with_case_state(
+    query: Select[Request],
+) -> Select[Request, Appointment | None, IdentityVerification | None, bool]:
+    """The page's query with each request's :class:`CaseState` joined in.
+
+    Each join finds at most one row per request (the booked appointment, or the verified
+    check, that has no newer one like it), so the page's LIMIT still counts requests; the
+    joins and the EXISTS are read by their request_id indexes, row by row of the page.
+    """
+    newest_booked = and_(
+        Appointment.request_id == Request.id,
+        Appointment.status == AppointmentStatus.BOOKED,
+        ~exists().where(
+            _NEWER_APPOINTMENT.request_id == Request.id,
+            _NEWER_APPOINTMENT.status == AppointmentStatus.BOOKED,
+            _NEWER_APPOINTMENT.id > Appointment.id,
+        ),
+    )
+    newest_verified = and_(
+        IdentityVerification.request_id == Request.id,
+        IdentityVerification.status == VerificationStatus.VERIFIED,
+        ~exists().where(
+            _NEWER_CHECK.request_id == Request.id,
+            _NEWER_CHECK.status == VerificationStatus.VERIFIED,
+            _NEWER_CHECK.id > IdentityVerification.id,
+        ),
+    )
+    started = exists().where(_ANY_CHECK.request_id == Request.id).label("check_started")
+    return (
+        query.outerjoin_from(Request, Appointment, newest_booked)
+        .outerjoin(AppointmentSlot, AppointmentSlot.id == Appointment.slot_id)
+        .outerjoin_from(Request, IdentityVerification, newest_verified)
+        .add_columns(Appointment, IdentityVerification, started)
+        .options(contains_eager(Appointment.slot))
+    )
 
 
 _TALLIED = frozenset({"statuses", "branch", "channel", "zone", "assigned_to"})
