@@ -277,42 +277,43 @@ def search(
 _NEWER_APPOINTMENT = aliased(Appointment)
 _NEWER_CHECK = aliased(IdentityVerification)
 _ANY_CHECK = aliased(IdentityVerification)
+# Built once (a list page is the console's most frequent request): each join finds at most one
+# row per request, the booked appointment or the verified check that has no newer one like it,
+# so the page's LIMIT still counts requests; they and the EXISTS are read by their request_id
+# indexes, row by row of the page.
+_NEWEST_BOOKED = and_(
+    Appointment.request_id == Request.id,
+    Appointment.status == AppointmentStatus.BOOKED,
+    ~exists().where(
+        _NEWER_APPOINTMENT.request_id == Request.id,
+        _NEWER_APPOINTMENT.status == AppointmentStatus.BOOKED,
+        _NEWER_APPOINTMENT.id > Appointment.id,
+    ),
+)
+_NEWEST_VERIFIED = and_(
+    IdentityVerification.request_id == Request.id,
+    IdentityVerification.status == VerificationStatus.VERIFIED,
+    ~exists().where(
+        _NEWER_CHECK.request_id == Request.id,
+        _NEWER_CHECK.status == VerificationStatus.VERIFIED,
+        _NEWER_CHECK.id > IdentityVerification.id,
+    ),
+)
+_CHECK_STARTED = exists().where(_ANY_CHECK.request_id == Request.id).label("check_started")
+_SLOT_OF_APPOINTMENT = AppointmentSlot.id == Appointment.slot_id
+_SLOT_LOADED = contains_eager(Appointment.slot)
 
 
 def _with_case_state(
     query: Select[Request],
 ) -> Select[Request, Appointment | None, IdentityVerification | None, bool]:
-    """The page's query with each request's :class:`CaseState` joined in.
-
-    Each join finds at most one row per request (the booked appointment, or the verified
-    check, that has no newer one like it), so the page's LIMIT still counts requests; the
-    joins and the EXISTS are read by their request_id indexes, row by row of the page.
-    """
-    newest_booked = and_(
-        Appointment.request_id == Request.id,
-        Appointment.status == AppointmentStatus.BOOKED,
-        ~exists().where(
-            _NEWER_APPOINTMENT.request_id == Request.id,
-            _NEWER_APPOINTMENT.status == AppointmentStatus.BOOKED,
-            _NEWER_APPOINTMENT.id > Appointment.id,
-        ),
-    )
-    newest_verified = and_(
-        IdentityVerification.request_id == Request.id,
-        IdentityVerification.status == VerificationStatus.VERIFIED,
-        ~exists().where(
-            _NEWER_CHECK.request_id == Request.id,
-            _NEWER_CHECK.status == VerificationStatus.VERIFIED,
-            _NEWER_CHECK.id > IdentityVerification.id,
-        ),
-    )
-    started = exists().where(_ANY_CHECK.request_id == Request.id).label("check_started")
+    """The page's query with each request's :class:`CaseState` joined in (one row each)."""
     return (
-        query.outerjoin_from(Request, Appointment, newest_booked)
-        .outerjoin(AppointmentSlot, AppointmentSlot.id == Appointment.slot_id)
-        .outerjoin_from(Request, IdentityVerification, newest_verified)
-        .add_columns(Appointment, IdentityVerification, started)
-        .options(contains_eager(Appointment.slot))
+        query.outerjoin_from(Request, Appointment, _NEWEST_BOOKED)
+        .outerjoin(AppointmentSlot, _SLOT_OF_APPOINTMENT)
+        .outerjoin_from(Request, IdentityVerification, _NEWEST_VERIFIED)
+        .add_columns(Appointment, IdentityVerification, _CHECK_STARTED)
+        .options(_SLOT_LOADED)
     )
 
 
