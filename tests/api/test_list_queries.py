@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
+from tawasul.models import Role
+from tests.api.support import PASSWORD
 from tests.api.test_request_workflow import open_slot, verify
 
 
@@ -57,3 +59,22 @@ def test_a_page_costs_the_same_queries_whatever_its_length(client, auth, request
         # The page also says how old the request is and when it falls due (as the work views).
         assert set(alone) - set(item) == {"age_s", "due"}
         assert item == {key: alone[key] for key in item}
+
+
+def test_a_console_page_is_four_selects_mine_and_the_views_too(client, staff, requests, database):
+    """The user, the page with each row's appointment and identity state, the rows'
+    duplicates, their SMS: pinned, so that a query per page cannot come back unseen."""
+    staff.add("pinned", Role.AGENT)
+    login = client.post("/auth/login", json={"username": "pinned", "password": PASSWORD})
+    assert login.status_code == 200, login.json
+    csrf = {"X-CSRF-Token": login.json["csrf_token"]}
+    ids = [requests.file().id for _ in range(3)]
+    claimed = client.post(f"/requests/{ids[0]}/claim", json={"category": "man"}, headers=csrf)
+    assert claimed.status_code == 200, claimed.json
+    for query in ({"limit": 25}, {"limit": 25, "mine": "true"}, {"view": "new_work"}):
+        with counted(database.engine) as statements:
+            answer = client.get("/requests", query_string=query)
+        assert answer.status_code == 200, answer.json
+        assert answer.json["items"]
+        selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+        assert len(selects) == 4, [" ".join(s.split())[:90] for s in selects]
