@@ -195,8 +195,8 @@ def section() -> str:
             "the outbox and the SMS states the worker and the SMS centre's receipts change) and "
             "the answer expires on its own clock (an SMS due later turns queued, an "
             "appointment's start changes the actions allowed, a view's ages grow); short of "
-            "that, only fewer Python steps per row (Core rows measured no cheaper than the "
-            "ORM's here). Memory: the API's resident "
+            "that, only fewer Python steps per row: the page read as Core rows instead of ORM "
+            "objects saves about 0.8 million (4%). Memory: the API's resident "
             "memory rose with gunicorn's two workers (stated beside each database above).",
             "",
         ]
