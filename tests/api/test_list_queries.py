@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, event
 
-from tawasul.models import Role
+from tawasul.models import IdentityVerification, Role, VerificationStatus
 from tests.api.support import PASSWORD
-from tests.api.test_request_workflow import open_slot, verify
+from tests.api.test_request_workflow import SLOT_START, open_slot, verify
 
 
 @contextmanager
@@ -78,3 +79,46 @@ def test_a_console_page_is_four_selects_mine_and_the_views_too(client, staff, re
         assert answer.json["items"]
         selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
         assert len(selects) == 4, [" ".join(s.split())[:90] for s in selects]
+
+
+def test_a_row_shows_the_newest_appointment_and_verified_check_as_its_own_page(
+    client, auth, requests, database
+):
+    """The page's joins pick what the request's page picks: the newest booked appointment,
+    the newest verified check, and whether any check was started (the actions depend on it)."""
+    agent, supervisor = auth["agent"], auth["supervisor"]
+    pending, moved = requests.file().id, requests.file().id
+    for rid in (pending, moved):
+        claimed = client.post(f"/requests/{rid}/claim", json={"category": "man"}, headers=agent)
+        assert claimed.status_code == 200, claimed.json
+    started = client.post(f"/requests/{pending}/verification", headers=agent)
+    assert started.status_code == 201, started.json
+    verify(client, agent, requests, moved)
+    assert client.post(f"/requests/{moved}/approve", headers=supervisor).status_code == 200
+    first = open_slot(client, supervisor)
+    second = open_slot(client, supervisor, starts_at=SLOT_START.replace(hour=11).isoformat())
+    for slot in (first, second):
+        booked = client.post(f"/requests/{moved}/schedule", json={"slot_id": slot}, headers=agent)
+        assert booked.status_code == 200, booked.json
+    with database.sessions() as session:
+        session.add(
+            IdentityVerification(
+                request_id=moved,
+                provider="in_person",
+                status=VerificationStatus.VERIFIED,
+                expires_at=datetime.now(UTC) + timedelta(minutes=5),
+                started_by=auth.users["supervisor"].id,
+                verified_at=datetime.now(UTC),
+            )
+        )
+        session.commit()
+
+    listed = client.get("/requests", query_string={"limit": 10}, headers=agent)
+    assert listed.status_code == 200, listed.json
+    rows = {item["id"]: item for item in listed.json["items"]}
+    assert rows[moved]["appointment"]["slot_id"] == second
+    assert rows[moved]["identity"]["method"] == "in_person"
+    assert rows[pending]["identity"] is None
+    for rid in (pending, moved):
+        alone = client.get(f"/requests/{rid}", headers=agent).json
+        assert rows[rid] == {key: alone[key] for key in rows[rid]}
