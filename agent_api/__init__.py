@@ -29,6 +29,7 @@ from agent_api import (
     queues,
     requests,
     security,
+    session_cookie,
     slots,
     users,
 )
@@ -120,6 +121,7 @@ def create_app(
     )
     if test_config:
         app.config.update(test_config)
+    session_cookie.install(app)
     security_log.install(sessions)
     book = AppointmentBook(
         settings.branches, settings.video_meeting_base_url, zone=ZoneInfo(settings.timezone)

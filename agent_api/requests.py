@@ -76,31 +76,44 @@ def _dump(request: Request) -> dict[str, Any]:
     return _dump_page([request])[0]
 
 
-def _dump_page(requests: list[Request]) -> list[dict[str, Any]]:
+def _dump_page(
+    requests: list[Request], states: Mapping[int, search.CaseState] | None = None
+) -> list[dict[str, Any]]:
     """Dump a page of requests with a fixed number of queries, not a few per request.
 
     Each row is what the request's own page shows, with what the user may do now
     (``allowed_actions``, the rule the actions enforce), its SMS and how identity was verified.
+    Who works each request is read with it (``Request.assigned_to``); its appointment and
+    identity checks too when the page's query brought them (``states``: a list page), else
+    they are read here.
     """
     casework = services().casework
     me = user()
     ids = [request.id for request in requests]
     duplicates = open_duplicates(db(), requests)
-    assignees = casework.assignees(db(), ids)
-    appointments = casework.appointments(db(), ids)
-    started, identities = casework.identity_states(db(), ids)
-    situations = casework.situations(db(), requests, assignees, appointments, started)
+    if states is None:
+        appointments = casework.appointments(db(), ids)
+        started, identities = casework.identity_states(db(), ids)
+    else:
+        appointments, identities, started = {}, {}, set()
+        for request_id, state in states.items():
+            if state.appointment is not None:
+                appointments[request_id] = state.appointment
+            if state.verified_check is not None:
+                identities[request_id] = state.verified_check
+            if state.check_started:
+                started.add(request_id)
+    holders = {request.id: request.assigned_to for request in requests}
+    situations = casework.situations(
+        db(), requests, appointments=appointments, code_sent=started, holders=holders
+    )
     sms = owed_sms(db(), ids)
     visible = visible_branches(me)
+    book = services().book
     dumped = []
     for request in requests:
         item = dump_request(
-            request,
-            assignees.get(request.id),
-            appointments.get(request.id),
-            services().book,
-            duplicates[request.id],
-            visible,
+            request, None, appointments.get(request.id), book, duplicates[request.id], visible
         )
         allowed, override = actions_now(me, situations[request.id])
         item["allowed_actions"] = [action.value for action in allowed]
@@ -158,8 +171,9 @@ def list_requests() -> ResponseReturnValue:
         limit=parsing.integer(args, "limit", low=1, high=search.MAX_PAGE) or 50,
         cursor=parsing.text(args, "cursor", max_len=256),
         order=order,
+        case_state=True,
     )
-    items = _dump_page(page.items)
+    items = _dump_page(page.items, page.case_states)
     return jsonify(
         {
             "items": _with_due(page.items, items) if view is not None else items,
@@ -215,10 +229,11 @@ def search_requests() -> ResponseReturnValue:
         limit=parsing.integer(data, "limit", low=1, high=search.MAX_PAGE) or 50,
         cursor=parsing.text(data, "cursor", max_len=256),
         order=order,
+        case_state=True,
     )
     return jsonify(
         {
-            "items": _dump_page(page.items),
+            "items": _dump_page(page.items, page.case_states),
             "next_cursor": page.next_cursor,
             # Per status, the status filter aside: what the console's count buttons show.
             "counts": search.counts(db(), visible_branches(user()), replace(flt, statuses=())),

@@ -88,8 +88,10 @@ def dump_request(
 ) -> dict[str, Any]:
     """A request as agents see it: the callback number masked, the next statuses listed.
 
-    ``duplicates`` are the requester's other open requests (any channel); those of branches
-    outside ``visible`` (None: all) show only their channel, branch and status.
+    ``assignment`` is who works it, when the caller read it; without it, the request's own
+    ``assigned_to`` (the same user, kept with it). ``duplicates`` are the requester's other
+    open requests (any channel); those of branches outside ``visible`` (None: all) show only
+    their channel, branch and status.
     """
     zone = centre_zone()
     return {
@@ -107,7 +109,7 @@ def dump_request(
         "is_partial": request.is_partial,
         "callback_number": mask_phone(request.callback_number) or None,
         "has_voice_message": bool(request.voice_message_path),
-        "assigned_to": assignment.user_id if assignment else None,
+        "assigned_to": assignment.user_id if assignment else request.assigned_to,
         "appointment": (
             dump_appointment(appointment, book) if appointment and book is not None else None
         ),

@@ -86,9 +86,10 @@ _PHONE = (
 )
 _RATIO = (
     "a page of 25 requests costs {list_cpu:.0f} ms of the API's CPU against {bare_cpu:.1f} ms "
-    "for the bare answer (see the profile: the ORM's queries and the hydration of their rows, "
-    "25 requests dumped with two dates each in both calendars, the JSON); the server's "
-    "workers and the load client share two cores, so the rate follows the CPU per answer"
+    "for the bare answer (see the profile: four statements, the page with each row's "
+    "appointment and identity checks joined in, the ORM's hydration of its rows, 25 requests "
+    "dumped with two dates each in both calendars, the JSON); the server's workers and the "
+    "load client share two cores, so the rate follows the CPU per answer"
 )
 WHY: dict[str, dict[str, str]] = {
     "sqlite": {

@@ -8,7 +8,7 @@ them or none.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -300,6 +300,7 @@ class Casework:
         assignees: dict[int, RequestAssignment] | None = None,
         appointments: dict[int, Appointment] | None = None,
         code_sent: Collection[int] | None = None,
+        holders: Mapping[int, int | None] | None = None,
     ) -> dict[int, RequestSituation]:
         """What the rules of :mod:`tawasul.permissions` need to know of each request now, in
         a fixed number of queries.
@@ -311,14 +312,19 @@ class Casework:
             appointments: their current appointments, likewise.
             code_sent: the ids of those with an identity check started, likewise
                 (:meth:`identity_states`).
+            holders: who works each request (user id, None: nobody), when the caller has it
+                instead of ``assignees``: ``Request.assigned_to`` as read with a page, which
+                holds the same user as the request's assignment.
 
         Returns:
             Each request's status, branch, holder, appointment start, number and code state,
             and the clock, by request id.
         """
         ids = [request.id for request in requests]
-        if assignees is None:
-            assignees = self.assignees(session, ids)
+        if holders is None:
+            if assignees is None:
+                assignees = self.assignees(session, ids)
+            holders = {ident: found.user_id for ident, found in assignees.items()}
         if appointments is None:
             appointments = self.appointments(session, ids)
         if code_sent is not None:
@@ -330,12 +336,11 @@ class Casework:
         now = self._clock()
         found: dict[int, RequestSituation] = {}
         for request in requests:
-            holder = assignees.get(request.id)
             appointment = appointments.get(request.id)
             found[request.id] = RequestSituation(
                 status=request.status,
                 branch=request.branch,
-                holder_id=holder.user_id if holder else None,
+                holder_id=holders.get(request.id),
                 appointment_starts_at=appointment.slot.starts_at if appointment else None,
                 has_callback_number=bool(request.callback_number),
                 code_sent=request.id in with_code,

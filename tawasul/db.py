@@ -370,8 +370,10 @@ def read_only(session: Session) -> None:
     On SQLite a transaction normally opens with ``BEGIN IMMEDIATE`` (writers queue for the
     lock from their first statement); a read-only one opens with a deferred ``BEGIN``, which
     in WAL mode neither waits for a writer nor makes one wait. Statements that write are
-    refused in it (:class:`ReadOnlyTransaction`). PostgreSQL's reads never block writers: the
-    option changes nothing there but the refusal.
+    refused in it (:class:`ReadOnlyTransaction`). PostgreSQL's reads never block writers:
+    there its statements run in autocommit instead, each seeing what was committed when it
+    began, as each does in a READ COMMITTED transaction, without the BEGIN and ROLLBACK
+    round trips around them.
 
     Args:
         session: a session with no transaction under way (its next one is a read).
@@ -385,7 +387,10 @@ def read_only(session: Session) -> None:
     assert isinstance(engine, Engine)
     if not engine.get_execution_options().get(READ_ONLY, False):
         # An option engine shares the pool and the listeners of the engine it wraps.
-        session.bind = engine.execution_options(**{READ_ONLY: True})
+        options: dict[str, Any] = {READ_ONLY: True}
+        if engine.dialect.name == "postgresql":
+            options["isolation_level"] = "AUTOCOMMIT"
+        session.bind = engine.execution_options(**options)
 
 
 @contextmanager

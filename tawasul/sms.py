@@ -188,7 +188,19 @@ class OwedSms:
 
 
 _OWED_OF = (
-    select(OutboxMessage, SmsMessage)
+    select(
+        OutboxMessage.id,
+        OutboxMessage.request_id,
+        OutboxMessage.payload,
+        OutboxMessage.status,
+        OutboxMessage.available_at,
+        OutboxMessage.priority,
+        SmsMessage.id,
+        SmsMessage.status,
+        SmsMessage.held_until,
+        SmsMessage.sent_at,
+        SmsMessage.parts,
+    )
     .outerjoin(SmsMessage, SmsMessage.outbox_id == OutboxMessage.id)
     .where(
         OutboxMessage.request_id.in_(bindparam("request_ids", expanding=True)),
@@ -196,7 +208,8 @@ _OWED_OF = (
     )
     .order_by(OutboxMessage.id)
 )
-"""A page's SMS, built once (:func:`owed_sms` runs for every list page)."""
+"""A page's SMS, built once (:func:`owed_sms` runs for every list page): the columns shown,
+not whole rows (a message's body, its one-time code too, stays in the database)."""
 
 
 def owed_sms(
@@ -217,25 +230,37 @@ def owed_sms(
     owed: dict[int, list[OwedSms]] = {request_id: [] for request_id in request_ids}
     if not owed:
         return owed
-    rows = session.execute(_OWED_OF, {"request_ids": sorted(owed)}).all()
-    for row, message in rows:
-        if message is not None:
-            status = message.status.value
-        elif row.status in (OutboxStatus.FAILED, OutboxStatus.DONE):
+    rows = session.execute(_OWED_OF, {"request_ids": sorted(owed)})
+    for (
+        outbox_id,
+        request_id,
+        payload,
+        outbox_status,
+        available_at,
+        priority,
+        message_id,
+        message_status,
+        held_until,
+        sent_at,
+        parts,
+    ) in rows:
+        sent = message_id is not None
+        if sent:
+            status = SmsStatus(message_status).value
+        elif outbox_status in (OutboxStatus.FAILED, OutboxStatus.DONE):
             status = SmsStatus.FAILED.value  # done without a message: it could not be sent
         else:
-            status = "scheduled" if row.available_at > now else SmsStatus.QUEUED.value
-        held = message is not None and message.status == SmsStatus.HELD
-        owed[row.request_id or 0].append(
+            status = "scheduled" if available_at > now else SmsStatus.QUEUED.value
+        owed[request_id or 0].append(
             OwedSms(
-                outbox_id=row.id,
-                stage=str(row.payload.get("stage", "")),
-                priority=OutboxPriority(row.priority),
+                outbox_id=outbox_id,
+                stage=str(payload.get("stage", "")),
+                priority=OutboxPriority(priority),
                 status=status,
-                due_at=row.available_at,
-                held_until=message.held_until if held and message is not None else None,
-                sent_at=message.sent_at if message is not None else None,
-                parts=message.parts if message is not None else None,
+                due_at=available_at,
+                held_until=held_until if sent and message_status == SmsStatus.HELD else None,
+                sent_at=sent_at if sent else None,
+                parts=parts if sent else None,
             )
         )
     return owed
