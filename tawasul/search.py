@@ -337,27 +337,27 @@ def _page_statement(
 _NEWER_APPOINTMENT = aliased(Appointment)
 _NEWER_CHECK = aliased(IdentityVerification)
 _ANY_CHECK = aliased(IdentityVerification)
+
+
+def _newest_with_status(model: Any, newer: Any, status: Any) -> Any:
+    """The join condition of ``model``'s row of a request with ``status`` that has no newer
+    one (``newer``: an alias of ``model``) with it."""
+    return and_(
+        model.request_id == Request.id,
+        model.status == status,
+        ~exists().where(
+            newer.request_id == Request.id, newer.status == status, newer.id > model.id
+        ),
+    )
+
+
 # Built once (a list page is the console's most frequent request): each join finds at most one
 # row per request, the booked appointment or the verified check that has no newer one like it,
 # so the page's LIMIT still counts requests; they and the EXISTS are read by their request_id
 # indexes, row by row of the page.
-_NEWEST_BOOKED = and_(
-    Appointment.request_id == Request.id,
-    Appointment.status == AppointmentStatus.BOOKED,
-    ~exists().where(
-        _NEWER_APPOINTMENT.request_id == Request.id,
-        _NEWER_APPOINTMENT.status == AppointmentStatus.BOOKED,
-        _NEWER_APPOINTMENT.id > Appointment.id,
-    ),
-)
-_NEWEST_VERIFIED = and_(
-    IdentityVerification.request_id == Request.id,
-    IdentityVerification.status == VerificationStatus.VERIFIED,
-    ~exists().where(
-        _NEWER_CHECK.request_id == Request.id,
-        _NEWER_CHECK.status == VerificationStatus.VERIFIED,
-        _NEWER_CHECK.id > IdentityVerification.id,
-    ),
+_NEWEST_BOOKED = _newest_with_status(Appointment, _NEWER_APPOINTMENT, AppointmentStatus.BOOKED)
+_NEWEST_VERIFIED = _newest_with_status(
+    IdentityVerification, _NEWER_CHECK, VerificationStatus.VERIFIED
 )
 _CHECK_STARTED = exists().where(_ANY_CHECK.request_id == Request.id).label("check_started")
 _SLOT_OF_APPOINTMENT = AppointmentSlot.id == Appointment.slot_id
