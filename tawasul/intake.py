@@ -603,12 +603,7 @@ class IntakeService:
         )
         if requester is not None:
             return requester
-        candidate = Requester(
-            national_id_hash=fingerprint,
-            national_id_encrypted=self._pii.encrypt(national_id, "national_id"),
-            national_id_last4_hash=self._pii.fingerprint("last4:" + national_id[-4:]),
-            created_at=self._clock(),
-        )
+        candidate = self._new_requester(fingerprint, national_id, self._clock())
         try:
             with session.begin_nested():
                 session.add(candidate)
@@ -632,23 +627,13 @@ class IntakeService:
         # write them in an UPDATE of their own; the commit writes them with the link).
         with session.no_autoflush:
             requester = session.scalar(by_fingerprint)
-        encrypted = last4 = None
-        if requester is None:
-            encrypted = self._pii.encrypt(national_id, "national_id")
-            last4 = self._pii.fingerprint("last4:" + national_id[-4:])
         now = self._clock()
         for _ in range(REFERENCE_ATTEMPTS):
             request = self._new_request(new, requester, now)
             request.is_partial = True
             candidate = None
             if requester is None:
-                assert encrypted is not None and last4 is not None
-                candidate = Requester(
-                    national_id_hash=fingerprint,
-                    national_id_encrypted=encrypted,
-                    national_id_last4_hash=last4,
-                    created_at=now,
-                )
+                candidate = self._new_requester(fingerprint, national_id, now)
                 request.requester = candidate
             try:
                 with session.begin_nested():
@@ -661,6 +646,14 @@ class IntakeService:
                 if requester is None or candidate is None:
                     log.warning("reference number collision, drawing another")
         raise RuntimeError("could not draw a free reference number")
+
+    def _new_requester(self, fingerprint: str, national_id: str, now: datetime) -> Requester:
+        return Requester(
+            national_id_hash=fingerprint,
+            national_id_encrypted=self._pii.encrypt(national_id, "national_id"),
+            national_id_last4_hash=self._pii.fingerprint("last4:" + national_id[-4:]),
+            created_at=now,
+        )
 
     def _new_request(self, new: NewRequest, requester: Requester | None, now: datetime) -> Request:
         return Request(
